@@ -1,0 +1,5 @@
+"""A stateful NetScaler NITRO appliance over HTTP on loopback, for tests, the demo and benchmarks.
+
+It imports nothing from nsfix: a mock that reused the client's own encoding or parsing would
+agree with every bug in it.
+"""

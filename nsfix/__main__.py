@@ -1,0 +1,5 @@
+"""Entry point for `python -m nsfix`."""
+
+from nsfix.cli import main
+
+main()
