@@ -1,0 +1,169 @@
+"""Read one partition into a `Snapshot` in a fixed number of requests, whatever its size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Protocol
+
+from nsfix.model import DEFAULT_PARTITION, Snapshot, build_snapshot
+
+# Large enough that 10,000 services is one page and 50,000 is three; small enough that one
+# reply stays a few megabytes.
+PAGE_SIZE: Final = 20_000
+
+
+class NitroReader(Protocol):
+    """The reads inventory needs; `nsfix.nitro.NitroClient` provides them."""
+
+    @property
+    def partition(self) -> str | None: ...
+
+    def get(
+        self,
+        resource: str,
+        name: str | None = None,
+        *,
+        attrs: Sequence[str] | None = None,
+        filter: Mapping[str, str] | None = None,
+        args: Mapping[str, str] | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def get_all(
+        self,
+        resource: str,
+        *,
+        attrs: Sequence[str] | None = None,
+        filter: Mapping[str, str] | None = None,
+        bulkbindings: bool = False,
+        page_size: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+    def get_singleton(
+        self, resource: str, *, attrs: Sequence[str] | None = None
+    ) -> dict[str, Any]: ...
+
+    def switch_partition(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Read:
+    """One request of the inventory: which type, which attributes, and how to ask for it."""
+
+    resource: str
+    attrs: tuple[str, ...] | None
+    shape: str = "list"
+    """`list`, `singleton`, `bindings` (all parents at once) or `paged` (large tables)."""
+    label: str = ""
+
+
+# Only the attributes nsfix uses: keeps replies small on appliances with 50,000 services.
+READS: Final[tuple[Read, ...]] = (
+    Read("nsversion", ("version",), "singleton", "version"),
+    Read("hanode", ("id", "ipaddress", "state", "hastatus"), "list", "HA state"),
+    Read(
+        "nsconfig",
+        ("configchanged", "lastconfigchangedtime", "lastconfigsavetime"),
+        "singleton",
+        "saved vs running",
+    ),
+    Read("nspartition", ("partitionname",), "list", "partitions"),
+    Read("nsip", ("ipaddress", "netmask", "type", "state", "td"), "list", "SNIPs"),
+    Read("nsmode", ("usip", "mbf", "l2", "l3", "usnip"), "singleton", "global modes"),
+    Read(
+        "lbvserver",
+        (
+            "name", "ipv46", "ippattern", "ipmask", "port", "servicetype", "m", "tosid",
+            "sessionless", "state", "curstate", "effectivestate", "lbmethod", "td",
+        ),
+        "paged",
+        "virtual servers",
+    ),
+    Read("lbvserver_service_binding", ("name", "servicename"), "bindings", "vserver bindings"),
+    Read(
+        "lbvserver_servicegroup_binding",
+        ("name", "servicegroupname"),
+        "bindings",
+        "vserver group bindings",
+    ),
+    Read(
+        "service",
+        (
+            "name", "servername", "ipaddress", "port", "servicetype", "usip", "useproxyport",
+            "cip", "state", "svrstate", "healthmonitor", "td",
+        ),
+        "paged",
+        "services",
+    ),
+    Read(
+        "servicegroup",
+        (
+            "servicegroupname", "servicetype", "usip", "useproxyport", "cip", "state",
+            "servicegroupeffectivestate", "td",
+        ),
+        "paged",
+        "service groups",
+    ),
+    Read(
+        "servicegroup_servicegroupmember_binding",
+        ("servicegroupname", "ip", "servername", "port", "weight", "state", "svrstate"),
+        "bindings",
+        "group members",
+    ),
+    Read("server", ("name", "ipaddress", "domain", "state"), "paged", "servers"),
+    Read("lbmonitor", ("monitorname", "type", "scriptname", "state"), "list", "monitors"),
+    Read("service_lbmonitor_binding", ("name", "monitor_name"), "bindings", "service monitors"),
+    Read(
+        "servicegroup_lbmonitor_binding",
+        ("servicegroupname", "monitor_name"),
+        "bindings",
+        "group monitors",
+    ),
+)
+
+Progress = Callable[[str, int, int], None]
+"""Called before each read with (label, index, total)."""
+
+
+def read_all(client: NitroReader, progress: Progress | None = None) -> dict[str, Any]:
+    """Every record inventory needs, keyed by NITRO resource type (a scenario-shaped dict)."""
+    raw: dict[str, Any] = {}
+    for index, read in enumerate(READS):
+        if progress is not None:
+            progress(read.label or read.resource, index, len(READS))
+        attrs = list(read.attrs) if read.attrs else None
+        if read.shape == "singleton":
+            raw[read.resource] = client.get_singleton(read.resource, attrs=attrs)
+        elif read.shape == "bindings":
+            raw[read.resource] = client.get_all(
+                read.resource, attrs=attrs, bulkbindings=True, page_size=PAGE_SIZE
+            )
+        elif read.shape == "paged":
+            raw[read.resource] = client.get_all(read.resource, attrs=attrs, page_size=PAGE_SIZE)
+        else:
+            raw[read.resource] = client.get_all(read.resource, attrs=attrs)
+    if progress is not None:
+        progress("done", len(READS), len(READS))
+    return raw
+
+
+def collect(
+    client: NitroReader,
+    *,
+    url: str,
+    partition: str | None = None,
+    progress: Progress | None = None,
+    request_count: Callable[[], int] | None = None,
+) -> Snapshot:
+    """Switch to `partition` (if any), read everything, and parse it into a snapshot."""
+    if partition and partition != DEFAULT_PARTITION and client.partition != partition:
+        client.switch_partition(partition)
+    raw = read_all(client, progress)
+    return build_snapshot(
+        raw,
+        url=url,
+        partition=partition or DEFAULT_PARTITION,
+        collected_at=datetime.now(UTC),
+        requests=request_count() if request_count else 0,
+    )

@@ -1,0 +1,650 @@
+"""Frozen records of one NetScaler partition's load-balancing set-up, parsed from NITRO records.
+
+Parsing never raises on bad appliance data: a value that cannot be understood becomes `None` on the
+record and a `DataDefect` in the snapshot, so one broken object never hides the rest of the box.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Record = Mapping[str, Any]
+
+DEFAULT_PARTITION: Final = "default"
+
+# NITRO writes the CLI's `*` port as 65535 (NITRO reference, service and lbvserver pages).
+WILDCARD_PORT: Final = 65535
+
+REDIRECTION_MODES: Final = frozenset({"IP", "MAC", "IPTUNNEL", "TOS"})
+# Modes in which the server answers the client directly (the NetScaler docs' DSR variants).
+DSR_MODES: Final = frozenset({"MAC", "IPTUNNEL", "TOS"})
+
+_YES: Final = frozenset({"YES", "ENABLED", "ON", "TRUE"})
+_NO: Final = frozenset({"NO", "DISABLED", "OFF", "FALSE"})
+
+
+@dataclass(frozen=True)
+class DataDefect:
+    """A value on the appliance nsfix could not understand; reported, never fatal."""
+
+    resource: str
+    name: str
+    attribute: str
+    value: str
+    problem: str
+    partition: str = DEFAULT_PARTITION
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """An `lbmonitor`: its type decides whether the NetScaler learns a backend's MAC from it."""
+
+    name: str
+    type: str
+    scriptname: str | None = None
+    state: str = "ENABLED"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A `service`: one backend address and port, with the source-IP settings DSR depends on."""
+
+    name: str
+    servicetype: str
+    address: IPAddress | None
+    """`None` when the appliance's `ipaddress` is missing or not an address (see the defects)."""
+    address_text: str
+    port: int | None
+    servername: str | None
+    usip: bool | None
+    useproxyport: bool | None
+    cip: bool | None
+    state: str
+    svrstate: str
+    healthmonitor: bool | None
+    td: int
+    monitors: tuple[str, ...] = ()
+    """Explicitly bound monitors; none means the appliance's default monitor applies."""
+    partition: str = DEFAULT_PARTITION
+
+
+@dataclass(frozen=True)
+class ServiceGroupMember:
+    """One `servicegroup_servicegroupmember_binding`: a backend inside a service group."""
+
+    servicegroupname: str
+    address: IPAddress | None
+    address_text: str
+    servername: str | None
+    port: int | None
+    state: str
+    svrstate: str
+    weight: int | None
+
+
+@dataclass(frozen=True)
+class ServiceGroup:
+    """A `servicegroup`: its members share its `usip` and `useproxyport` settings."""
+
+    name: str
+    servicetype: str
+    usip: bool | None
+    useproxyport: bool | None
+    cip: bool | None
+    state: str
+    effective_state: str
+    td: int
+    members: tuple[ServiceGroupMember, ...] = ()
+    monitors: tuple[str, ...] = ()
+    partition: str = DEFAULT_PARTITION
+
+
+@dataclass(frozen=True)
+class LbVserver:
+    """An `lbvserver` with the names of what is bound to it."""
+
+    name: str
+    servicetype: str
+    vip: IPAddress | None
+    vip_text: str
+    """`ipv46` as the appliance gave it, or `ippattern/ipmask` for a wildcard virtual server."""
+    port: int | None
+    m: str | None
+    """Redirection mode IP, MAC, IPTUNNEL or TOS; `None` when the appliance sent something else."""
+    m_text: str
+    tosid: int | None
+    sessionless: bool | None
+    state: str
+    curstate: str
+    lbmethod: str
+    td: int
+    services: tuple[str, ...] = ()
+    servicegroups: tuple[str, ...] = ()
+    partition: str = DEFAULT_PARTITION
+
+    @property
+    def is_dsr(self) -> bool:
+        return self.m in DSR_MODES
+
+
+@dataclass(frozen=True)
+class Server:
+    """A `server` object: the name services and members may refer to instead of an address."""
+
+    name: str
+    address: IPAddress | None
+    address_text: str
+    domain: str | None
+    state: str
+
+
+@dataclass(frozen=True)
+class Snip:
+    """A subnet IP (`nsip` of type SNIP or MIP): the layer-2 reach of MAC-mode forwarding."""
+
+    address: IPAddress
+    network: IPNetwork
+    type: str
+    state: str
+    td: int
+
+
+@dataclass(frozen=True)
+class GlobalModes:
+    """The `nsmode` flags that matter to DSR: USIP inheritance and MAC-based forwarding."""
+
+    usip: bool | None
+    mbf: bool | None
+    l2: bool | None
+    l3: bool | None
+    usnip: bool | None
+
+
+@dataclass(frozen=True)
+class ApplianceFacts:
+    """What nsfix must know about the box before it trusts a read or plans a write."""
+
+    url: str
+    version: str
+    release: str | None
+    """`14.1-25.56` parsed from `nsversion`, when the string has NetScaler's usual shape."""
+    ha_role: str
+    """`Primary`, `Secondary`, `Standalone` or `Unknown`."""
+    ha_peers: tuple[str, ...]
+    config_changed: bool | None
+    """`nsconfig.configchanged`: running configuration differs from the saved one."""
+    partition: str
+    partitions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One partition of one appliance, read at one moment. Immutable input to audit and plan."""
+
+    appliance: ApplianceFacts
+    modes: GlobalModes
+    snips: tuple[Snip, ...]
+    vservers: Mapping[str, LbVserver]
+    services: Mapping[str, Service]
+    servicegroups: Mapping[str, ServiceGroup]
+    servers: Mapping[str, Server]
+    monitors: Mapping[str, Monitor]
+    defects: tuple[DataDefect, ...]
+    collected_at: datetime
+    requests: int = 0
+    """HTTP requests the collection took, login and logout included."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def dsr_vservers(self) -> list[LbVserver]:
+        return [vs for vs in self.vservers.values() if vs.is_dsr]
+
+    def vservers_of_service(self, service: str) -> list[LbVserver]:
+        return [vs for vs in self.vservers.values() if service in vs.services]
+
+    def vservers_of_servicegroup(self, group: str) -> list[LbVserver]:
+        return [vs for vs in self.vservers.values() if group in vs.servicegroups]
+
+    def snip_for(self, address: IPAddress) -> Snip | None:
+        """The SNIP whose subnet holds `address`: the layer-2 adjacency MAC mode needs."""
+        for snip in self.snips:
+            if snip.network.version == address.version and address in snip.network:
+                return snip
+        return None
+
+
+# --- parsing: NITRO records in, frozen records and defects out ------------------------------
+
+
+class DefectLog:
+    """Collects the defects met while parsing one partition."""
+
+    def __init__(self, partition: str) -> None:
+        self.partition = partition
+        self.items: list[DataDefect] = []
+
+    def add(self, resource: str, name: str, attribute: str, value: Any, problem: str) -> None:
+        text = "" if value is None else str(value)
+        self.items.append(
+            DataDefect(resource, name, attribute, text[:200], problem, self.partition)
+        )
+
+
+def text(record: Record, attribute: str, default: str = "") -> str:
+    value = record.get(attribute)
+    if value is None:
+        return default
+    return str(value)
+
+
+def flag(record: Record, attribute: str) -> bool | None:
+    """NITRO's YES/NO, ENABLED/DISABLED, ON/OFF and JSON booleans as one `bool`, else `None`."""
+    value = record.get(attribute)
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return None
+    word = str(value).strip().upper()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    return None
+
+
+def checked_flag(
+    record: Record, attribute: str, resource: str, name: str, log: DefectLog
+) -> bool | None:
+    result = flag(record, attribute)
+    if result is None and record.get(attribute) is not None:
+        log.add(resource, name, attribute, record.get(attribute), "not a YES/NO value")
+    return result
+
+
+def integer(record: Record, attribute: str) -> int | None:
+    value = record.get(attribute)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if value is None:
+        return None
+    word = str(value).strip()
+    if word == "*":
+        return WILDCARD_PORT
+    try:
+        return int(word)
+    except ValueError:
+        return None
+
+
+def port(
+    record: Record, resource: str, name: str, log: DefectLog, attribute: str = "port"
+) -> int | None:
+    value = integer(record, attribute)
+    if value is None or not 0 <= value <= WILDCARD_PORT:
+        if record.get(attribute) is not None:
+            log.add(resource, name, attribute, record.get(attribute), "not a port number")
+        return None
+    return value
+
+
+def address(
+    record: Record, attribute: str, resource: str, name: str, log: DefectLog, *, required: bool
+) -> tuple[IPAddress | None, str]:
+    raw = record.get(attribute)
+    if raw is None or str(raw).strip() == "":
+        if required:
+            log.add(resource, name, attribute, None, "missing address")
+        return None, ""
+    word = str(raw).strip()
+    try:
+        return ipaddress.ip_address(word), word
+    except ValueError:
+        log.add(resource, name, attribute, word, "not an IPv4 or IPv6 address")
+        return None, word
+
+
+def traffic_domain(record: Record) -> int:
+    return integer(record, "td") or 0
+
+
+def parse_monitor(record: Record) -> Monitor:
+    return Monitor(
+        name=text(record, "monitorname"),
+        type=text(record, "type").upper(),
+        scriptname=record.get("scriptname") or None,
+        state=text(record, "state", "ENABLED"),
+    )
+
+
+def parse_server(record: Record, log: DefectLog) -> Server:
+    name = text(record, "name")
+    domain = record.get("domain") or None
+    addr, addr_text = address(record, "ipaddress", "server", name, log, required=domain is None)
+    return Server(name, addr, addr_text, domain, text(record, "state", "ENABLED"))
+
+
+def parse_service(
+    record: Record, monitors: Iterable[str], servers: Mapping[str, Server], log: DefectLog
+) -> Service:
+    name = text(record, "name")
+    servername = record.get("servername") or None
+    addr, addr_text = address(record, "ipaddress", "service", name, log, required=False)
+    if not addr_text and servername is not None and servername in servers:
+        # Domain-based or name-bound services carry their address on the server object.
+        server = servers[servername]
+        addr, addr_text = server.address, server.address_text
+    if not addr_text:
+        log.add("service", name, "ipaddress", None, "missing address")
+    return Service(
+        name=name,
+        servicetype=text(record, "servicetype").upper(),
+        address=addr,
+        address_text=addr_text,
+        port=port(record, "service", name, log),
+        servername=servername,
+        usip=checked_flag(record, "usip", "service", name, log),
+        useproxyport=checked_flag(record, "useproxyport", "service", name, log),
+        cip=checked_flag(record, "cip", "service", name, log),
+        state=text(record, "state", "ENABLED").upper(),
+        svrstate=text(record, "svrstate", "UNKNOWN").upper(),
+        healthmonitor=flag(record, "healthmonitor"),
+        td=traffic_domain(record),
+        monitors=tuple(monitors),
+        partition=log.partition,
+    )
+
+
+def parse_member(record: Record, log: DefectLog) -> ServiceGroupMember:
+    group = text(record, "servicegroupname")
+    servername = record.get("servername") or None
+    label = f"{group} member {text(record, 'ip') or servername or '?'}:{text(record, 'port')}"
+    addr, addr_text = address(
+        record, "ip", "servicegroup_servicegroupmember_binding", label, log, required=False
+    )
+    if not addr_text and servername is None:
+        log.add("servicegroup_servicegroupmember_binding", label, "ip", None, "missing address")
+    return ServiceGroupMember(
+        servicegroupname=group,
+        address=addr,
+        address_text=addr_text,
+        servername=servername,
+        port=port(record, "servicegroup_servicegroupmember_binding", label, log),
+        state=text(record, "state", "ENABLED").upper(),
+        svrstate=text(record, "svrstate", "UNKNOWN").upper(),
+        weight=integer(record, "weight"),
+    )
+
+
+def resolve_member(member: ServiceGroupMember, servers: Mapping[str, Server]) -> ServiceGroupMember:
+    """Members bound by server name get the server's address."""
+    if member.address_text or member.servername is None or member.servername not in servers:
+        return member
+    server = servers[member.servername]
+    return ServiceGroupMember(
+        member.servicegroupname,
+        server.address,
+        server.address_text,
+        member.servername,
+        member.port,
+        member.state,
+        member.svrstate,
+        member.weight,
+    )
+
+
+def parse_servicegroup(
+    record: Record,
+    members: Iterable[ServiceGroupMember],
+    monitors: Iterable[str],
+    log: DefectLog,
+) -> ServiceGroup:
+    name = text(record, "servicegroupname")
+    return ServiceGroup(
+        name=name,
+        servicetype=text(record, "servicetype").upper(),
+        usip=checked_flag(record, "usip", "servicegroup", name, log),
+        useproxyport=checked_flag(record, "useproxyport", "servicegroup", name, log),
+        cip=checked_flag(record, "cip", "servicegroup", name, log),
+        state=text(record, "state", "ENABLED").upper(),
+        effective_state=text(record, "servicegroupeffectivestate", "UNKNOWN").upper(),
+        td=traffic_domain(record),
+        members=tuple(members),
+        monitors=tuple(monitors),
+        partition=log.partition,
+    )
+
+
+def parse_lbvserver(
+    record: Record, services: Iterable[str], groups: Iterable[str], log: DefectLog
+) -> LbVserver:
+    name = text(record, "name")
+    pattern = record.get("ippattern")
+    if pattern:
+        vip, vip_text = None, f"{pattern}/{text(record, 'ipmask')}"
+        _, _ = address(record, "ippattern", "lbvserver", name, log, required=False)
+    else:
+        vip, vip_text = address(record, "ipv46", "lbvserver", name, log, required=True)
+    m_text = text(record, "m", "IP").strip()
+    m = m_text.upper() if m_text.upper() in REDIRECTION_MODES else None
+    if m is None:
+        log.add("lbvserver", name, "m", m_text, "unknown redirection mode")
+    tosid = integer(record, "tosid")
+    if m == "TOS" and not tosid:
+        log.add("lbvserver", name, "tosid", record.get("tosid"), "TOS mode without a TOS id")
+    return LbVserver(
+        name=name,
+        servicetype=text(record, "servicetype").upper(),
+        vip=vip,
+        vip_text=vip_text,
+        port=port(record, "lbvserver", name, log),
+        m=m,
+        m_text=m_text,
+        tosid=tosid,
+        sessionless=checked_flag(record, "sessionless", "lbvserver", name, log),
+        state=text(record, "state", "ENABLED").upper(),
+        curstate=text(record, "curstate", text(record, "effectivestate", "UNKNOWN")).upper(),
+        lbmethod=text(record, "lbmethod", "LEASTCONNECTION").upper(),
+        td=traffic_domain(record),
+        services=tuple(services),
+        servicegroups=tuple(groups),
+        partition=log.partition,
+    )
+
+
+def parse_snip(record: Record, log: DefectLog) -> Snip | None:
+    """A SNIP or MIP with its subnet; other `nsip` types (VIP, NSIP) are not a layer-2 reach."""
+    kind = text(record, "type", "SNIP").upper()
+    if kind not in {"SNIP", "MIP"}:
+        return None
+    name = text(record, "ipaddress")
+    addr, _ = address(record, "ipaddress", "nsip", name, log, required=True)
+    if addr is None:
+        return None
+    mask = text(record, "netmask") or ("128" if addr.version == 6 else "255.255.255.255")
+    try:
+        network = ipaddress.ip_network(f"{addr}/{mask}", strict=False)
+    except ValueError:
+        log.add("nsip", name, "netmask", mask, "not a netmask")
+        return None
+    return Snip(
+        addr, network, kind, text(record, "state", "ENABLED").upper(), traffic_domain(record)
+    )
+
+
+def parse_modes(record: Record) -> GlobalModes:
+    return GlobalModes(
+        usip=flag(record, "usip"),
+        mbf=flag(record, "mbf"),
+        l2=flag(record, "l2"),
+        l3=flag(record, "l3"),
+        usnip=flag(record, "usnip"),
+    )
+
+
+def parse_release(version: str) -> str | None:
+    """`NetScaler NS14.1: Build 25.56.nc, ...` → `14.1-25.56` (the form admins quote)."""
+    match = re.search(r"NS(\d+\.\d+):\s*Build\s+(\d+\.\d+)", version)
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def ha_role(hanodes: Iterable[Record]) -> tuple[str, tuple[str, ...]]:
+    """This node's role from `hanode` (id 0 is the node we talk to) and the peers' addresses."""
+    own: Record | None = None
+    peers: list[str] = []
+    for node in hanodes:
+        if text(node, "id", "0") == "0":
+            own = node
+        else:
+            peers.append(text(node, "ipaddress"))
+    if own is None:
+        return "Unknown", tuple(peers)
+    state = text(own, "state").strip().upper()
+    if not peers and state in {"", "UNKNOWN", "PRIMARY", "STANDALONE"}:
+        # Without a peer the node serves alone, whatever its state field says.
+        return "Standalone", ()
+    roles = {"PRIMARY": "Primary", "SECONDARY": "Secondary", "STAYSECONDARY": "Secondary"}
+    return roles.get(state, "Unknown"), tuple(peers)
+
+
+def group_by(records: Iterable[Record], key: str) -> dict[str, list[Record]]:
+    grouped: dict[str, list[Record]] = {}
+    for record in records:
+        grouped.setdefault(text(record, key), []).append(record)
+    return grouped
+
+
+def monitor_names(records: Iterable[Record]) -> tuple[str, ...]:
+    return tuple(text(r, "monitor_name") for r in records if text(r, "monitor_name"))
+
+
+def records(raw: Mapping[str, Any], resource: str) -> list[Record]:
+    """The records of one type in NITRO's reply shape: a list, or one object for singletons."""
+    value = raw.get(resource)
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return [value]
+    return [r for r in value if isinstance(r, Mapping)]
+
+
+def build_snapshot(
+    raw: Mapping[str, Any],
+    *,
+    url: str,
+    partition: str = DEFAULT_PARTITION,
+    collected_at: datetime,
+    requests: int = 0,
+) -> Snapshot:
+    """Assemble a snapshot from NITRO records keyed by resource type (the shape NITRO returns)."""
+    log = DefectLog(partition)
+    servers = {s.name: s for s in (parse_server(r, log) for r in records(raw, "server"))}
+    monitors = {m.name: m for m in (parse_monitor(r) for r in records(raw, "lbmonitor"))}
+
+    service_monitors = group_by(records(raw, "service_lbmonitor_binding"), "name")
+    services: dict[str, Service] = {}
+    for record in records(raw, "service"):
+        name = text(record, "name")
+        services[name] = parse_service(
+            record, monitor_names(service_monitors.get(name, ())), servers, log
+        )
+
+    members_by_group: dict[str, list[ServiceGroupMember]] = {}
+    for record in records(raw, "servicegroup_servicegroupmember_binding"):
+        member = resolve_member(parse_member(record, log), servers)
+        members_by_group.setdefault(member.servicegroupname, []).append(member)
+    group_monitors = group_by(records(raw, "servicegroup_lbmonitor_binding"), "servicegroupname")
+    groups: dict[str, ServiceGroup] = {}
+    for record in records(raw, "servicegroup"):
+        name = text(record, "servicegroupname")
+        groups[name] = parse_servicegroup(
+            record,
+            members_by_group.pop(name, ()),
+            monitor_names(group_monitors.get(name, ())),
+            log,
+        )
+    for orphan in members_by_group:
+        log.add(
+            "servicegroup_servicegroupmember_binding",
+            orphan,
+            "servicegroupname",
+            orphan,
+            "members bound to a service group that does not exist",
+        )
+
+    service_bindings = group_by(records(raw, "lbvserver_service_binding"), "name")
+    group_bindings = group_by(records(raw, "lbvserver_servicegroup_binding"), "name")
+    vservers: dict[str, LbVserver] = {}
+    for record in records(raw, "lbvserver"):
+        name = text(record, "name")
+        bound_services = [text(b, "servicename") for b in service_bindings.get(name, ())]
+        bound_groups = [text(b, "servicegroupname") for b in group_bindings.get(name, ())]
+        for service in bound_services:
+            if service not in services:
+                log.add(
+                    "lbvserver_service_binding",
+                    name,
+                    "servicename",
+                    service,
+                    "bound service does not exist",
+                )
+        for group in bound_groups:
+            if group not in groups:
+                log.add(
+                    "lbvserver_servicegroup_binding",
+                    name,
+                    "servicegroupname",
+                    group,
+                    "bound service group does not exist",
+                )
+        vservers[name] = parse_lbvserver(record, bound_services, bound_groups, log)
+
+    for svc in services.values():
+        for monitor in svc.monitors:
+            if monitor not in monitors:
+                log.add(
+                    "service_lbmonitor_binding",
+                    svc.name,
+                    "monitor_name",
+                    monitor,
+                    "bound monitor does not exist",
+                )
+
+    snips = tuple(s for s in (parse_snip(r, log) for r in records(raw, "nsip")) if s is not None)
+    modes = parse_modes(records(raw, "nsmode")[0] if records(raw, "nsmode") else {})
+    version = text(records(raw, "nsversion")[0], "version") if records(raw, "nsversion") else ""
+    role, peers = ha_role(records(raw, "hanode"))
+    nsconfig = records(raw, "nsconfig")
+    partitions = tuple(
+        text(r, "partitionname") for r in records(raw, "nspartition") if text(r, "partitionname")
+    )
+    facts = ApplianceFacts(
+        url=url,
+        version=version,
+        release=parse_release(version),
+        ha_role=role,
+        ha_peers=peers,
+        config_changed=flag(nsconfig[0], "configchanged") if nsconfig else None,
+        partition=partition,
+        partitions=partitions,
+    )
+    return Snapshot(
+        appliance=facts,
+        modes=modes,
+        snips=snips,
+        vservers=vservers,
+        services=services,
+        servicegroups=groups,
+        servers=servers,
+        monitors=monitors,
+        defects=tuple(log.items),
+        collected_at=collected_at,
+        requests=requests,
+    )

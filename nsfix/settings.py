@@ -1,0 +1,152 @@
+"""Where to connect and as whom: URL, credentials and TLS options from flags, environment, files.
+
+A password never comes from the command line (it would sit in shell history and `ps`): it comes
+from NSFIX_PASSWORD, a password file, or a prompt on a terminal.
+"""
+
+from __future__ import annotations
+
+import getpass
+import ipaddress
+import os
+import stat
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ENV_URL = "NSFIX_URL"
+ENV_USER = "NSFIX_USER"
+ENV_PASSWORD = "NSFIX_PASSWORD"  # noqa: S105 - the variable's name, not a password
+ENV_PASSWORD_FILE = "NSFIX_PASSWORD_FILE"  # noqa: S105
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unusable; the message says which and how to give it."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One appliance to talk to, with everything needed to open a session."""
+
+    url: str
+    username: str
+    password: str = field(repr=False)
+    verify: bool | str = True
+    """True, False (only with --insecure) or a CA bundle path."""
+    partition: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.username}@{self.url}"
+
+
+def normalise_url(value: str) -> str:
+    """`10.0.0.1` → `https://10.0.0.1`; keeps scheme, host and port, drops any path."""
+    text = value.strip()
+    if not text:
+        raise SettingsError("the appliance URL is empty")
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"}:
+        raise SettingsError(f"unsupported URL scheme {parts.scheme!r}: use https://")
+    if not parts.hostname:
+        raise SettingsError(f"no host in URL {value!r}")
+    if parts.username or parts.password:
+        raise SettingsError(
+            "credentials in the URL are not accepted: use NSFIX_USER and NSFIX_PASSWORD"
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError as exc:
+        raise SettingsError(f"bad port in URL {value!r}") from exc
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def read_password_file(path: Path, warn: Callable[[str], None]) -> str:
+    try:
+        info = path.stat()
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"cannot read password file {path}: {exc.strerror}") from exc
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warn(f"password file {path} is readable by others; chmod 600 it")
+    password = content.splitlines()[0] if content else ""
+    if not password:
+        raise SettingsError(f"password file {path} is empty")
+    return password
+
+
+def resolve_target(
+    *,
+    url: str | None,
+    username: str | None,
+    password_file: Path | None,
+    ca_bundle: Path | None,
+    insecure: bool,
+    partition: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    interactive: bool | None = None,
+    prompt: Callable[[str], str] = getpass.getpass,
+    warn: Callable[[str], None] = lambda message: print(f"warning: {message}", file=sys.stderr),
+) -> Target:
+    """Combine flags and environment into a `Target`, or say exactly what is missing."""
+    env = os.environ if environ is None else environ
+    raw_url = url or env.get(ENV_URL)
+    if not raw_url:
+        raise SettingsError(f"no appliance given: pass --url or set {ENV_URL}")
+    base = normalise_url(raw_url)
+
+    if ca_bundle is not None and insecure:
+        raise SettingsError("--ca-bundle and --insecure contradict each other: choose one")
+    verify: bool | str = True
+    if ca_bundle is not None:
+        if not ca_bundle.is_file():
+            raise SettingsError(f"CA bundle {ca_bundle} does not exist")
+        verify = str(ca_bundle)
+    if insecure:
+        verify = False
+        if base.startswith("https://"):
+            warn("TLS certificate verification is OFF (--insecure): the appliance is not verified")
+    if base.startswith("http://") and not is_loopback(base) and not insecure:
+        raise SettingsError(
+            f"{base} is plain HTTP: the password would cross the network in clear. "
+            "Use https://, or pass --insecure if you really mean it"
+        )
+    if base.startswith("http://") and not is_loopback(base):
+        warn("plain HTTP: credentials and configuration cross the network unencrypted")
+
+    user = username or env.get(ENV_USER)
+    if not user:
+        raise SettingsError(f"no user name: pass --user or set {ENV_USER}")
+
+    password: str | None = None
+    file_name = password_file
+    if file_name is None and env.get(ENV_PASSWORD_FILE):
+        file_name = Path(env[ENV_PASSWORD_FILE])
+    if file_name is not None:
+        password = read_password_file(file_name, warn)
+    elif env.get(ENV_PASSWORD):
+        password = env[ENV_PASSWORD]
+    else:
+        on_tty = sys.stdin.isatty() if interactive is None else interactive
+        if not on_tty:
+            raise SettingsError(
+                f"no password: set {ENV_PASSWORD} or {ENV_PASSWORD_FILE}, or pass --password-file "
+                "(nsfix does not prompt when not on a terminal)"
+            )
+        password = prompt(f"Password for {user}@{base}: ")
+        if not password:
+            raise SettingsError("empty password")
+    return Target(url=base, username=user, password=password, verify=verify, partition=partition)

@@ -1,0 +1,263 @@
+"""Parsing NITRO records into a snapshot: what an operator sees, including broken appliance data."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nsfix.model import build_snapshot, ha_role, parse_release
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def appliance(**overrides: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "nsversion": {"version": "NetScaler NS14.1: Build 25.56.nc, Date: Jun  5 2025, 10:19:01"},
+        "hanode": [
+            {"id": "0", "ipaddress": "10.0.0.11", "state": "Primary"},
+            {"id": "1", "ipaddress": "10.0.0.12", "state": "Secondary"},
+        ],
+        "nsconfig": {"configchanged": False},
+        "nsmode": {"usip": False, "mbf": True, "l2": False, "l3": True, "usnip": True},
+        "nsip": [
+            {"ipaddress": "10.0.0.11", "netmask": "255.255.255.0", "type": "NSIP"},
+            {"ipaddress": "10.20.0.5", "netmask": "255.255.255.0", "type": "SNIP"},
+            {"ipaddress": "198.51.100.10", "netmask": "255.255.255.255", "type": "VIP"},
+        ],
+        "lbvserver": [
+            {
+                "name": "vs_dsr",
+                "ipv46": "198.51.100.10",
+                "port": 65535,
+                "servicetype": "ANY",
+                "m": "MAC",
+                "state": "ENABLED",
+                "curstate": "UP",
+            },
+            {
+                "name": "vs_web",
+                "ipv46": "198.51.100.20",
+                "port": 80,
+                "servicetype": "HTTP",
+                "m": "IP",
+                "state": "ENABLED",
+                "curstate": "UP",
+            },
+        ],
+        "lbvserver_service_binding": [
+            {"name": "vs_dsr", "servicename": "svc_app1"},
+            {"name": "vs_web", "servicename": "svc_web1"},
+        ],
+        "lbvserver_servicegroup_binding": [{"name": "vs_dsr", "servicegroupname": "sg_app"}],
+        "service": [
+            {
+                "name": "svc_app1",
+                "ipaddress": "10.20.0.21",
+                "port": 65535,
+                "servicetype": "ANY",
+                "usip": "NO",
+                "useproxyport": "YES",
+                "cip": "DISABLED",
+                "state": "ENABLED",
+                "svrstate": "UP",
+            },
+            {
+                "name": "svc_web1",
+                "ipaddress": "10.20.0.31",
+                "port": "80",
+                "servicetype": "HTTP",
+                "usip": "NO",
+                "useproxyport": "YES",
+                "state": "ENABLED",
+                "svrstate": "UP",
+            },
+        ],
+        "servicegroup": [
+            {
+                "servicegroupname": "sg_app",
+                "servicetype": "ANY",
+                "usip": "YES",
+                "useproxyport": "NO",
+                "state": "ENABLED",
+                "servicegroupeffectivestate": "UP",
+            }
+        ],
+        "servicegroup_servicegroupmember_binding": [
+            {
+                "servicegroupname": "sg_app",
+                "ip": "10.20.0.41",
+                "port": 65535,
+                "state": "ENABLED",
+                "svrstate": "UP",
+                "weight": "1",
+            },
+        ],
+        "lbmonitor": [{"monitorname": "ping-dsr", "type": "PING"}],
+        "service_lbmonitor_binding": [{"name": "svc_app1", "monitor_name": "ping-dsr"}],
+    }
+    raw.update(overrides)
+    return raw
+
+
+def test_a_healthy_record_set_parses_without_defects() -> None:
+    snap = build_snapshot(appliance(), url="https://ns", collected_at=NOW)
+    assert snap.defects == ()
+    dsr = snap.vservers["vs_dsr"]
+    assert dsr.is_dsr
+    assert dsr.m == "MAC"
+    assert dsr.port == 65535
+    assert dsr.services == ("svc_app1",)
+    assert dsr.servicegroups == ("sg_app",)
+    svc = snap.services["svc_app1"]
+    assert svc.usip is False
+    assert svc.useproxyport is True
+    assert svc.monitors == ("ping-dsr",)
+    assert snap.services["svc_web1"].port == 80  # NITRO sends some numbers as strings
+    assert snap.servicegroups["sg_app"].members[0].address == ipaddress.ip_address("10.20.0.41")
+    assert [str(s.address) for s in snap.snips] == ["10.20.0.5"]  # VIP and NSIP are no reach
+    assert snap.snip_for(ipaddress.ip_address("10.20.0.21")) is not None
+    assert snap.snip_for(ipaddress.ip_address("10.99.0.1")) is None
+    assert snap.appliance.ha_role == "Primary"
+    assert snap.appliance.ha_peers == ("10.0.0.12",)
+    assert snap.appliance.release == "14.1-25.56"
+    assert snap.modes.mbf is True
+    assert snap.modes.usip is False
+
+
+def test_the_write_ups_non_address_becomes_a_defect_not_a_crash() -> None:
+    raw = appliance()
+    raw["service"][0]["ipaddress"] = "333:333:33:333"
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    svc = snap.services["svc_app1"]
+    assert svc.address is None
+    assert svc.address_text == "333:333:33:333"
+    [defect] = snap.defects
+    assert (defect.resource, defect.name, defect.attribute) == ("service", "svc_app1", "ipaddress")
+    assert "not an IPv4 or IPv6 address" in defect.problem
+
+
+def test_unknown_mode_missing_fields_and_dangling_bindings_are_defects() -> None:
+    raw = appliance()
+    raw["lbvserver"][1]["m"] = "FOO"
+    del raw["service"][1]["ipaddress"]
+    raw["lbvserver_service_binding"].append({"name": "vs_web", "servicename": "ghost"})
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    problems = {(d.name, d.attribute, d.problem) for d in snap.defects}
+    assert ("vs_web", "m", "unknown redirection mode") in problems
+    assert ("svc_web1", "ipaddress", "missing address") in problems
+    assert ("vs_web", "servicename", "bound service does not exist") in problems
+    assert snap.vservers["vs_web"].m is None
+    assert snap.vservers["vs_web"].m_text == "FOO"
+    assert not snap.vservers["vs_web"].is_dsr
+
+
+def test_members_bound_by_server_name_get_the_servers_address() -> None:
+    raw = appliance(
+        server=[{"name": "app-03", "ipaddress": "10.20.0.43", "state": "ENABLED"}],
+    )
+    raw["servicegroup_servicegroupmember_binding"].append(
+        {"servicegroupname": "sg_app", "servername": "app-03", "port": 65535}
+    )
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    member = snap.servicegroups["sg_app"].members[1]
+    assert member.servername == "app-03"
+    assert str(member.address) == "10.20.0.43"
+    assert snap.defects == ()
+
+
+def test_singletons_may_arrive_as_a_one_element_list() -> None:
+    raw = appliance(nsmode=[{"usip": True, "mbf": False}], nsconfig=[{"configchanged": "true"}])
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    assert snap.modes.usip is True
+    assert snap.appliance.config_changed is True
+
+
+def test_ha_roles() -> None:
+    assert ha_role([{"id": "0", "state": "Secondary"}, {"id": "1", "ipaddress": "x"}])[0] == (
+        "Secondary"
+    )
+    assert ha_role([{"id": "0", "state": "UNKNOWN"}]) == ("Standalone", ())
+    assert ha_role([]) == ("Unknown", ())
+
+
+def test_release_parsing_tolerates_odd_version_strings() -> None:
+    assert parse_release("NetScaler NS13.0: Build 79.1002.nc, Date: Jul  7 2021") == "13.0-79.1002"
+    assert parse_release("something else") is None
+
+
+nitro_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 70000),
+    st.text(max_size=20),
+    st.sampled_from(["YES", "NO", "*", "MAC", "333:333:33:333", "10.0.0.1", "::1", "255.255.0.0"]),
+)
+records = st.dictionaries(
+    st.sampled_from(
+        [
+            "name",
+            "ipaddress",
+            "ipv46",
+            "ip",
+            "port",
+            "m",
+            "usip",
+            "useproxyport",
+            "cip",
+            "state",
+            "svrstate",
+            "servicegroupname",
+            "servicename",
+            "netmask",
+            "type",
+            "tosid",
+            "td",
+            "monitor_name",
+            "monitorname",
+            "servername",
+            "id",
+            "version",
+            "configchanged",
+        ]
+    ),
+    nitro_values,
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "lbvserver",
+                "service",
+                "servicegroup",
+                "servicegroup_servicegroupmember_binding",
+                "lbvserver_service_binding",
+                "lbvserver_servicegroup_binding",
+                "server",
+                "lbmonitor",
+                "service_lbmonitor_binding",
+                "nsip",
+                "nsmode",
+                "hanode",
+                "nsversion",
+                "nsconfig",
+                "nspartition",
+            ]
+        ),
+        st.lists(records, max_size=4),
+    )
+)
+def test_any_record_soup_parses_without_raising(raw: dict[str, Any]) -> None:
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    # Every vserver, service and group in the input is accounted for, broken or not.
+    names = {"" if r.get("name") is None else str(r["name"]) for r in raw.get("lbvserver", [])}
+    assert set(snap.vservers) == names
+    for defect in snap.defects:
+        assert defect.problem
