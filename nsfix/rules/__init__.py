@@ -1,0 +1,1 @@
+"""Compliance rules as data: playbooks, built-in checks, the engine that applies them, waivers."""
