@@ -26,6 +26,8 @@ REDIRECTION_MODES: Final = frozenset({"IP", "MAC", "IPTUNNEL", "TOS"})
 # Modes in which the server answers the client directly (the NetScaler docs' DSR variants).
 DSR_MODES: Final = frozenset({"MAC", "IPTUNNEL", "TOS"})
 
+SCRIPT_MONITOR_TYPES: Final = frozenset({"USER"})
+
 _YES: Final = frozenset({"YES", "ENABLED", "ON", "TRUE"})
 _NO: Final = frozenset({"NO", "DISABLED", "OFF", "FALSE"})
 
@@ -50,6 +52,12 @@ class Monitor:
     type: str
     scriptname: str | None = None
     state: str = "ENABLED"
+
+    @property
+    def is_script(self) -> bool:
+        """Script (USER) monitors send no probe of their own, so MAC mode learns nothing from
+        them (CTX138969)."""
+        return self.type in SCRIPT_MONITOR_TYPES or bool(self.scriptname)
 
 
 @dataclass(frozen=True)

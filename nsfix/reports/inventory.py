@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, is_dataclass
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any, Final
 
+from nsfix.canonical import jsonable
 from nsfix.model import (
     DSR_MODES,
     WILDCARD_PORT,
-    IPNetwork,
     LbVserver,
     Service,
     ServiceGroup,
@@ -20,21 +18,6 @@ from nsfix.model import (
 
 SCHEMA: Final = "nsfix.inventory"
 SCHEMA_VERSION: Final = 1
-
-
-def jsonable(value: Any) -> Any:
-    """Frozen records → JSON values: addresses and networks as text, times in ISO 8601."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, ipaddress.IPv4Address | ipaddress.IPv6Address | IPNetwork):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def inventory_document(snapshot: Snapshot) -> dict[str, Any]:

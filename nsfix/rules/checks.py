@@ -17,9 +17,6 @@ from nsfix.model import (
     Snapshot,
 )
 
-# Monitors the NetScaler runs as scripts: they never make it learn the backend's MAC (CTX138969).
-SCRIPT_MONITOR_TYPES: Final = frozenset({"USER"})
-
 
 @dataclass(frozen=True)
 class BackendAddress:
@@ -92,7 +89,7 @@ def mac_learning_monitor(subject: Subject, snapshot: Snapshot) -> Verdict:
     if len(known) < len(names):
         missing = sorted(set(names) - set(snapshot.monitors))
         return Unknown("monitor_name", f"monitor type not known for {', '.join(missing)}")
-    if all(m.type in SCRIPT_MONITOR_TYPES or m.scriptname for m in known):
+    if all(m.is_script for m in known):
         listing = ", ".join(f"{m.name} ({m.type})" for m in known)
         return Violation(
             "monitor_name",

@@ -1,0 +1,96 @@
+"""The plan file: a JSON document that is exactly what will be applied, sealed by a digest.
+
+Pure: it turns a `Plan` into a document and back. Apply refuses a document whose digest does not
+match its content, so a plan edited after the CAB saw it is never applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final
+
+from nsfix import __version__
+from nsfix.canonical import DecodeError, digest, from_jsonable, jsonable
+from nsfix.model import Snapshot
+from nsfix.planner import Plan
+
+SCHEMA: Final = "nsfix.plan"
+SCHEMA_VERSION: Final = 1
+
+
+class PlanFileError(ValueError):
+    """The file is not a plan nsfix can trust; the message says why."""
+
+
+def snapshot_digest(snapshot: Snapshot) -> str:
+    """Identifies the configuration a plan was made from (not when or how it was read)."""
+    content = {
+        "appliance": {
+            "url": snapshot.appliance.url,
+            "partition": snapshot.appliance.partition,
+            "version": snapshot.appliance.version,
+        },
+        "modes": snapshot.modes,
+        "snips": snapshot.snips,
+        "vservers": snapshot.vservers,
+        "services": snapshot.services,
+        "servicegroups": snapshot.servicegroups,
+        "servers": snapshot.servers,
+        "monitors": snapshot.monitors,
+    }
+    return digest(content)
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    body = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "nsfix_version": __version__,
+        "plan": jsonable(plan),
+        "summary": summary(plan),
+    }
+    return {**body, "digest": digest(body)}
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    return {
+        "changes": len(plan.changes),
+        "objects": len({(c.object.resource, c.object.name) for c in plan.changes}),
+        "vservers": sorted({v for c in plan.changes for v in c.vservers}),
+        "refusals": len(plan.refusals),
+        "guidance": len(plan.guidance),
+        "server_tasks": len(plan.server_tasks),
+        "findings": len(plan.findings),
+    }
+
+
+def read_plan_document(document: Any, source: str = "plan") -> Plan:
+    """Check schema and digest, then rebuild the plan; any doubt is a `PlanFileError`."""
+    if not isinstance(document, Mapping):
+        raise PlanFileError(f"{source}: not an nsfix plan (expected a JSON object)")
+    if document.get("schema") != SCHEMA:
+        raise PlanFileError(f"{source}: not an nsfix plan (schema is {document.get('schema')!r})")
+    version = document.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise PlanFileError(
+            f"{source}: plan schema version {version!r} is not supported "
+            f"(this nsfix reads version {SCHEMA_VERSION})"
+        )
+    stated = document.get("digest")
+    body = {k: v for k, v in document.items() if k != "digest"}
+    actual = digest(body)
+    if stated != actual:
+        raise PlanFileError(
+            f"{source}: the plan's digest does not match its content: it was changed after it "
+            "was made. Make a new plan (nsfix plan) and have it reviewed again"
+        )
+    try:
+        plan = from_jsonable(Plan, document.get("plan"), "plan")
+    except DecodeError as exc:
+        raise PlanFileError(f"{source}: malformed plan: {exc}") from None
+    assert isinstance(plan, Plan)
+    return plan
+
+
+def plan_digest(document: Mapping[str, Any]) -> str:
+    return str(document.get("digest", ""))
