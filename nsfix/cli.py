@@ -67,7 +67,7 @@ def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
 def explain_nitro_error(error: NitroError, target: str) -> str:
     """One line an operator can act on, for each way a session can go wrong."""
     if isinstance(error, NitroAuthError):
-        return f"{target}: login refused ({error.message}). Check NSFIX_USER and the password."
+        return f"{target}: {error}. Check NSFIX_USER and the password."
     if isinstance(error, NitroNotAuthorized):
         return f"{target}: the user may not read this ({error.message}); nsfix needs read access."
     if isinstance(error, NitroTransportError):
