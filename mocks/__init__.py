@@ -3,3 +3,9 @@
 It imports nothing from nsfix: a mock that reused the client's own encoding or parsing would
 agree with every bug in it.
 """
+
+from mocks.appliance import Appliance, NitroError, ScenarioError
+from mocks.faults import FaultError, Faults
+from mocks.server import MockServer
+
+__all__ = ["Appliance", "FaultError", "Faults", "MockServer", "NitroError", "ScenarioError"]
