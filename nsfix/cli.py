@@ -1,4 +1,4 @@
-"""The `nsfix` command line: a thin shell that reads settings, opens a session and renders results.
+"""The `nsfix` command line: a thin shell that reads settings, calls the core and renders results.
 
 Every failure ends in one clear line on stderr and a documented exit code (`nsfix.exitcodes`),
 never a traceback.
@@ -6,15 +6,17 @@ never a traceback.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,20 +24,40 @@ from rich.console import Console
 from nsfix import __version__
 from nsfix.demo import DEMO_PASSWORD, DEMO_USER, MockUnavailable, running_mock, scenario_path
 from nsfix.exitcodes import ExitCode
-from nsfix.inventory import collect
-from nsfix.model import Snapshot
+from nsfix.findings import AuditResult, Severity
+from nsfix.flow import outcome_for, render_trace, trace_vserver
+from nsfix.inventory import Progress
+from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.nitro import (
-    Credentials,
     NitroAuthError,
-    NitroClient,
     NitroError,
     NitroNotAuthorized,
     NitroNotFound,
     NitroProtocolError,
     NitroTransportError,
 )
+from nsfix.planfile import PlanFileError, plan_document, snapshot_digest
+from nsfix.planner import Plan, PlanOptions, apply_in_memory, plan
+from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
+from nsfix.reports.plan import render_plan_text
+from nsfix.rules.checks import Subject
+from nsfix.rules.engine import evaluate
+from nsfix.rules.playbook import Playbook
+from nsfix.serverfacts import ServerFacts
 from nsfix.settings import SettingsError, Target, resolve_target
+from nsfix.shell import (
+    InputError,
+    PartitionRead,
+    load_playbooks,
+    load_server_facts_file,
+    load_waivers_file,
+    read_partitions,
+    require_single,
+    write_atomically,
+)
+
+USER_AGENT = f"nsfix/{__version__}"
 
 app = typer.Typer(
     name="nsfix",
@@ -59,8 +81,13 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def say(message: str) -> None:
+    """A progress or status line for people: stderr, so stdout stays machine-readable."""
+    stderr_console().print(message, markup=False, highlight=False)
+
+
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
-    stderr_console().print(f"nsfix: error: {message}", markup=False, highlight=False)
+    say(f"nsfix: error: {message}")
     raise typer.Exit(int(code))
 
 
@@ -69,7 +96,7 @@ def explain_nitro_error(error: NitroError, target: str) -> str:
     if isinstance(error, NitroAuthError):
         return f"{target}: {error}. Check NSFIX_USER and the password."
     if isinstance(error, NitroNotAuthorized):
-        return f"{target}: the user may not read this ({error.message}); nsfix needs read access."
+        return f"{target}: the user may not do this ({error.message}); nsfix needs read access."
     if isinstance(error, NitroTransportError):
         return f"{target}: cannot reach the appliance: {error}"
     if isinstance(error, NitroProtocolError):
@@ -80,16 +107,16 @@ def explain_nitro_error(error: NitroError, target: str) -> str:
 
 
 @contextmanager
-def handled_errors() -> Iterator[None]:
+def handled_errors(target: str = "") -> Iterator[None]:
     """Turn every expected failure into a message and an exit code."""
     try:
         yield
-    except SettingsError as exc:
+    except (SettingsError, InputError, MockUnavailable, PlanFileError) as exc:
         fail(str(exc))
-    except MockUnavailable as exc:
-        fail(str(exc))
+    except NitroError as exc:
+        fail(explain_nitro_error(exc, target or "appliance"))
     except KeyboardInterrupt:
-        stderr_console().print("nsfix: interrupted", markup=False)
+        say("nsfix: interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
@@ -102,60 +129,63 @@ def configure_logging(verbose: int) -> None:
     root.setLevel(level)
 
 
-def open_client(target: Target, timeout: float) -> NitroClient:
-    return NitroClient(
-        target.url,
-        Credentials(target.username, target.password),
-        verify=target.verify,
-        read_timeout=timeout,
-        user_agent=f"nsfix/{__version__}",
-    )
-
-
-def read_snapshot(target: Target, *, timeout: float, show_progress: bool) -> Snapshot:
-    """Log in, read one partition, always log out; the request count includes the logout."""
-    client = open_client(target, timeout)
-    try:
-        with client, progress_reporter(show_progress) as progress:
-            snapshot = collect(
-                client, url=target.url, partition=target.partition, progress=progress
-            )
-    except NitroError as exc:
-        fail(explain_nitro_error(exc, target.url))
-    return replace(snapshot, requests=client.stats().total)
-
-
 @contextmanager
-def progress_reporter(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A transient progress bar on stderr, only when a person is watching."""
+def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | None]:
+    """A transient progress bar per partition on stderr, only when a person is watching."""
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, Progress, TextColumn
+    from rich.progress import BarColumn, TextColumn
+    from rich.progress import Progress as Bars
 
-    with Progress(
-        TextColumn("reading {task.description:<24}"),
+    with Bars(
+        TextColumn("{task.fields[partition]}: reading {task.description:<24}"),
         BarColumn(),
         console=stderr_console(),
         transient=True,
-    ) as bar:
-        task = bar.add_task("", total=1)
+    ) as bars:
 
-        def report(label: str, index: int, total: int) -> None:
-            bar.update(task, description=label, completed=index, total=total)
+        def for_partition(partition: str) -> Progress:
+            task = bars.add_task("", total=1, partition=partition)
 
-        yield report
+            def report(label: str, index: int, total: int) -> None:
+                bars.update(task, description=label, completed=index, total=total)
+
+            return report
+
+        yield for_partition
 
 
-def emit_inventory(snapshot: Snapshot, as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(inventory_document(snapshot), indent=2) + "\n")
-    elif sys.stdout.isatty():
-        console = stdout_console()
-        for renderable in render_rich(snapshot):
-            console.print(renderable)
+def read(
+    target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
+) -> list[PartitionRead]:
+    show = sys.stderr.isatty() and not quiet
+    with progress_bars(show) as progress:
+        return read_partitions(
+            target,
+            partitions,
+            all_partitions=all_partitions,
+            timeout=timeout,
+            user_agent=USER_AGENT,
+            progress=progress,
+        )
+
+
+def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: bool) -> Snapshot:
+    require_single(partitions, False)
+    [result] = read(target, partitions, False, timeout, quiet)
+    if result.snapshot is None:
+        assert result.error is not None
+        raise result.error
+    return result.snapshot
+
+
+def write_out(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
     else:
-        sys.stdout.write(render_text(snapshot))
+        write_atomically(output, text)
+        say(f"wrote {output}")
 
 
 # --- options shared by every command that talks to an appliance ---------------------------
@@ -183,7 +213,11 @@ InsecureOption = Annotated[
     bool, typer.Option("--insecure", help="Do not verify TLS certificates (says so loudly).")
 ]
 PartitionOption = Annotated[
-    str | None, typer.Option("--partition", help="Admin partition to read (default: default).")
+    list[str] | None,
+    typer.Option("--partition", help="Admin partition to read (repeatable; default: default)."),
+]
+AllPartitionsOption = Annotated[
+    bool, typer.Option("--all-partitions", help="Every partition the appliance has.")
 ]
 TimeoutOption = Annotated[
     float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each NITRO reply.")
@@ -192,6 +226,29 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON 
 VerboseOption = Annotated[
     int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")
 ]
+PlaybookOption = Annotated[
+    list[Path] | None,
+    typer.Option("--playbook", help="Extra playbook YAML (repeatable).", dir_okay=False),
+]
+NoBuiltinOption = Annotated[
+    bool, typer.Option("--no-builtin-playbook", help="Do not use the shipped dsr-source-ip rules.")
+]
+WaiversOption = Annotated[
+    Path | None, typer.Option("--waivers", help="Waiver file (YAML).", dir_okay=False)
+]
+ServerFactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--server-facts",
+        help="YAML of what you know about backends (loopback VIPs, ARP, gateway).",
+        dir_okay=False,
+    ),
+]
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
 
 
 def target_from(
@@ -200,7 +257,6 @@ def target_from(
     password_file: Path | None,
     ca_bundle: Path | None,
     insecure: bool,
-    partition: str | None,
 ) -> Target:
     return resolve_target(
         url=url,
@@ -208,8 +264,63 @@ def target_from(
         password_file=password_file,
         ca_bundle=ca_bundle,
         insecure=insecure,
-        partition=partition,
     )
+
+
+# --- the core, wired -----------------------------------------------------------------------
+
+
+def explainer(facts: ServerFacts | None) -> Callable[[Snapshot, Any, Subject], str | None]:
+    """The packet-path outcome for findings on services and service groups."""
+    from nsfix.model import Service, ServiceGroup
+
+    def explain(snapshot: Snapshot, vserver: Any, subject: Subject) -> str | None:
+        if not isinstance(subject.obj, Service | ServiceGroup):
+            return None
+        return outcome_for(snapshot, vserver.name, subject.ref.name, None, facts)
+
+    return explain
+
+
+def run_audit(
+    snapshot: Snapshot,
+    playbooks: Sequence[Playbook],
+    waivers: Sequence[Any],
+    facts: ServerFacts | None,
+) -> AuditResult:
+    return evaluate(
+        snapshot, playbooks, waivers=waivers, today=date.today(), explain=explainer(facts)
+    )
+
+
+def make_plan(
+    snapshot: Snapshot, result: AuditResult, facts: ServerFacts | None, options: PlanOptions
+) -> Plan:
+    def probe(snap: Snapshot, vs: str, name: str, changed: Mapping[str, str] | None) -> str | None:
+        return outcome_for(snap, vs, name, changed, facts)
+
+    return plan(
+        snapshot,
+        result,
+        snapshot_digest=snapshot_digest(snapshot),
+        created_at=datetime.now(UTC),
+        options=options,
+        flow=probe,
+    )
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def emit_inventory(snapshot: Snapshot, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(inventory_document(snapshot), indent=2) + "\n")
+    elif sys.stdout.isatty():
+        console = stdout_console()
+        for renderable in render_rich(snapshot):
+            console.print(renderable)
+    else:
+        sys.stdout.write(render_text(snapshot))
 
 
 @app.command()
@@ -226,12 +337,240 @@ def inventory(
 ) -> None:
     """List virtual servers (DSR first), their services, groups and members, SNIPs and modes."""
     configure_logging(verbose)
-    with handled_errors():
-        target = target_from(url, user, password_file, ca_bundle, insecure, partition)
-        snapshot = read_snapshot(
-            target, timeout=timeout, show_progress=sys.stderr.isatty() and not as_json
-        )
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        target = target_from(url, user, password_file, ca_bundle, insecure)
+        snapshot = read_one(target, partition or [], timeout, quiet=as_json)
         emit_inventory(snapshot, as_json)
+
+
+def audit_targets(
+    target: Target,
+    partitions: Sequence[str],
+    all_partitions: bool,
+    timeout: float,
+    quiet: bool,
+    playbooks: Sequence[Playbook],
+    waivers: Sequence[Any],
+    facts: ServerFacts | None,
+) -> list[audit_report.TargetAudit]:
+    try:
+        reads = read(target, partitions, all_partitions, timeout, quiet)
+    except NitroError as exc:
+        message = explain_nitro_error(exc, target.url)
+        say(f"nsfix: error: {message}")
+        partition = partitions[0] if partitions else DEFAULT_PARTITION
+        return [audit_report.TargetAudit(target.url, partition, None, None, message)]
+    out = []
+    for item in reads:
+        if item.snapshot is None:
+            message = explain_nitro_error(item.error, target.url) if item.error else "not read"
+            say(f"nsfix: error: partition {item.partition}: {message}")
+            out.append(audit_report.TargetAudit(item.url, item.partition, None, None, message))
+            continue
+        result = run_audit(item.snapshot, playbooks, waivers, facts)
+        out.append(audit_report.TargetAudit(item.url, item.partition, item.snapshot, result))
+    return out
+
+
+@app.command()
+def audit(
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    all_partitions: AllPartitionsOption = False,
+    playbook: PlaybookOption = None,
+    no_builtin_playbook: NoBuiltinOption = False,
+    waivers: WaiversOption = None,
+    server_facts: ServerFactsOption = None,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="Lowest severity that makes the exit code 2.")
+    ] = Severity.WARNING,
+    output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Check DSR virtual servers and their backends against the playbooks.
+
+    Exit 0 compliant, 1 could not run, 2 findings at or above --fail-on, 3 partial.
+    """
+    configure_logging(verbose)
+    fmt = Format.json if as_json else output_format
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
+        waiver_list = load_waivers_file(waivers)
+        facts = load_server_facts_file(server_facts)
+        target = target_from(url, user, password_file, ca_bundle, insecure)
+        targets = audit_targets(
+            target,
+            partition or [],
+            all_partitions,
+            timeout,
+            fmt is Format.json or bool(output),
+            books,
+            waiver_list,
+            facts,
+        )
+        emit_audit(targets, fail_on, fmt, output)
+        raise typer.Exit(int(audit_report.exit_code(targets, fail_on)))
+
+
+def emit_audit(
+    targets: Sequence[audit_report.TargetAudit],
+    fail_on: Severity,
+    fmt: Format,
+    output: Path | None,
+) -> None:
+    if fmt is Format.json:
+        document = audit_report.audit_document(
+            targets, fail_on=fail_on, generated_at=datetime.now(UTC)
+        )
+        write_out(json.dumps(document, indent=2) + "\n", output)
+    elif output is None and sys.stdout.isatty():
+        console = stdout_console()
+        for renderable in audit_report.render_rich(targets, fail_on):
+            console.print(renderable)
+    else:
+        write_out(audit_report.render_text(targets, fail_on), output)
+
+
+@app.command("plan")
+def plan_command(
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    playbook: PlaybookOption = None,
+    no_builtin_playbook: NoBuiltinOption = False,
+    waivers: WaiversOption = None,
+    server_facts: ServerFactsOption = None,
+    bind_monitor: Annotated[
+        bool,
+        typer.Option(
+            "--bind-monitor", help="Bind ping-default where only script monitors are bound."
+        ),
+    ] = False,
+    dedicated_copies: Annotated[
+        bool,
+        typer.Option(
+            "--dedicated-copies",
+            help="Give DSR vservers their own copy of a service shared with proxy-mode ones.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the plan file (JSON) here.")
+    ] = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
+    configure_logging(verbose)
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
+        waiver_list = load_waivers_file(waivers)
+        facts = load_server_facts_file(server_facts)
+        target = target_from(url, user, password_file, ca_bundle, insecure)
+        snapshot = read_one(target, partition or [], timeout, quiet=as_json)
+        result = run_audit(snapshot, books, waiver_list, facts)
+        the_plan = make_plan(snapshot, result, facts, PlanOptions(bind_monitor, dedicated_copies))
+        emit_plan(the_plan, output, as_json)
+
+
+def emit_plan(the_plan: Plan, output: Path | None, as_json: bool) -> None:
+    document = plan_document(the_plan)
+    if output is not None:
+        write_atomically(output, json.dumps(document, indent=2) + "\n")
+    if as_json:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        text = render_plan_text(
+            the_plan,
+            digest=str(document["digest"]),
+            path=str(output) if output is not None else None,
+        )
+        sys.stdout.write(text)
+    if output is not None:
+        say(f"plan written to {output} ({document['digest']})")
+
+
+@app.command()
+def explain(
+    vserver: Annotated[str, typer.Argument(help="The lbvserver to trace.")],
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    playbook: PlaybookOption = None,
+    no_builtin_playbook: NoBuiltinOption = False,
+    server_facts: ServerFactsOption = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Walk the packet path of a virtual server's backends, before and after the planned change."""
+    configure_logging(verbose)
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
+        facts = load_server_facts_file(server_facts)
+        target = target_from(url, user, password_file, ca_bundle, insecure)
+        snapshot = read_one(target, partition or [], timeout, quiet=as_json)
+        emit_explanation(snapshot, vserver, books, facts, as_json)
+
+
+def emit_explanation(
+    snapshot: Snapshot,
+    vserver: str,
+    books: Sequence[Playbook],
+    facts: ServerFacts | None,
+    as_json: bool,
+) -> None:
+    if vserver not in snapshot.vservers:
+        close = difflib.get_close_matches(vserver, list(snapshot.vservers), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise InputError(
+            f"no lbvserver {vserver!r} in partition {snapshot.appliance.partition}{hint}"
+        )
+    result = run_audit(snapshot, books, (), facts)
+    the_plan = make_plan(snapshot, result, facts, PlanOptions())
+    after = apply_in_memory(snapshot, the_plan)
+    before_traces = trace_vserver(snapshot, vserver, facts=facts)
+    after_traces = trace_vserver(after, vserver, facts=facts)
+    if as_json:
+        from nsfix.canonical import jsonable
+
+        document = {
+            "schema": "nsfix.explain",
+            "schema_version": 1,
+            "vserver": vserver,
+            "before": jsonable(before_traces),
+            "after": jsonable(after_traces),
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    changed = any(a != b for a, b in zip(before_traces, after_traces, strict=True))
+    lines: list[str] = []
+    for before, after_trace in zip(before_traces, after_traces, strict=True):
+        lines.append("BEFORE " + render_trace(before).rstrip("\n"))
+        if after_trace != before:
+            lines.append("")
+            lines.append("AFTER the planned change " + render_trace(after_trace).rstrip("\n"))
+        lines.append("")
+    if not before_traces:
+        lines.append(f"{vserver} has no backends to trace.")
+    elif not changed:
+        lines.append("The plan changes nothing on this virtual server's path.")
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 @app.command()
@@ -239,23 +578,38 @@ def demo(
     scenario: Annotated[
         str, typer.Option(help="Bundled scenario to load into the mock appliance.")
     ] = "seed-incident",
-    as_json: JsonOption = False,
 ) -> None:
-    """Run nsfix against the bundled mock appliance (no real NetScaler needed)."""
+    """Run nsfix end to end against the bundled mock appliance (no real NetScaler needed)."""
     configure_logging(0)
-    with handled_errors():
+    with handled_errors("mock appliance"):
         path = scenario_path(scenario)
-        say = stderr_console()
+        books = load_playbooks([])
         with running_mock(["--scenario", str(path)]) as url:
-            say.print(
-                f"Started the mock appliance at {url} with scenario {scenario!r}.", markup=False
-            )
             target = Target(url=url, username=DEMO_USER, password=DEMO_PASSWORD)
-            say.print(f"$ NSFIX_URL={url} nsfix inventory", markup=False)
-            snapshot = read_snapshot(
-                target, timeout=30.0, show_progress=sys.stderr.isatty() and not as_json
-            )
-            emit_inventory(snapshot, as_json)
+            out = sys.stdout
+
+            def step(command: str) -> None:
+                out.write(f"\n$ {command}\n")
+                out.flush()
+
+            out.write(f"Mock appliance with scenario {scenario!r} at {url}\n")
+            out.write(f"(export NSFIX_URL={url} NSFIX_USER=nsroot NSFIX_PASSWORD=nsroot)\n")
+            step("nsfix inventory")
+            snapshot = read_one(target, [], 30.0, quiet=True)
+            out.write(render_text(snapshot))
+            step("nsfix audit")
+            result = run_audit(snapshot, books, (), None)
+            targets = [
+                audit_report.TargetAudit(url, snapshot.appliance.partition, snapshot, result)
+            ]
+            out.write(audit_report.render_text(targets, Severity.WARNING))
+            step("nsfix plan -o plan.json")
+            the_plan = make_plan(snapshot, result, None, PlanOptions())
+            document = plan_document(the_plan)
+            out.write(render_plan_text(the_plan, digest=str(document["digest"]), path="plan.json"))
+            for name in sorted({v for c in the_plan.changes for v in c.vservers})[:1]:
+                step(f"nsfix explain {name}")
+                emit_explanation(snapshot, name, books, None, as_json=False)
 
 
 def version_callback(value: bool) -> None:

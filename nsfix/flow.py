@@ -34,9 +34,6 @@ MAC_ROUTER: Final = "mac(router)"
 MAC_NETSCALER: Final = "mac(netscaler)"
 MAC_SERVER: Final = "mac(server)"
 
-# Monitors the NetScaler runs as scripts send no probe from the packet engine, so they never make
-# it learn the server's MAC (CTX138969; the redirection-mode page asks for a non-user monitor).
-
 
 class Outcome(StrEnum):
     """Where the server's reply ends up."""
@@ -942,3 +939,34 @@ def _best_snip(candidates: list[Snip], td: int) -> Snip | None:
         return None
     ranked = sorted(candidates, key=lambda s: (s.td != td, s.state == "DISABLED", s.type != "SNIP"))
     return ranked[0]
+
+
+def override_from_words(changed: Mapping[str, str] | None) -> BackendOverride | None:
+    """A plan's attribute words (`usip: YES`) as a what-if for the trace."""
+    if not changed:
+        return None
+
+    def flag(name: str) -> bool | None:
+        return None if name not in changed else changed[name].upper() in {"YES", "ENABLED"}
+
+    return BackendOverride(usip=flag("usip"), useproxyport=flag("useproxyport"))
+
+
+def outcome_for(
+    snapshot: Snapshot,
+    vserver: str,
+    backend_object: str,
+    changed: Mapping[str, str] | None = None,
+    facts: ServerFacts | None = None,
+) -> str | None:
+    """The outcome for one backend object (a service, or a group through its first member)."""
+    if vserver not in snapshot.vservers:
+        return None
+    backend = backend_object
+    group = snapshot.servicegroups.get(backend_object)
+    if group is not None and backend_object not in snapshot.services:
+        if not group.members:
+            return None
+        backend = member_label(group, group.members[0])
+    result = trace(snapshot, vserver, backend, facts=facts, override=override_from_words(changed))
+    return result.outcome.value

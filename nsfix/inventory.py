@@ -156,9 +156,10 @@ def collect(
     progress: Progress | None = None,
     request_count: Callable[[], int] | None = None,
 ) -> Snapshot:
-    """Switch to `partition` (if any), read everything, and parse it into a snapshot."""
-    if partition and partition != DEFAULT_PARTITION and client.partition != partition:
-        client.switch_partition(partition)
+    """Switch to `partition` if the session is elsewhere, read everything, parse a snapshot."""
+    wanted = partition or DEFAULT_PARTITION
+    if wanted != (client.partition or DEFAULT_PARTITION):
+        client.switch_partition(wanted)
     raw = read_all(client, progress)
     return build_snapshot(
         raw,

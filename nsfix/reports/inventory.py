@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -15,6 +14,7 @@ from nsfix.model import (
     ServiceGroup,
     Snapshot,
 )
+from nsfix.reports.text import aligned
 
 SCHEMA: Final = "nsfix.inventory"
 SCHEMA_VERSION: Final = 1
@@ -93,8 +93,14 @@ def endpoint(address: str, port: int | None) -> str:
 
 def service_row(service: Service, depth: int) -> Row:
     return Row(
-        depth, "service", service.name, "", endpoint(service.address_text, service.port),
-        service.servicetype, yes_no(service.usip), yes_no(service.useproxyport),
+        depth,
+        "service",
+        service.name,
+        "",
+        endpoint(service.address_text, service.port),
+        service.servicetype,
+        yes_no(service.usip),
+        yes_no(service.useproxyport),
         service.svrstate if service.state == "ENABLED" else service.state,
         ", ".join(service.monitors) or "(default)",
     )
@@ -103,8 +109,14 @@ def service_row(service: Service, depth: int) -> Row:
 def group_rows(group: ServiceGroup, depth: int) -> list[Row]:
     rows = [
         Row(
-            depth, "servicegroup", group.name, "", f"{len(group.members)} members",
-            group.servicetype, yes_no(group.usip), yes_no(group.useproxyport),
+            depth,
+            "servicegroup",
+            group.name,
+            "",
+            f"{len(group.members)} members",
+            group.servicetype,
+            yes_no(group.usip),
+            yes_no(group.useproxyport),
             group.effective_state if group.state == "ENABLED" else group.state,
             ", ".join(group.monitors) or "(default)",
         )
@@ -113,8 +125,16 @@ def group_rows(group: ServiceGroup, depth: int) -> list[Row]:
         label = member.servername or member.address_text or "?"
         rows.append(
             Row(
-                depth + 1, "member", label, "", endpoint(member.address_text, member.port),
-                "", "", "", member.svrstate if member.state == "ENABLED" else member.state, "",
+                depth + 1,
+                "member",
+                label,
+                "",
+                endpoint(member.address_text, member.port),
+                "",
+                "",
+                "",
+                member.svrstate if member.state == "ENABLED" else member.state,
+                "",
             )
         )
     return rows
@@ -130,8 +150,16 @@ def inventory_rows(snapshot: Snapshot) -> list[Row]:
             mode = f"TOS {vs.tosid}"
         rows.append(
             Row(
-                0, "lbvserver", vs.name, mode, endpoint(vs.vip_text, vs.port), vs.servicetype,
-                "", "", vs.curstate if vs.state == "ENABLED" else vs.state, "",
+                0,
+                "lbvserver",
+                vs.name,
+                mode,
+                endpoint(vs.vip_text, vs.port),
+                vs.servicetype,
+                "",
+                "",
+                vs.curstate if vs.state == "ENABLED" else vs.state,
+                "",
             )
         )
         for name in vs.services:
@@ -165,8 +193,14 @@ def row_label(row: Row) -> str:
 
 def row_cells(row: Row) -> tuple[str, ...]:
     return (
-        row_label(row), row.mode, row.address, row.servicetype, row.usip, row.useproxyport,
-        row.state, row.monitors,
+        row_label(row),
+        row.mode,
+        row.address,
+        row.servicetype,
+        row.usip,
+        row.useproxyport,
+        row.state,
+        row.monitors,
     )
 
 
@@ -209,7 +243,7 @@ def render_text(snapshot: Snapshot) -> str:
     """Plain aligned columns for pipes and logs: no colour, no box drawing."""
     lines = summary_lines(snapshot)
     lines.append("")
-    lines.extend(_aligned([COLUMNS, *(row_cells(r) for r in inventory_rows(snapshot))]))
+    lines.extend(aligned([COLUMNS, *(row_cells(r) for r in inventory_rows(snapshot))]))
     if snapshot.defects:
         lines.append("")
         lines.append("Data defects (reported, not fatal):")
@@ -217,12 +251,6 @@ def render_text(snapshot: Snapshot) -> str:
     lines.append("")
     lines.append(count_line(snapshot))
     return "\n".join(lines) + "\n"
-
-
-def _aligned(table: Iterable[tuple[str, ...]]) -> list[str]:
-    rows = list(table)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
 
 
 def render_rich(snapshot: Snapshot) -> list[Any]:

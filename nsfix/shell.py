@@ -1,0 +1,173 @@
+"""The shell around the pure core: read files and appliances, hand plain data to the core.
+
+Everything here may do I/O; nothing here decides what is compliant or what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nsfix.findings import Waiver
+from nsfix.inventory import Progress, collect
+from nsfix.model import DEFAULT_PARTITION, Snapshot
+from nsfix.nitro import Credentials, NitroClient, NitroError
+from nsfix.rules.engine import BUILTIN_PLAYBOOKS, parse_playbook
+from nsfix.rules.playbook import Playbook
+from nsfix.rules.waivers import load_waivers
+from nsfix.serverfacts import ServerFacts, parse_server_facts
+from nsfix.settings import SettingsError, Target
+from nsfix.yamlsource import SourceError
+
+
+class InputError(ValueError):
+    """A file the user gave cannot be used; the message names it and the problem."""
+
+
+def read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {what} {path}: {exc}") from None
+
+
+def builtin_playbook_paths() -> list[Path]:
+    return sorted(BUILTIN_PLAYBOOKS.glob("*.yaml"))
+
+
+def load_playbooks(extra: Sequence[Path], *, builtin: bool = True) -> list[Playbook]:
+    """The shipped playbooks (unless disabled) and the user's, each checked on load."""
+    paths = [*(builtin_playbook_paths() if builtin else []), *extra]
+    if not paths:
+        raise InputError("no playbook to audit with: drop --no-builtin-playbook or add --playbook")
+    playbooks = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            playbook = parse_playbook(read_text(path, "playbook"), str(path))
+        except SourceError as exc:
+            raise InputError(f"bad playbook: {exc}") from None
+        for rule in playbook.rules:
+            if rule.id in seen and seen[rule.id] != path:
+                raise InputError(
+                    f"bad playbook: {rule.source}: rule id {rule.id!r} is already defined in "
+                    f"{seen[rule.id]}"
+                )
+            seen[rule.id] = path
+        playbooks.append(playbook)
+    return playbooks
+
+
+def load_waivers_file(path: Path | None) -> tuple[Waiver, ...]:
+    if path is None:
+        return ()
+    try:
+        return load_waivers(read_text(path, "waiver file"), str(path))
+    except SourceError as exc:
+        raise InputError(f"bad waiver file: {exc}") from None
+
+
+def load_server_facts_file(path: Path | None) -> ServerFacts | None:
+    if path is None:
+        return None
+    try:
+        return parse_server_facts(read_text(path, "server facts file"), str(path))
+    except SourceError as exc:
+        raise InputError(f"bad server facts file: {exc}") from None
+
+
+def open_client(target: Target, timeout: float, user_agent: str) -> NitroClient:
+    return NitroClient(
+        target.url,
+        Credentials(target.username, target.password),
+        verify=target.verify,
+        read_timeout=timeout,
+        user_agent=user_agent,
+    )
+
+
+@dataclass(frozen=True)
+class PartitionRead:
+    """One partition of one appliance: its snapshot, or the error that prevented it."""
+
+    url: str
+    partition: str
+    snapshot: Snapshot | None
+    error: NitroError | None = None
+
+
+def read_partitions(
+    target: Target,
+    partitions: Sequence[str],
+    *,
+    all_partitions: bool,
+    timeout: float,
+    user_agent: str,
+    progress: Callable[[str], Progress | None] | None = None,
+) -> list[PartitionRead]:
+    """Read each partition in one session; a partition that fails does not stop the others.
+
+    Errors that make the whole appliance unusable (login refused, unreachable) propagate.
+    """
+    wanted = list(dict.fromkeys(partitions or [target.partition or DEFAULT_PARTITION]))
+    reads: list[PartitionRead] = []
+    client = open_client(target, timeout, user_agent)
+    with client:
+        index = 0
+        while index < len(wanted):
+            name = wanted[index]
+            index += 1
+            try:
+                snapshot = collect(
+                    client,
+                    url=target.url,
+                    partition=name,
+                    progress=progress(name) if progress else None,
+                )
+            except NitroError as exc:
+                if not reads and index == 1 and not _partition_specific(exc):
+                    raise
+                reads.append(PartitionRead(target.url, name, None, exc))
+                continue
+            reads.append(PartitionRead(target.url, name, snapshot))
+            if all_partitions and index == 1:
+                wanted.extend(p for p in snapshot.appliance.partitions if p not in wanted)
+    total = client.stats().total
+    # The request count of the run (logout included) goes on the last snapshot read.
+    return [
+        replace(r, snapshot=replace(r.snapshot, requests=total))
+        if r.snapshot is not None and i == len(reads) - 1
+        else r
+        for i, r in enumerate(reads)
+    ]
+
+
+def _partition_specific(error: NitroError) -> bool:
+    """Whether an error concerns one partition (switch refused) rather than the appliance."""
+    return (error.resource or "") == "nspartition"
+
+
+def require_single(partitions: Sequence[str], all_partitions: bool) -> None:
+    if all_partitions or len(set(partitions)) > 1:
+        raise SettingsError("this command works on one partition: give at most one --partition")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    import os
+    import tempfile
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
