@@ -82,8 +82,8 @@ def stderr_console() -> Console:
 
 
 def say(message: str) -> None:
-    """A progress or status line for people: stderr, so stdout stays machine-readable."""
-    stderr_console().print(message, markup=False, highlight=False)
+    """A status line for people on stderr (stdout stays machine-readable); never wrapped."""
+    print(message, file=sys.stderr, flush=True)
 
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from nsfix.planner import Change, Plan
+from nsfix.planner import Change, Plan, ServerTaskItem
 from nsfix.reports.text import aligned
 
+TaskKey = tuple[tuple[str, ...], tuple[str, ...], tuple[ServerTaskItem, ...]]
 COLUMNS: Final = ("Step", "Object", "Change", "Virtual servers", "Path before → after")
 
 
@@ -68,11 +69,15 @@ def render_plan_text(plan: Plan, *, digest: str | None = None, path: str | None 
         lines.append(
             f"Server-side tasks for {len(plan.server_tasks)} backend(s) (NITRO cannot do these):"
         )
+        # Backends with the same VIPs get the same list: print it once for all of them.
+        groups: dict[TaskKey, list[str]] = {}
         for tasks in plan.server_tasks:
+            groups.setdefault((tasks.vips, tasks.vservers, tasks.items), []).append(tasks.address)
+        for (vips, vservers, items), addresses in groups.items():
             lines.append(
-                f"  {tasks.address} (VIP {', '.join(tasks.vips)} of {', '.join(tasks.vservers)}):"
+                f"  {', '.join(addresses)} (VIP {', '.join(vips)} of {', '.join(vservers)}):"
             )
-            for item in tasks.items:
+            for item in items:
                 lines.append(f"    - {item.title}")
                 lines.extend(f"        linux:   {c}" for c in item.linux)
                 lines.extend(f"        windows: {c}" for c in item.windows)
