@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,10 @@ def nsfix(
         if url is not None:
             monkeypatch.setenv("NSFIX_URL", url)
         capsys.readouterr()
+        logger = logging.getLogger("nsfix")
+        # main() configures the nsfix logger for a process; give it back as it was.
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+        monkeypatch.setattr(logger, "level", logger.level)
         with pytest.raises(SystemExit) as exit_info:
             main(list(args))
         captured = capsys.readouterr()
