@@ -116,13 +116,25 @@ class Unevaluated:
 
 
 @dataclass(frozen=True)
+class PlaybookRef:
+    """Which rules an audit used: name, file, and a digest of the rules as loaded."""
+
+    name: str
+    source: str
+    digest: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """Everything one audit of one snapshot produced."""
 
     findings: tuple[Finding, ...]
     unevaluated: tuple[Unevaluated, ...] = ()
     expired_waivers: tuple[Waiver, ...] = ()
-    playbooks: tuple[str, ...] = ()
+    playbooks: tuple[PlaybookRef, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def active(self) -> list[Finding]:

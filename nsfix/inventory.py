@@ -61,6 +61,7 @@ class Read:
 # Only the attributes nsfix uses: keeps replies small on appliances with 50,000 services.
 READS: Final[tuple[Read, ...]] = (
     Read("nsversion", ("version",), "singleton", "version"),
+    Read("nshostname", ("hostname",), "singleton", "hostname"),
     Read("hanode", ("id", "ipaddress", "state", "hastatus"), "list", "HA state"),
     Read(
         "nsconfig",

@@ -180,6 +180,7 @@ class ApplianceFacts:
     """What nsfix must know about the box before it trusts a read or plans a write."""
 
     url: str
+    hostname: str | None
     version: str
     release: str | None
     """`14.1-25.56` parsed from `nsversion`, when the string has NetScaler's usual shape."""
@@ -633,8 +634,10 @@ def build_snapshot(
     partitions = tuple(
         text(r, "partitionname") for r in records(raw, "nspartition") if text(r, "partitionname")
     )
+    hostnames = records(raw, "nshostname")
     facts = ApplianceFacts(
         url=url,
+        hostname=text(hostnames[0], "hostname") or None if hostnames else None,
         version=version,
         release=parse_release(version),
         ha_role=role,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
-from nsfix.findings import AuditResult, Finding, ObjectRef
+from nsfix.findings import AuditResult, Finding, ObjectRef, PlaybookRef
 from nsfix.model import (
     DataDefect,
     DefectLog,
@@ -113,7 +113,7 @@ class PlanOptions:
 class Plan:
     target: Mapping[str, Any]
     snapshot_digest: str
-    playbooks: tuple[str, ...]
+    playbooks: tuple[PlaybookRef, ...]
     created_at: datetime
     options: PlanOptions
     changes: tuple[Change, ...]
@@ -326,6 +326,7 @@ def target_facts(snapshot: Snapshot) -> dict[str, Any]:
     facts = snapshot.appliance
     return {
         "url": facts.url,
+        "hostname": facts.hostname,
         "version": facts.version,
         "release": facts.release,
         "ha_role": facts.ha_role,

@@ -74,7 +74,7 @@ def audit_document(
     """The `--format json` output; documented in docs/audit-json.md."""
     entries = []
     total = {s.value: 0 for s in Severity} | {"waived": 0, "unevaluated": 0}
-    playbooks: list[str] = []
+    playbooks: list[dict[str, Any]] = []
     for target in targets:
         entry: dict[str, Any] = {
             "url": target.url,
@@ -92,7 +92,9 @@ def audit_document(
             entry["counts"] = counts(result)
             for key, value in entry["counts"].items():
                 total[key] = total.get(key, 0) + value
-            playbooks.extend(p for p in result.playbooks if p not in playbooks)
+            for ref in result.playbooks:
+                if jsonable(ref) not in playbooks:
+                    playbooks.append(jsonable(ref))
         entries.append(entry)
     return {
         "schema": SCHEMA,

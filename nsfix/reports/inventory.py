@@ -211,7 +211,8 @@ def summary_lines(snapshot: Snapshot) -> list[str]:
     peers = f" (peer {', '.join(facts.ha_peers)})" if facts.ha_peers else ""
     snips = ", ".join(f"{s.address}/{s.network.prefixlen}" for s in snapshot.snips) or "none"
     return [
-        f"Appliance  {facts.url}  {facts.release or facts.version or 'version unknown'}",
+        f"Appliance  {facts.hostname or '?'} at {facts.url}  "
+        f"{facts.release or facts.version or 'version unknown'}",
         f"HA role    {facts.ha_role}{peers}",
         f"Partition  {facts.partition}"
         + (f"  (partitions: {', '.join(facts.partitions)})" if facts.partitions else ""),

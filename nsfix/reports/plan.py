@@ -32,12 +32,13 @@ def change_cells(change: Change) -> tuple[str, ...]:
 
 def render_plan_text(plan: Plan, *, digest: str | None = None, path: str | None = None) -> str:
     target = plan.target
+    books = ", ".join(p.name for p in plan.playbooks) or "none"
     lines = [
         f"Plan for {target.get('url')} partition {target.get('partition')} "
         f"({target.get('release') or target.get('version') or 'version unknown'}, "
         f"HA {target.get('ha_role')})",
         f"Made {plan.created_at.isoformat(timespec='seconds')} from snapshot "
-        f"{plan.snapshot_digest[:19]}…; playbooks: {', '.join(plan.playbooks) or 'none'}",
+        f"{plan.snapshot_digest[:19]}…; playbooks: {books}",
     ]
     if digest:
         lines.append(f"Plan digest {digest}")

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from nsfix.findings import AuditResult, Finding, ObjectRef, Unevaluated, Waiver
+from nsfix.canonical import digest
+from nsfix.findings import AuditResult, Finding, ObjectRef, PlaybookRef, Unevaluated, Waiver
 from nsfix.model import DataDefect, LbVserver, Service, ServiceGroup, Snapshot
 from nsfix.rules.attributes import attribute_word
 from nsfix.rules.checks import CHECKS, BackendAddress, Subject, Unknown, Verdict, Violation
@@ -190,5 +191,5 @@ def evaluate(
         findings=tuple(findings),
         unevaluated=tuple(unevaluated.values()),
         expired_waivers=tuple(expired.values()),
-        playbooks=tuple(p.name for p in playbooks),
+        playbooks=tuple(PlaybookRef(p.name, p.source, digest(p)) for p in playbooks),
     )
