@@ -22,7 +22,7 @@ from nsfix.model import (
     Snapshot,
     parse_service,
 )
-from nsfix.rules.attributes import UPDATABLE, attribute_word
+from nsfix.rules.attributes import UPDATABLE, nitro_value, same_value
 
 # Refusal reasons: stable codes for scripts and reports.
 SHARED_WITH_PROXY: Final = "shared-with-proxy-vserver"
@@ -200,9 +200,9 @@ def plan(
         conflict = False
         for finding in findings:
             for name, value in finding.remediation.set.items():
-                if wanted.get(name, value) != value:
+                if name in wanted and not same_value(name, wanted[name], value):
                     conflict = True
-                wanted[name] = value
+                wanted[name] = nitro_value(name, value)
         monitor_fix = [f for f in findings if f.remediation.bind_monitor]
         automatic = [f for f in findings if f.remediation.automatic]
         guidance.extend(f for f in findings if not f.remediation.automatic)
@@ -229,6 +229,19 @@ def plan(
                     ref,
                     CONFLICTING_REMEDIATION,
                     "two rules ask for different values of the same attribute",
+                    keys,
+                )
+            )
+            continue
+        needed = set(wanted) | ({"usip"} if wanted.get("useproxyport") == "NO" else set())
+        unreported = sorted(name for name in needed if getattr(obj, name, None) is None)
+        if unreported:
+            refusals.append(
+                Refusal(
+                    ref,
+                    INVALID_DATA,
+                    f"the appliance did not report {', '.join(unreported)}: nsfix cannot record the "
+                    "value a rollback would restore",
                     keys,
                 )
             )
@@ -343,12 +356,12 @@ def _update_change(
 ) -> Change:
     obj = object_of(snapshot, ref)
     assert obj is not None
-    before = {name: attribute_word(ref.resource, obj, name) or "" for name in wanted}
+    before = {name: observed(obj, name) for name in wanted}
     after = dict(wanted)
     if after.get("useproxyport") == "NO" and after.get("usip", before.get("usip")) != "YES":
         # NITRO accepts useproxyport only together with usip YES.
         after["usip"] = "YES"
-        before["usip"] = attribute_word(ref.resource, obj, "usip") or ""
+        before["usip"] = observed(obj, "usip")
     changed = {k: v for k, v in after.items() if before.get(k) != v}
     vservers = tuple(sorted({vs.name for vs in vservers_of(snapshot, obj) if vs.is_dsr}))
     flow_before = flow_after = None
@@ -371,6 +384,12 @@ def _update_change(
         flow_before=flow_before,
         flow_after=flow_after,
     )
+
+
+def observed(obj: Service | ServiceGroup, attribute: str) -> str:
+    """The object's value in NITRO's vocabulary; empty when the appliance did not report it."""
+    value = getattr(obj, attribute, None)
+    return "" if value is None else nitro_value(attribute, value)
 
 
 def _update_risk(
@@ -437,10 +456,8 @@ def _copy_changes(
         "servicetype": service.servicetype,
         "port": service.port,
         # The copy keeps the original's values except what the findings ask to change.
-        "usip": wanted.get("usip") or attribute_word("service", service, "usip") or "YES",
-        "useproxyport": wanted.get("useproxyport")
-        or attribute_word("service", service, "useproxyport")
-        or "YES",
+        "usip": wanted.get("usip") or observed(service, "usip"),
+        "useproxyport": wanted.get("useproxyport") or observed(service, "useproxyport"),
         "td": service.td,
     }
     if service.servername:
@@ -448,7 +465,7 @@ def _copy_changes(
     else:
         record["ip"] = service.address_text
     if service.cip is not None:
-        record["cip"] = "ENABLED" if service.cip else "DISABLED"
+        record["cip"] = nitro_value("cip", service.cip)
     vservers = tuple(vs.name for vs in dsr_vservers)
     out = [
         Change(

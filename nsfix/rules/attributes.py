@@ -48,3 +48,35 @@ UPDATABLE: Final[Mapping[str, frozenset[str]]] = {
     "service": frozenset({"usip", "useproxyport", "cip"}),
     "servicegroup": frozenset({"usip", "useproxyport", "cip"}),
 }
+
+
+# How NITRO spells the two values of each on/off attribute nsfix may write.
+NITRO_FLAG_WORDS: Final[Mapping[str, tuple[str, str]]] = {
+    "usip": ("YES", "NO"),
+    "useproxyport": ("YES", "NO"),
+    "cip": ("ENABLED", "DISABLED"),
+}
+_TRUE_WORDS: Final = frozenset({"YES", "ENABLED", "ON", "TRUE"})
+_FALSE_WORDS: Final = frozenset({"NO", "DISABLED", "OFF", "FALSE"})
+
+
+def nitro_value(attribute: str, value: Any) -> str:
+    """A value in the vocabulary NITRO expects for `attribute` (cip: ENABLED, usip: YES)."""
+    words = NITRO_FLAG_WORDS.get(attribute)
+    if words is None:
+        return str(value)
+    if isinstance(value, bool):
+        return words[0] if value else words[1]
+    text = str(value).strip().upper()
+    if text in _TRUE_WORDS:
+        return words[0]
+    if text in _FALSE_WORDS:
+        return words[1]
+    return text
+
+
+def same_value(attribute: str, left: Any, right: Any) -> bool:
+    """Whether two spellings mean the same value (`YES` and `true`, `ENABLED` and `YES`)."""
+    if left is None or right is None:
+        return left is right
+    return nitro_value(attribute, left) == nitro_value(attribute, right)
