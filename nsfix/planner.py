@@ -130,6 +130,9 @@ class Plan:
         return not self.changes
 
 
+Copy = tuple[Service, dict[str, str], list[Finding], list[LbVserver], str | None]
+"""A shared service to copy for DSR: original, attributes, findings, DSR vservers, monitor."""
+
 FlowProbe = Callable[[Snapshot, str, str, Mapping[str, str] | None], str | None]
 """(snapshot, vserver, backend object name, attribute overrides) → packet-path outcome."""
 
@@ -191,7 +194,7 @@ def plan(
     refusals: list[Refusal] = []
     updates: list[tuple[ObjectRef, dict[str, str], list[Finding]]] = []
     binds: list[tuple[ObjectRef, str, list[Finding]]] = []
-    copies: list[tuple[Service, dict[str, str], list[Finding], list[LbVserver]]] = []
+    copies: list[Copy] = []
     guidance: list[Finding] = []
 
     for ref in sorted(by_object):
@@ -240,7 +243,8 @@ def plan(
                 Refusal(
                     ref,
                     INVALID_DATA,
-                    f"the appliance did not report {', '.join(unreported)}: nsfix cannot record the "
+                    f"the appliance did not report {', '.join(unreported)}: nsfix cannot "
+                    "record the "
                     "value a rollback would restore",
                     keys,
                 )
@@ -295,7 +299,16 @@ def plan(
                 f"of {ref.name} with the right settings, bound in place of the shared one"
             )
             if opts.dedicated_copies and isinstance(obj, Service):
-                copies.append((obj, wanted, automatic, [vs for vs in bound if vs.is_dsr]))
+                extra = monitor_fix[0].remediation.bind_monitor if monitor_fix else None
+                copies.append(
+                    (
+                        obj,
+                        wanted,
+                        automatic + (monitor_fix if opts.bind_monitor else []),
+                        [vs for vs in bound if vs.is_dsr],
+                        extra if opts.bind_monitor else None,
+                    )
+                )
                 continue
             if isinstance(obj, ServiceGroup):
                 alternative = (
@@ -444,6 +457,7 @@ def _copy_changes(
     findings: Sequence[Finding],
     dsr_vservers: Sequence[LbVserver],
     taken: set[str],
+    extra_monitor: str | None,
 ) -> list[Change]:
     """Add a DSR-only copy of a shared service, bind it where the original was, unbind it."""
     name = _free_name(service.name, taken)
@@ -483,7 +497,11 @@ def _copy_changes(
             f"profiles, limits) take their defaults, review them against {service.name}",
         )
     ]
-    for monitor in service.monitors:
+    monitors = [*service.monitors]
+    if extra_monitor is not None and extra_monitor not in monitors:
+        # The original's monitors cannot teach MAC mode the server's MAC; the copy gets one.
+        monitors.insert(0, extra_monitor)
+    for monitor in monitors:
         binding = {"name": name, "monitor_name": monitor}
         out.append(
             Change(
@@ -551,7 +569,7 @@ def _ordered_changes(
     snapshot: Snapshot,
     updates: Sequence[tuple[ObjectRef, dict[str, str], list[Finding]]],
     binds: Sequence[tuple[ObjectRef, str, list[Finding]]],
-    copies: Sequence[tuple[Service, dict[str, str], list[Finding], list[LbVserver]]],
+    copies: Sequence[Copy],
     flow: FlowProbe | None,
     traffic: Mapping[str, int] | None,
 ) -> list[Change]:
@@ -577,8 +595,10 @@ def _ordered_changes(
         ordered.append(change)
     ordered.extend(bind_changes.values())
     taken = set(snapshot.services) | set(snapshot.servicegroups)
-    for service, wanted, findings, dsr_vservers in copies:
-        ordered.extend(_copy_changes(snapshot, service, wanted, findings, dsr_vservers, taken))
+    for service, wanted, findings, dsr_vservers, monitor in copies:
+        ordered.extend(
+            _copy_changes(snapshot, service, wanted, findings, dsr_vservers, taken, monitor)
+        )
     numbered = []
     for index, change in enumerate(ordered, start=1):
         numbered.append(replace(change, id=f"c{index}", canary=index == 1))
