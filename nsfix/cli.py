@@ -22,11 +22,14 @@ import typer
 from rich.console import Console
 
 from nsfix import __version__
+from nsfix.apply import run_apply, run_confirm, run_rollback
 from nsfix.demo import DEMO_PASSWORD, DEMO_USER, MockUnavailable, running_mock, scenario_path
+from nsfix.executor import ApplyOptions, Refused, Report
 from nsfix.exitcodes import ExitCode
 from nsfix.findings import AuditResult, Severity
 from nsfix.flow import outcome_for, render_trace, trace_vserver
 from nsfix.inventory import Progress
+from nsfix.journal import JournalError
 from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.nitro import (
     NitroAuthError,
@@ -52,6 +55,7 @@ from nsfix.shell import (
     load_playbooks,
     load_server_facts_file,
     load_waivers_file,
+    open_client,
     read_partitions,
     require_single,
     write_atomically,
@@ -111,7 +115,12 @@ def handled_errors(target: str = "") -> Iterator[None]:
     """Turn every expected failure into a message and an exit code."""
     try:
         yield
-    except (SettingsError, InputError, MockUnavailable, PlanFileError) as exc:
+    except Refused as exc:
+        say(f"nsfix: refused: {exc}")
+        for detail in exc.details:
+            say(f"  {detail}")
+        raise typer.Exit(int(ExitCode.REFUSED)) from None
+    except (SettingsError, InputError, MockUnavailable, PlanFileError, JournalError) as exc:
         fail(str(exc))
     except NitroError as exc:
         fail(explain_nitro_error(exc, target or "appliance"))
@@ -571,6 +580,234 @@ def emit_explanation(
     elif not changed:
         lines.append("The plan changes nothing on this virtual server's path.")
     sys.stdout.write("\n".join(lines) + "\n")
+
+
+def parse_duration(text: str) -> float:
+    """`90s`, `5m`, `1h`, `300` (seconds) → seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise SettingsError(f"{text!r} is not a duration (use 90s, 5m or 1h)")
+    value = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if value <= 0:
+        raise SettingsError("the duration must be positive")
+    return value
+
+
+def result_document(report: Report, journal: Path | None) -> dict[str, Any]:
+    from nsfix.canonical import jsonable
+
+    return {
+        "schema": "nsfix.result",
+        "schema_version": 1,
+        "status": report.status,
+        "exit_code": int(report.exit_code),
+        "journal": str(journal) if journal else None,
+        "steps": [
+            {
+                "change": step.change.id,
+                "object": str(step.change.object),
+                "operation": jsonable(step.change.operation),
+                "before": dict(step.change.before),
+                "after": dict(step.change.after),
+                "outcome": step.outcome,
+                "detail": step.detail,
+            }
+            for step in report.steps
+        ],
+        "messages": report.messages,
+        "requests": report.requests,
+    }
+
+
+def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result_document(report, journal), indent=2) + "\n")
+        return
+    out: list[str] = []
+    if report.requests:
+        out.append(f"Dry run: the requests {verb} would send, in order (nothing was sent):")
+        for request in report.requests:
+            out.append("")
+            out.extend("  " + line for line in request.splitlines())
+        out.append("")
+    for step in report.steps:
+        detail = f" ({step.detail})" if step.detail else ""
+        out.append(f"  {step.change.id} {step.change.object}: {step.outcome}{detail}")
+    out.extend(report.messages)
+    out.append(f"{verb}: {report.status} (exit {int(report.exit_code)})")
+    if journal is not None:
+        out.append(f"journal: {journal}")
+        if report.status not in {"rolled-back", "not-confirmed-rolled-back", "dry-run"}:
+            out.append(f"to undo: nsfix rollback {journal}")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def reaudit_with(books: Sequence[Playbook]) -> Callable[[Any, Plan], set[str]]:
+    """After an apply: read the partition again and list the findings that are still there."""
+    from nsfix.inventory import collect
+    from nsfix.planner import finding_key
+
+    def reaudit(client: Any, the_plan: Plan) -> set[str]:
+        snapshot = collect(
+            client,
+            url=str(the_plan.target.get("url")),
+            partition=str(the_plan.target.get("partition") or DEFAULT_PARTITION),
+        )
+        return {finding_key(f) for f in run_audit(snapshot, books, (), None).active()}
+
+    return reaudit
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path, typer.Argument(help="The plan file made by nsfix plan -o.")],
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every precondition, print the requests.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")] = False,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal", help="Journal file (default: under NSFIX_JOURNAL_DIR).", dir_okay=False
+        ),
+    ] = None,
+    ticket: Annotated[
+        str | None, typer.Option("--ticket", help="Change ticket id, recorded in the journal.")
+    ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Save the running configuration after a verified apply.")
+    ] = False,
+    save_anyway: Annotated[
+        bool,
+        typer.Option("--save-anyway", help="Save even if others left unsaved changes."),
+    ] = False,
+    confirm_within: Annotated[
+        str | None,
+        typer.Option(
+            "--confirm-within",
+            help="Commit-confirm: roll back unless confirmed within this time (e.g. 5m).",
+        ),
+    ] = None,
+    settle: Annotated[
+        float, typer.Option("--settle", min=0.0, help="Seconds to wait for monitors to settle.")
+    ] = 30.0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=1000, help="Updates per bulk request.")
+    ] = 50,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Apply a reviewed plan: preflight, journal, canary, batches, verify, roll back on failure.
+
+    Exit 0 applied and verified, 4 refused (nothing written), 5 failed and rolled back,
+    6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
+    """
+    configure_logging(verbose)
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        try:
+            the_plan_url = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["target"][
+                "url"
+            ]
+        except FileNotFoundError:
+            raise InputError(f"plan file {plan_file} does not exist") from None
+        except (OSError, ValueError, KeyError, TypeError):
+            the_plan_url = None
+        target = target_from(url or the_plan_url, user, password_file, ca_bundle, insecure)
+        if save_anyway:
+            save = True
+        options = ApplyOptions(
+            batch_size=batch_size,
+            settle_seconds=settle,
+            save=save,
+            save_anyway=save_anyway,
+            confirm_within=parse_duration(confirm_within) if confirm_within else None,
+            ticket=ticket,
+        )
+        try:
+            outcome = run_apply(
+                plan_file,
+                target,
+                lambda t: open_client(t, timeout, USER_AGENT),
+                options,
+                dry_run=dry_run,
+                yes=yes,
+                interactive=sys.stdin.isatty(),
+                journal_path=journal,
+                say=say,
+                ask=input,
+                reaudit=reaudit_with(load_playbooks([])),
+            )
+        except PlanFileError as exc:
+            raise Refused(str(exc)) from None
+        emit_report(outcome.report, outcome.journal, as_json, "apply")
+        raise typer.Exit(int(outcome.report.exit_code))
+
+
+@app.command()
+def rollback(
+    journal_file: Annotated[Path, typer.Argument(help="The journal of the run to undo.")],
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Revert on another appliance (e.g. the new HA primary)."),
+    ] = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be reverted.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also revert objects changed since nsfix wrote them.")
+    ] = False,
+    settle: Annotated[float, typer.Option("--settle", min=0.0)] = 30.0,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Revert what a journal applied (finished, failed or crashed run), checking each object first.
+
+    Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run.
+    """
+    configure_logging(verbose)
+    with handled_errors(url or ""):
+
+        def target_for(recorded: str) -> Target:
+            return target_from(recorded, user, password_file, ca_bundle, insecure)
+
+        target = target_for(url) if url else None
+        outcome = run_rollback(
+            journal_file,
+            target,
+            lambda t: open_client(t, timeout, USER_AGENT),
+            target_for,
+            ApplyOptions(settle_seconds=settle, force=force),
+            dry_run=dry_run,
+            yes=yes,
+            interactive=sys.stdin.isatty(),
+            say=say,
+            ask=input,
+        )
+        emit_report(outcome.report, outcome.journal, as_json, "rollback")
+        raise typer.Exit(int(outcome.report.exit_code))
+
+
+@app.command()
+def confirm(
+    journal_file: Annotated[Path, typer.Argument(help="The journal of the run waiting for it.")],
+) -> None:
+    """Confirm an apply made with --confirm-within, so that it is kept (and saved with --save)."""
+    with handled_errors():
+        run_confirm(journal_file, say)
 
 
 @app.command()

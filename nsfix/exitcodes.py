@@ -14,6 +14,16 @@ class ExitCode(IntEnum):
     """Audit found something at or above --fail-on (the compliance job's "act on this")."""
     PARTIAL = 3
     """Some appliances or partitions could not be read; the rest were."""
+    REFUSED = 4
+    """apply/rollback refused in preflight: nothing was written (edited plan, drift, HA
+    secondary, wrong target, lock held, unsaved changes with --save, no confirmation)."""
+    ROLLED_BACK = 5
+    """apply failed (or was not confirmed in time) and every change was rolled back and verified."""
+    ROLLBACK_INCOMPLETE = 6
+    """apply or rollback failed and some objects could not be restored: operator action needed;
+    the final report and the journal say which, and the exact command to finish."""
+    NOTHING_TO_DO = 7
+    """apply: every change of the plan is already in place (or the plan is empty)."""
     USAGE = 64
     """Bad command line (sysexits EX_USAGE); kept apart from 2, which means findings."""
     INTERRUPTED = 130

@@ -1,0 +1,439 @@
+"""The shell of apply, rollback and confirm: files, locks, prompts and the session around them."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import getpass
+import json
+import os
+import re
+import select
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from nsfix import __version__
+from nsfix.executor import (
+    AFTER,
+    DRIFTED,
+    ApplyOptions,
+    Executor,
+    Refused,
+    Report,
+    StepReport,
+)
+from nsfix.exitcodes import ExitCode
+from nsfix.journal import (
+    APPLIED,
+    JOURNAL_VERSION,
+    SKIPPED,
+    JournalError,
+    JournalWriter,
+    StepState,
+    default_journal_dir,
+    default_journal_path,
+    read_journal,
+)
+from nsfix.nitro import NitroClient
+from nsfix.planfile import PlanFileError, plan_digest, read_plan_document
+from nsfix.planner import Change, Plan
+from nsfix.settings import Target, normalise_url
+from nsfix.shell import InputError, read_text
+
+Say = Callable[[str], None]
+Ask = Callable[[str], str]
+
+
+@dataclass
+class Outcome:
+    """What apply or rollback did: the report, the journal, and the plan it worked from."""
+
+    report: Report
+    journal: Path | None = None
+
+
+def load_plan(path: Path) -> tuple[Plan, str]:
+    text = read_text(path, "plan file")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanFileError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    the_plan = read_plan_document(document, str(path))
+    return the_plan, plan_digest(document)
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'appliance'}{f'_{parts.port}' if parts.port else ''}"
+
+
+@contextlib.contextmanager
+def appliance_lock(url: str, partition: str) -> Iterator[Path]:
+    """One nsfix apply or rollback at a time per appliance from this machine.
+
+    NITRO has no lock of its own; a lock file next to the journals stops the common race (a
+    scheduled job and an operator on the same jump host).
+    """
+    folder = default_journal_dir().parent / "locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{host_of(url)}-{partition}") + ".lock"
+        path = folder / name
+        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise InputError(f"cannot create the lock file in {folder}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            raise Refused(
+                f"another nsfix apply or rollback holds the lock for {url} ({holder}); "
+                f"wait for it to finish (lock file {path})"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, f"pid {os.getpid()} user {getpass.getuser()}".encode(), 0)
+        yield path
+    finally:
+        os.close(handle)
+
+
+def confirm_or_refuse(question: str, *, yes: bool, interactive: bool, ask: Ask) -> None:
+    if yes:
+        return
+    if not interactive:
+        raise Refused("not on a terminal and --yes not given: nothing was written")
+    answer = ask(f"{question} Type 'yes' to go on: ").strip().lower()
+    if answer != "yes":
+        raise Refused("not confirmed: nothing was written")
+
+
+def changes_summary(changes: Sequence[Change]) -> list[str]:
+    lines = []
+    for change in changes:
+        if change.operation.verb == "update":
+            what = ", ".join(f"{k} {change.before.get(k)} → {v}" for k, v in change.after.items())
+        else:
+            what = f"{change.operation.verb} {json.dumps(dict(change.operation.record))}"
+        lines.append(f"  {change.id}{' (canary)' if change.canary else ''} {change.object}: {what}")
+    return lines
+
+
+def run_apply(
+    plan_path: Path,
+    target: Target,
+    client_factory: Callable[[Target], NitroClient],
+    options: ApplyOptions,
+    *,
+    dry_run: bool,
+    yes: bool,
+    interactive: bool,
+    journal_path: Path | None,
+    say: Say,
+    ask: Ask,
+    reaudit: Callable[[NitroClient, Plan], set[str]] | None = None,
+) -> Outcome:
+    the_plan, digest = load_plan(plan_path)
+    plan_url = normalise_url(str(the_plan.target.get("url", "")))
+    if target.url != plan_url:
+        raise Refused(
+            f"the plan was made for {plan_url}, not {target.url}: make a plan against the "
+            "appliance you want to change"
+        )
+    partition = str(the_plan.target.get("partition") or "default")
+    if not the_plan.changes:
+        return Outcome(Report("nothing-to-do", ExitCode.NOTHING_TO_DO, [], ["the plan is empty"]))
+    lock = contextlib.nullcontext() if dry_run else appliance_lock(target.url, partition)
+    with lock, client_factory(target) as client:
+        executor = Executor(
+            client,
+            the_plan.changes,
+            options,
+            say=say,
+            reaudit=(lambda: reaudit(client, the_plan)) if reaudit else None,
+        )
+        facts = executor.check_target(the_plan.target)
+        if options.save and facts["config_changed_before"] and not options.save_anyway:
+            raise Refused(
+                "the appliance already has unsaved changes that nsfix did not make; --save would "
+                "persist them too. Save or discard them first, or pass --save-anyway"
+            )
+        observations, done = executor.preflight()
+        pending = [o.change for o in observations]
+        if not pending:
+            return Outcome(
+                Report(
+                    "nothing-to-do",
+                    ExitCode.NOTHING_TO_DO,
+                    [StepReport(c, "already in place") for c in the_plan.changes],
+                    ["every change of the plan is already in place"],
+                )
+            )
+        if dry_run:
+            report = Report(
+                "dry-run",
+                ExitCode.OK,
+                [StepReport(c, "would apply") for c in pending]
+                + [StepReport(o.change, "already in place") for o in done],
+                [f"preconditions hold for {len(pending)} change(s); nothing was written"],
+            )
+            report.requests = executor.dry_run(pending)
+            return Outcome(report)
+        say(f"{len(pending)} change(s) to {target.url} partition {partition}:")
+        for line in changes_summary(pending):
+            say(line)
+        confirm_or_refuse(
+            f"Apply {len(pending)} change(s) to {facts.get('hostname') or target.url}?",
+            yes=yes,
+            interactive=interactive,
+            ask=ask,
+        )
+        now = datetime.now(UTC)
+        path = journal_path or default_journal_path(host_of(target.url), digest, now)
+        journal = JournalWriter.create(path)
+        executor.journal = journal
+        say(f"journal: {path}")
+        say(f"to undo later: nsfix rollback {path}")
+        try:
+            journal.write(
+                "start",
+                journal_version=JOURNAL_VERSION,
+                run=str(uuid.uuid4()),
+                nsfix_version=__version__,
+                plan=str(plan_path),
+                plan_digest=digest,
+                target={"url": target.url, "partition": partition, **the_plan.target},
+                user={"local": _local_user(), "nitro": target.username},
+                ticket=options.ticket,
+                save=options.save,
+                confirm_within=options.confirm_within,
+                changes=the_plan.changes,
+            )
+            journal.write("preflight", **facts)
+            for observation in done:
+                journal.write(
+                    "result",
+                    change=observation.change.id,
+                    phase="apply",
+                    outcome=SKIPPED,
+                    detail="already in place before this run",
+                )
+            report = executor.apply(pending)
+            if report.exit_code == ExitCode.OK and options.confirm_within is not None:
+                report = await_confirmation(
+                    executor, journal, pending, report, options, say, ask, interactive
+                )
+            if report.exit_code == ExitCode.OK and options.save:
+                executor.save()
+                report.messages.append("running configuration saved")
+            if report.exit_code == ExitCode.ROLLBACK_INCOMPLETE:
+                report.messages.append(ha_hint(client))
+            journal.write(
+                "end",
+                status=report.status,
+                exit_code=int(report.exit_code),
+                steps={s.change.id: s.outcome for s in report.steps},
+            )
+        finally:
+            journal.close()
+        return Outcome(report, path)
+
+
+def _local_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def ha_hint(client: NitroClient) -> str:
+    """Where to finish a rollback when the node stopped being primary in the middle."""
+    from nsfix.model import ha_role
+
+    try:
+        role, peers = ha_role(client.get("hanode", attrs=["id", "ipaddress", "state"]))
+    except Exception:
+        return "finish with: nsfix rollback JOURNAL (see the journal path above)"
+    if role == "Secondary":
+        peer = peers[0] if peers else "the new primary"
+        return (
+            f"this node is now an HA secondary: the primary ({peer}) may carry the changes; "
+            f"finish with: nsfix rollback JOURNAL --url https://{peer}"
+        )
+    return "finish with: nsfix rollback JOURNAL (it reverts only what is still as nsfix left it)"
+
+
+def await_confirmation(
+    executor: Executor,
+    journal: JournalWriter,
+    pending: Sequence[Change],
+    report: Report,
+    options: ApplyOptions,
+    say: Say,
+    ask: Ask,
+    interactive: bool,
+) -> Report:
+    """Commit-confirm: keep the change only if someone confirms before the deadline."""
+    assert options.confirm_within is not None
+    deadline = datetime.now(UTC) + timedelta(seconds=options.confirm_within)
+    journal.write("confirm-wait", deadline=deadline.isoformat())
+    say(
+        f"applied and verified, NOT saved. Confirm before {deadline:%H:%M:%S} UTC by typing "
+        f"'confirm' here or running: nsfix confirm {journal.path}; otherwise it is rolled back"
+    )
+    while datetime.now(UTC) < deadline:
+        if read_journal(journal.path).confirmed:
+            say("confirmed (nsfix confirm)")
+            return report
+        if interactive and _typed_confirm(min(1.0, (deadline - datetime.now(UTC)).total_seconds())):
+            journal.write("confirmed", by=_local_user(), via="prompt")
+            say("confirmed")
+            return report
+        if not interactive:
+            executor.sleep(min(1.0, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
+    say("not confirmed in time: rolling back")
+    journal.write("confirm-timeout")
+    rollback = executor.roll_back(
+        [_applied(c) for c in pending], {s.change.id: s for s in report.steps}
+    )
+    rollback.messages.insert(0, "not confirmed in time")
+    if rollback.exit_code == ExitCode.OK:
+        rollback.status = "not-confirmed-rolled-back"
+        rollback.exit_code = ExitCode.ROLLED_BACK
+    return rollback
+
+
+def _applied(change: Change) -> StepState:
+    return StepState(change, APPLIED)
+
+
+def _typed_confirm(timeout: float) -> bool:
+    ready, _, _ = select.select([sys.stdin], [], [], max(0.0, timeout))
+    if not ready:
+        return False
+    return sys.stdin.readline().strip().lower() == "confirm"
+
+
+def run_rollback(
+    journal_path: Path,
+    target: Target | None,
+    client_factory: Callable[[Target], NitroClient],
+    target_for: Callable[[str], Target],
+    options: ApplyOptions,
+    *,
+    dry_run: bool,
+    yes: bool,
+    interactive: bool,
+    say: Say,
+    ask: Ask,
+) -> Outcome:
+    """Revert what a journal applied: checks each object first, journals the rollback itself."""
+    state = read_journal(journal_path)
+    recorded = normalise_url(str(state.target.get("url", "")))
+    if target is None:
+        target = target_for(recorded)
+    elif target.url != recorded:
+        say(
+            f"warning: the journal is for {recorded}; reverting on {target.url} as asked "
+            "(for example the new primary after an HA failover)"
+        )
+    pending = state.pending()
+    if not pending:
+        return Outcome(
+            Report(
+                "nothing-to-do",
+                ExitCode.NOTHING_TO_DO,
+                [],
+                ["the journal shows nothing that may still be on the appliance"],
+            ),
+            journal_path,
+        )
+    partition = str(state.target.get("partition") or "default")
+    changes = [s.change for s in state.steps]
+    lock = contextlib.nullcontext() if dry_run else appliance_lock(target.url, partition)
+    with lock, client_factory(target) as client:
+        executor = Executor(client, changes, options, say=say)
+        executor.check_target({"partition": partition, "hostname": None})
+        observations = executor.observe([s.change for s in pending])
+        to_revert = [o for o in observations if o.where == AFTER]
+        drifted = [o for o in observations if o.where == DRIFTED]
+        for o in drifted:
+            say(f"changed since nsfix wrote it: {o.describe()}")
+        if dry_run:
+            requests = [executor.describe(o.change.inverse).render() for o in to_revert]
+            if options.force:
+                requests += [executor.describe(o.change.inverse).render() for o in drifted]
+            report = Report(
+                "dry-run",
+                ExitCode.OK,
+                [StepReport(o.change, "would revert") for o in to_revert]
+                + [
+                    StepReport(
+                        o.change,
+                        "drifted: "
+                        + ("would revert (--force)" if options.force else "would leave alone"),
+                    )
+                    for o in drifted
+                ],
+                ["nothing was written"],
+            )
+            report.requests = requests
+            return Outcome(report, journal_path)
+        if drifted and not options.force and not to_revert:
+            raise Refused(
+                "every object still on the appliance was changed since nsfix wrote it; "
+                "nothing was reverted (use --force to overwrite those changes)",
+                [o.describe() for o in drifted],
+            )
+        confirm_or_refuse(
+            f"Revert {len(to_revert) + (len(drifted) if options.force else 0)} change(s) on "
+            f"{target.url}?",
+            yes=yes,
+            interactive=interactive,
+            ask=ask,
+        )
+        writer = JournalWriter.reopen(journal_path)
+        executor.journal = writer
+        try:
+            writer.write(
+                "rollback-start",
+                user={"local": _local_user(), "nitro": target.username},
+                url=target.url,
+                force=options.force,
+            )
+            report = executor.roll_back(pending)
+            writer.write(
+                "end",
+                status=report.status,
+                exit_code=int(report.exit_code),
+                phase="rollback",
+                steps={s.change.id: s.outcome for s in report.steps},
+            )
+        finally:
+            writer.close()
+        return Outcome(report, journal_path)
+
+
+def run_confirm(journal_path: Path, say: Say) -> None:
+    state = read_journal(journal_path)
+    if state.confirm_deadline is None:
+        raise JournalError(f"{journal_path}: this run did not ask for confirmation")
+    if state.confirmed:
+        say("already confirmed")
+        return
+    if state.status is not None:
+        raise JournalError(f"{journal_path}: the run has ended ({state.status}); too late")
+    deadline = datetime.fromisoformat(state.confirm_deadline)
+    if datetime.now(UTC) >= deadline:
+        raise JournalError(f"{journal_path}: the deadline {deadline:%H:%M:%S} UTC has passed")
+    writer = JournalWriter.reopen(journal_path)
+    try:
+        writer.write("confirmed", by=_local_user(), via="nsfix confirm")
+    finally:
+        writer.close()
+    say(f"confirmed; the waiting apply keeps the change (journal {journal_path})")

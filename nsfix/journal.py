@@ -1,0 +1,210 @@
+"""The apply journal: an append-only JSON-lines file, fsynced around every write to the appliance.
+
+It holds everything a rollback needs (each change with its inverse and the values on both sides),
+so `nsfix rollback JOURNAL` works after a finished, failed or killed run, days later, from the
+journal alone. It never holds a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+from nsfix.canonical import DecodeError, from_jsonable, jsonable
+from nsfix.planner import Change
+
+JOURNAL_VERSION: Final = 1
+
+# Step outcomes.
+APPLIED: Final = "applied"
+FAILED: Final = "failed"
+UNKNOWN: Final = "unknown"
+"""The request may or may not have reached the appliance (connection lost after sending)."""
+REVERTED: Final = "reverted"
+SKIPPED: Final = "skipped"
+
+
+class JournalError(ValueError):
+    """A journal that cannot be read or written; the message names the file."""
+
+
+def default_journal_dir() -> Path:
+    """`$NSFIX_JOURNAL_DIR`, else `$XDG_STATE_HOME/nsfix/journals`, else ~/.local/state/..."""
+    if os.environ.get("NSFIX_JOURNAL_DIR"):
+        return Path(os.environ["NSFIX_JOURNAL_DIR"])
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "nsfix" / "journals"
+
+
+def default_journal_path(host: str, plan_digest: str, when: datetime) -> Path:
+    safe_host = re.sub(r"[^A-Za-z0-9_.-]+", "_", host) or "appliance"
+    stamp = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    short = plan_digest.split(":", 1)[-1][:12]
+    return default_journal_dir() / f"{safe_host}-{stamp}-{short}.jsonl"
+
+
+class JournalWriter:
+    """Appends records; each is flushed and fsynced before the call returns."""
+
+    def __init__(self, path: Path, stream: TextIO) -> None:
+        self.path = path
+        self._stream = stream
+
+    @classmethod
+    def create(cls, path: Path) -> JournalWriter:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            # O_EXCL: never append a run to another run's journal by accident.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except FileExistsError:
+            raise JournalError(f"journal {path} already exists: choose another --journal") from None
+        except OSError as exc:
+            raise JournalError(f"cannot create journal {path}: {exc.strerror or exc}") from None
+        return cls(path, os.fdopen(descriptor, "a", encoding="utf-8"))
+
+    @classmethod
+    def reopen(cls, path: Path) -> JournalWriter:
+        """Append to an existing journal (a rollback or confirmation of that run)."""
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise JournalError(f"cannot open journal {path}: {exc.strerror or exc}") from None
+        return cls(path, os.fdopen(descriptor, "a", encoding="utf-8"))
+
+    def write(self, kind: str, **values: Any) -> None:
+        record = {"type": kind, "time": datetime.now(UTC).isoformat(), **jsonable(values)}
+        try:
+            self._stream.write(json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n")
+            self._stream.flush()
+            os.fsync(self._stream.fileno())
+        except OSError as exc:
+            raise JournalError(f"cannot write journal {self.path}: {exc.strerror or exc}") from None
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+@dataclass
+class StepState:
+    """What the journal says happened to one change."""
+
+    change: Change
+    applied: str | None = None
+    """None (never attempted), applied, failed, unknown, skipped."""
+    reverted: str | None = None
+    """None, reverted, failed, unknown, skipped."""
+
+    @property
+    def may_be_on_appliance(self) -> bool:
+        """Whether the appliance may carry this change now (so a rollback must look at it)."""
+        if self.reverted in {REVERTED, SKIPPED}:
+            return False
+        return self.applied in {APPLIED, UNKNOWN}
+
+
+@dataclass
+class JournalState:
+    """A journal read back: the run's identity, its steps, and how it ended (if it did)."""
+
+    path: Path
+    run: str
+    plan_digest: str
+    target: Mapping[str, Any]
+    steps: list[StepState]
+    status: str | None = None
+    """The `end` record's status; None when the run never finished (killed, crashed)."""
+    confirm_deadline: str | None = None
+    confirmed: bool = False
+    config_changed_before: bool | None = None
+    save_requested: bool = False
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def step(self, change_id: str) -> StepState:
+        for step in self.steps:
+            if step.change.id == change_id:
+                return step
+        raise JournalError(f"{self.path}: unknown change {change_id!r}")
+
+    def pending(self) -> list[StepState]:
+        """Steps that may be on the appliance, newest first: what a rollback must undo."""
+        return [s for s in reversed(self.steps) if s.may_be_on_appliance]
+
+
+def read_journal(path: Path) -> JournalState:
+    """Parse a journal; a truncated last line (a crash mid-write) is tolerated, nothing else."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise JournalError(f"journal {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JournalError(f"cannot read journal {path}: {exc}") from None
+    records = list(_records(path, lines))
+    if not records or records[0].get("type") != "start":
+        raise JournalError(f"{path} is not an nsfix journal (no start record)")
+    start = records[0]
+    if start.get("journal_version") != JOURNAL_VERSION:
+        raise JournalError(
+            f"{path}: journal version {start.get('journal_version')!r} is not supported"
+        )
+    try:
+        changes = [
+            from_jsonable(Change, c, f"changes[{i}]") for i, c in enumerate(start["changes"])
+        ]
+    except (DecodeError, KeyError, TypeError) as exc:
+        raise JournalError(f"{path}: malformed start record: {exc}") from None
+    state = JournalState(
+        path=path,
+        run=str(start.get("run", "")),
+        plan_digest=str(start.get("plan_digest", "")),
+        target=dict(start.get("target") or {}),
+        steps=[StepState(c) for c in changes],
+        save_requested=bool(start.get("save")),
+        records=records,
+    )
+    for record in records[1:]:
+        kind = record.get("type")
+        if kind == "result":
+            step = state.step(str(record.get("change")))
+            outcome = str(record.get("outcome"))
+            if record.get("phase") == "rollback":
+                step.reverted = outcome
+            else:
+                step.applied = outcome
+        elif kind == "intent":
+            step = state.step(str(record.get("change")))
+            # An intent without a result: the process died around the request.
+            if record.get("phase") == "rollback":
+                step.reverted = UNKNOWN
+            else:
+                step.applied = UNKNOWN
+        elif kind == "preflight":
+            value = record.get("config_changed_before")
+            state.config_changed_before = value if isinstance(value, bool) else None
+        elif kind == "confirm-wait":
+            state.confirm_deadline = str(record.get("deadline"))
+        elif kind == "confirmed":
+            state.confirmed = True
+        elif kind == "end":
+            state.status = str(record.get("status"))
+    return state
+
+
+def _records(path: Path, lines: list[str]) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                return  # the process died while writing this line: it never took effect
+            raise JournalError(f"{path}:{number}: not a JSON record") from None
+        if not isinstance(record, dict):
+            raise JournalError(f"{path}:{number}: not a JSON object")
+        yield record
