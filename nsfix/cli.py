@@ -43,7 +43,7 @@ from nsfix.planfile import PlanFileError, plan_document, snapshot_digest
 from nsfix.planner import Plan, PlanOptions, apply_in_memory, plan
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
-from nsfix.reports.plan import render_plan_text
+from nsfix.reports.plan import change_text, render_plan_text
 from nsfix.rules.checks import Subject
 from nsfix.rules.engine import evaluate
 from nsfix.rules.playbook import Playbook
@@ -634,7 +634,10 @@ def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) 
         out.append("")
     for step in report.steps:
         detail = f" ({step.detail})" if step.detail else ""
-        out.append(f"  {step.change.id} {step.change.object}: {step.outcome}{detail}")
+        out.append(
+            f"  {step.change.id} {step.change.object} [{change_text(step.change)}]: "
+            f"{step.outcome}{detail}"
+        )
     out.extend(report.messages)
     out.append(f"{verb}: {report.status} (exit {int(report.exit_code)})")
     if journal is not None:
@@ -847,6 +850,63 @@ def demo(
             for name in sorted({v for c in the_plan.changes for v in c.vservers})[:1]:
                 step(f"nsfix explain {name}")
                 emit_explanation(snapshot, name, books, None, as_json=False)
+            if not the_plan.changes:
+                return
+            demo_apply(target, the_plan, books, step)
+
+
+def demo_apply(
+    target: Target, the_plan: Plan, books: Sequence[Playbook], step: Callable[[str], None]
+) -> None:
+    """The second half of the demo: dry run, apply with its journal, audit again, roll back."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nsfix-demo-") as folder:
+        plan_path = Path(folder) / "plan.json"
+        plan_path.write_text(json.dumps(plan_document(the_plan), indent=2) + "\n")
+        journal = Path(folder) / "journal.jsonl"
+
+        def run(dry_run: bool) -> Report:
+            outcome = run_apply(
+                plan_path,
+                target,
+                lambda t: open_client(t, 30.0, USER_AGENT),
+                ApplyOptions(settle_seconds=5.0),
+                dry_run=dry_run,
+                yes=True,
+                interactive=False,
+                journal_path=None if dry_run else journal,
+                say=lambda m: print(m),
+                ask=input,
+                reaudit=reaudit_with(books),
+            )
+            emit_report(outcome.report, outcome.journal, False, "apply")
+            return outcome.report
+
+        step("nsfix apply plan.json --dry-run")
+        run(True)
+        step("nsfix apply plan.json --yes")
+        if run(False).exit_code != ExitCode.OK:
+            return
+        step("nsfix audit")
+        snapshot = read_one(target, [], 30.0, quiet=True)
+        result = run_audit(snapshot, books, (), None)
+        targets = [audit_report.TargetAudit(target.url, "default", snapshot, result)]
+        sys.stdout.write(audit_report.render_text(targets, Severity.WARNING))
+        step(f"nsfix rollback {journal} --yes")
+        outcome = run_rollback(
+            journal,
+            target,
+            lambda t: open_client(t, 30.0, USER_AGENT),
+            lambda u: target,
+            ApplyOptions(settle_seconds=5.0),
+            dry_run=False,
+            yes=True,
+            interactive=False,
+            say=lambda m: print(m),
+            ask=input,
+        )
+        emit_report(outcome.report, outcome.journal, False, "rollback")
 
 
 def version_callback(value: bool) -> None:
