@@ -11,9 +11,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -26,26 +26,18 @@ from nsfix.apply import run_apply, run_confirm, run_rollback
 from nsfix.demo import DEMO_PASSWORD, DEMO_USER, MockUnavailable, running_mock, scenario_path
 from nsfix.executor import ApplyOptions, Refused, Report
 from nsfix.exitcodes import ExitCode
-from nsfix.findings import AuditResult, Severity
-from nsfix.flow import outcome_for, render_trace, trace_vserver
+from nsfix.findings import Severity, TargetAudit, audit_exit_code
+from nsfix.flow import render_trace, trace_vserver
 from nsfix.inventory import Progress
 from nsfix.journal import JournalError
 from nsfix.model import DEFAULT_PARTITION, Snapshot
-from nsfix.nitro import (
-    NitroAuthError,
-    NitroError,
-    NitroNotAuthorized,
-    NitroNotFound,
-    NitroProtocolError,
-    NitroTransportError,
-)
-from nsfix.planfile import PlanFileError, plan_document, snapshot_digest
-from nsfix.planner import Plan, PlanOptions, apply_in_memory, plan
+from nsfix.nitro import NitroError
+from nsfix.operations import audit_appliance, explain_nitro_error, make_plan, run_audit
+from nsfix.planfile import PlanFileError, plan_document
+from nsfix.planner import Plan, PlanOptions, apply_in_memory
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
 from nsfix.reports.plan import change_text, render_plan_text
-from nsfix.rules.checks import Subject
-from nsfix.rules.engine import evaluate
 from nsfix.rules.playbook import Playbook
 from nsfix.serverfacts import ServerFacts
 from nsfix.settings import SettingsError, Target, resolve_target
@@ -93,21 +85,6 @@ def say(message: str) -> None:
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
     say(f"nsfix: error: {message}")
     raise typer.Exit(int(code))
-
-
-def explain_nitro_error(error: NitroError, target: str) -> str:
-    """One line an operator can act on, for each way a session can go wrong."""
-    if isinstance(error, NitroAuthError):
-        return f"{target}: {error}. Check NSFIX_USER and the password."
-    if isinstance(error, NitroNotAuthorized):
-        return f"{target}: the user may not do this ({error.message}); nsfix needs read access."
-    if isinstance(error, NitroTransportError):
-        return f"{target}: cannot reach the appliance: {error}"
-    if isinstance(error, NitroProtocolError):
-        return f"{target}: the reply was not NITRO's: {error}"
-    if isinstance(error, NitroNotFound):
-        return f"{target}: {error}"
-    return f"{target}: NITRO error: {error}"
 
 
 @contextmanager
@@ -279,45 +256,6 @@ def target_from(
 # --- the core, wired -----------------------------------------------------------------------
 
 
-def explainer(facts: ServerFacts | None) -> Callable[[Snapshot, Any, Subject], str | None]:
-    """The packet-path outcome for findings on services and service groups."""
-    from nsfix.model import Service, ServiceGroup
-
-    def explain(snapshot: Snapshot, vserver: Any, subject: Subject) -> str | None:
-        if not isinstance(subject.obj, Service | ServiceGroup):
-            return None
-        return outcome_for(snapshot, vserver.name, subject.ref.name, None, facts)
-
-    return explain
-
-
-def run_audit(
-    snapshot: Snapshot,
-    playbooks: Sequence[Playbook],
-    waivers: Sequence[Any],
-    facts: ServerFacts | None,
-) -> AuditResult:
-    return evaluate(
-        snapshot, playbooks, waivers=waivers, today=date.today(), explain=explainer(facts)
-    )
-
-
-def make_plan(
-    snapshot: Snapshot, result: AuditResult, facts: ServerFacts | None, options: PlanOptions
-) -> Plan:
-    def probe(snap: Snapshot, vs: str, name: str, changed: Mapping[str, str] | None) -> str | None:
-        return outcome_for(snap, vs, name, changed, facts)
-
-    return plan(
-        snapshot,
-        result,
-        snapshot_digest=snapshot_digest(snapshot),
-        created_at=datetime.now(UTC),
-        options=options,
-        flow=probe,
-    )
-
-
 # --- commands ----------------------------------------------------------------------------
 
 
@@ -350,35 +288,6 @@ def inventory(
         target = target_from(url, user, password_file, ca_bundle, insecure)
         snapshot = read_one(target, partition or [], timeout, quiet=as_json)
         emit_inventory(snapshot, as_json)
-
-
-def audit_targets(
-    target: Target,
-    partitions: Sequence[str],
-    all_partitions: bool,
-    timeout: float,
-    quiet: bool,
-    playbooks: Sequence[Playbook],
-    waivers: Sequence[Any],
-    facts: ServerFacts | None,
-) -> list[audit_report.TargetAudit]:
-    try:
-        reads = read(target, partitions, all_partitions, timeout, quiet)
-    except NitroError as exc:
-        message = explain_nitro_error(exc, target.url)
-        say(f"nsfix: error: {message}")
-        partition = partitions[0] if partitions else DEFAULT_PARTITION
-        return [audit_report.TargetAudit(target.url, partition, None, None, message)]
-    out = []
-    for item in reads:
-        if item.snapshot is None:
-            message = explain_nitro_error(item.error, target.url) if item.error else "not read"
-            say(f"nsfix: error: partition {item.partition}: {message}")
-            out.append(audit_report.TargetAudit(item.url, item.partition, None, None, message))
-            continue
-        result = run_audit(item.snapshot, playbooks, waivers, facts)
-        out.append(audit_report.TargetAudit(item.url, item.partition, item.snapshot, result))
-    return out
 
 
 @app.command()
@@ -416,22 +325,26 @@ def audit(
         waiver_list = load_waivers_file(waivers)
         facts = load_server_facts_file(server_facts)
         target = target_from(url, user, password_file, ca_bundle, insecure)
-        targets = audit_targets(
-            target,
-            partition or [],
-            all_partitions,
-            timeout,
-            fmt is Format.json or bool(output),
-            books,
-            waiver_list,
-            facts,
-        )
+        quiet = fmt is Format.json or bool(output)
+        with progress_bars(sys.stderr.isatty() and not quiet) as progress:
+            targets = audit_appliance(
+                target,
+                partition or [],
+                all_partitions,
+                timeout=timeout,
+                user_agent=USER_AGENT,
+                playbooks=books,
+                waivers=waiver_list,
+                facts=facts,
+                say=say,
+                progress=progress,
+            )
         emit_audit(targets, fail_on, fmt, output)
-        raise typer.Exit(int(audit_report.exit_code(targets, fail_on)))
+        raise typer.Exit(int(audit_exit_code(targets, fail_on)))
 
 
 def emit_audit(
-    targets: Sequence[audit_report.TargetAudit],
+    targets: Sequence[TargetAudit],
     fail_on: Severity,
     fmt: Format,
     output: Path | None,
@@ -839,9 +752,7 @@ def demo(
             out.write(render_text(snapshot))
             step("nsfix audit")
             result = run_audit(snapshot, books, (), None)
-            targets = [
-                audit_report.TargetAudit(url, snapshot.appliance.partition, snapshot, result)
-            ]
+            targets = [TargetAudit(url, snapshot.appliance.partition, snapshot, result)]
             out.write(audit_report.render_text(targets, Severity.WARNING))
             step("nsfix plan -o plan.json")
             the_plan = make_plan(snapshot, result, None, PlanOptions())
@@ -891,7 +802,7 @@ def demo_apply(
         step("nsfix audit")
         snapshot = read_one(target, [], 30.0, quiet=True)
         result = run_audit(snapshot, books, (), None)
-        targets = [audit_report.TargetAudit(target.url, "default", snapshot, result)]
+        targets = [TargetAudit(target.url, "default", snapshot, result)]
         sys.stdout.write(audit_report.render_text(targets, Severity.WARNING))
         step(f"nsfix rollback {journal} --yes")
         outcome = run_rollback(

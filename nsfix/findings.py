@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from nsfix.model import DEFAULT_PARTITION
+from nsfix.exitcodes import ExitCode
+from nsfix.model import DEFAULT_PARTITION, Snapshot
 
 
 class Severity(StrEnum):
@@ -146,3 +147,34 @@ class AuditResult:
 
     def fails(self, threshold: Severity) -> bool:
         return any(f.severity.at_least(threshold) for f in self.active())
+
+
+@dataclass(frozen=True)
+class TargetAudit:
+    """One appliance partition: its audit, or why it could not be audited."""
+
+    url: str
+    partition: str
+    snapshot: Snapshot | None
+    result: AuditResult | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+def audit_exit_code(targets: Sequence[TargetAudit], fail_on: Severity) -> ExitCode:
+    """0 compliant, 1 nothing could be read, 2 findings at or above `fail_on`, 3 partial.
+
+    Findings win over partial: a definite problem on a box that was read is the thing to act on;
+    the unreachable ones are still listed in the output and on stderr.
+    """
+    read = [t for t in targets if t.result is not None]
+    if not read:
+        return ExitCode.ERROR
+    if any(t.result.fails(fail_on) for t in read if t.result is not None):
+        return ExitCode.FINDINGS
+    if len(read) < len(targets):
+        return ExitCode.PARTIAL
+    return ExitCode.OK

@@ -3,50 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from nsfix import __version__
 from nsfix.canonical import jsonable
-from nsfix.exitcodes import ExitCode
-from nsfix.findings import AuditResult, Finding, Severity
-from nsfix.model import Snapshot
+from nsfix.findings import AuditResult, Finding, Severity, TargetAudit, audit_exit_code
 from nsfix.reports.text import aligned
 
 SCHEMA: Final = "nsfix.audit"
 SCHEMA_VERSION: Final = 1
-
-
-@dataclass(frozen=True)
-class TargetAudit:
-    """One appliance partition: its audit, or why it could not be audited."""
-
-    url: str
-    partition: str
-    snapshot: Snapshot | None
-    result: AuditResult | None
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
-
-
-def exit_code(targets: Sequence[TargetAudit], fail_on: Severity) -> ExitCode:
-    """0 compliant, 1 nothing could be read, 2 findings at or above `fail_on`, 3 partial.
-
-    Findings win over partial: a definite problem on a box that was read is the thing to act on;
-    the unreachable ones are still listed in the output and on stderr.
-    """
-    read = [t for t in targets if t.result is not None]
-    if not read:
-        return ExitCode.ERROR
-    if any(t.result.fails(fail_on) for t in read if t.result is not None):
-        return ExitCode.FINDINGS
-    if len(read) < len(targets):
-        return ExitCode.PARTIAL
-    return ExitCode.OK
 
 
 def counts(result: AuditResult) -> dict[str, int]:
@@ -109,7 +75,7 @@ def audit_document(
             "targets": len(targets),
             "unreachable": sum(1 for t in targets if not t.ok),
         },
-        "exit_code": int(exit_code(targets, fail_on)),
+        "exit_code": int(audit_exit_code(targets, fail_on)),
     }
 
 
@@ -177,7 +143,7 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
         for item in target.result.unevaluated:
             lines.append(f"  not evaluated: {item.rule} {item.object}: {item.reason}")
         lines.append("")
-    code = exit_code(targets, fail_on)
+    code = audit_exit_code(targets, fail_on)
     lines.append(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})")
     return "\n".join(lines) + "\n"
 
@@ -208,6 +174,6 @@ def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
         notes = [line for line in extra if line.startswith(("  waived", "  expired", "  not "))]
         if notes:
             out.append(Text("\n".join(notes), style="dim"))
-    code = exit_code(targets, fail_on)
+    code = audit_exit_code(targets, fail_on)
     out.append(Text(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})", "dim"))
     return out

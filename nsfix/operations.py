@@ -1,0 +1,126 @@
+"""The core wired to the shell: audit, plan, and the per-appliance audit CLI and fleets share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from nsfix.findings import AuditResult, TargetAudit, Waiver
+from nsfix.flow import outcome_for
+from nsfix.inventory import Progress
+from nsfix.model import DEFAULT_PARTITION, Service, ServiceGroup, Snapshot
+from nsfix.nitro import (
+    NitroAuthError,
+    NitroError,
+    NitroNotAuthorized,
+    NitroNotFound,
+    NitroProtocolError,
+    NitroTransportError,
+)
+from nsfix.planfile import snapshot_digest
+from nsfix.planner import Plan, PlanOptions, plan
+from nsfix.rules.checks import Subject
+from nsfix.rules.engine import evaluate
+from nsfix.rules.playbook import Playbook
+from nsfix.serverfacts import ServerFacts
+from nsfix.settings import Target
+from nsfix.shell import read_partitions
+
+
+def explain_nitro_error(error: NitroError, target: str) -> str:
+    """One line an operator can act on, for each way a session can go wrong."""
+    if isinstance(error, NitroAuthError):
+        return f"{target}: {error}. Check NSFIX_USER and the password."
+    if isinstance(error, NitroNotAuthorized):
+        return f"{target}: the user may not do this ({error.message}); nsfix needs read access."
+    if isinstance(error, NitroTransportError):
+        return f"{target}: cannot reach the appliance: {error}"
+    if isinstance(error, NitroProtocolError):
+        return f"{target}: the reply was not NITRO's: {error}"
+    if isinstance(error, NitroNotFound):
+        return f"{target}: {error}"
+    return f"{target}: NITRO error: {error}"
+
+
+def explainer(facts: ServerFacts | None) -> Callable[[Snapshot, Any, Subject], str | None]:
+    """The packet-path outcome for findings on services and service groups."""
+
+    def explain(snapshot: Snapshot, vserver: Any, subject: Subject) -> str | None:
+        if not isinstance(subject.obj, Service | ServiceGroup):
+            return None
+        return outcome_for(snapshot, vserver.name, subject.ref.name, None, facts)
+
+    return explain
+
+
+def run_audit(
+    snapshot: Snapshot,
+    playbooks: Sequence[Playbook],
+    waivers: Sequence[Waiver],
+    facts: ServerFacts | None,
+    today: date | None = None,
+) -> AuditResult:
+    return evaluate(
+        snapshot,
+        playbooks,
+        waivers=waivers,
+        today=today or date.today(),
+        explain=explainer(facts),
+    )
+
+
+def make_plan(
+    snapshot: Snapshot, result: AuditResult, facts: ServerFacts | None, options: PlanOptions
+) -> Plan:
+    def probe(snap: Snapshot, vs: str, name: str, changed: Mapping[str, str] | None) -> str | None:
+        return outcome_for(snap, vs, name, changed, facts)
+
+    return plan(
+        snapshot,
+        result,
+        snapshot_digest=snapshot_digest(snapshot),
+        created_at=datetime.now(UTC),
+        options=options,
+        flow=probe,
+    )
+
+
+def audit_appliance(
+    target: Target,
+    partitions: Sequence[str],
+    all_partitions: bool,
+    *,
+    timeout: float,
+    user_agent: str,
+    playbooks: Sequence[Playbook],
+    waivers: Sequence[Waiver],
+    facts: ServerFacts | None,
+    say: Callable[[str], None],
+    progress: Callable[[str], Progress | None] | None = None,
+) -> list[TargetAudit]:
+    """Audit the partitions of one appliance; failures become error entries, never exceptions."""
+    try:
+        reads = read_partitions(
+            target,
+            partitions,
+            all_partitions=all_partitions,
+            timeout=timeout,
+            user_agent=user_agent,
+            progress=progress,
+        )
+    except NitroError as exc:
+        message = explain_nitro_error(exc, target.url)
+        say(f"nsfix: error: {message}")
+        partition = partitions[0] if partitions else DEFAULT_PARTITION
+        return [TargetAudit(target.url, partition, None, None, message)]
+    out = []
+    for item in reads:
+        if item.snapshot is None:
+            message = explain_nitro_error(item.error, target.url) if item.error else "not read"
+            say(f"nsfix: error: partition {item.partition}: {message}")
+            out.append(TargetAudit(item.url, item.partition, None, None, message))
+            continue
+        result = run_audit(item.snapshot, playbooks, waivers, facts)
+        out.append(TargetAudit(item.url, item.partition, item.snapshot, result))
+    return out
