@@ -136,6 +136,8 @@ class AuditResult:
     unevaluated: tuple[Unevaluated, ...] = ()
     expired_waivers: tuple[Waiver, ...] = ()
     playbooks: tuple[PlaybookRef, ...] = ()
+    passed: tuple[tuple[str, ObjectRef], ...] = ()
+    """(rule, object) pairs that were checked and complied: the passing test cases of JUnit."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def active(self) -> list[Finding]:

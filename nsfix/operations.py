@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from nsfix.findings import AuditResult, TargetAudit, Waiver
-from nsfix.flow import outcome_for
+from nsfix.flow import outcome_for, trace_vserver
 from nsfix.inventory import Progress
 from nsfix.model import DEFAULT_PARTITION, Service, ServiceGroup, Snapshot
 from nsfix.nitro import (
@@ -19,7 +20,7 @@ from nsfix.nitro import (
     NitroTransportError,
 )
 from nsfix.planfile import snapshot_digest
-from nsfix.planner import Plan, PlanOptions, plan
+from nsfix.planner import Plan, PlanOptions, VserverPath, apply_in_memory, plan
 from nsfix.rules.checks import Subject
 from nsfix.rules.engine import evaluate
 from nsfix.rules.playbook import Playbook
@@ -76,7 +77,7 @@ def make_plan(
     def probe(snap: Snapshot, vs: str, name: str, changed: Mapping[str, str] | None) -> str | None:
         return outcome_for(snap, vs, name, changed, facts)
 
-    return plan(
+    the_plan = plan(
         snapshot,
         result,
         snapshot_digest=snapshot_digest(snapshot),
@@ -84,6 +85,34 @@ def make_plan(
         options=options,
         flow=probe,
     )
+    return replace(the_plan, paths=plan_paths(snapshot, the_plan, facts))
+
+
+def plan_paths(
+    snapshot: Snapshot, the_plan: Plan, facts: ServerFacts | None
+) -> tuple[VserverPath, ...]:
+    """Before and after traces of the first changed backend of each changed virtual server."""
+    after = apply_in_memory(snapshot, the_plan)
+    paths = []
+    for name in sorted({v for change in the_plan.changes for v in change.vservers}):
+        if name not in snapshot.vservers or name not in after.vservers:
+            continue
+        changed = {c.object.name for c in the_plan.changes if name in c.vservers}
+        before_traces = trace_vserver(snapshot, name, facts=facts)
+        after_traces = {t.backend: t for t in trace_vserver(after, name, facts=facts)}
+        for trace in before_traces:
+            owner = trace.backend.split("/", 1)[0]
+            if (owner in changed or trace.backend in changed) and trace.backend in after_traces:
+                paths.append(VserverPath(name, trace.backend, trace, after_traces[trace.backend]))
+                break
+        else:
+            # A copy replaces the backend: show the first backend before and after.
+            if before_traces and after_traces:
+                first_after = next(iter(after_traces.values()))
+                paths.append(
+                    VserverPath(name, before_traces[0].backend, before_traces[0], first_after)
+                )
+    return tuple(paths)
 
 
 def audit_appliance(

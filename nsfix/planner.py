@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from nsfix.findings import AuditResult, Finding, ObjectRef, PlaybookRef
+from nsfix.flow import Trace
 from nsfix.model import (
     DataDefect,
     DefectLog,
@@ -102,6 +103,16 @@ class ServerTasks:
 
 
 @dataclass(frozen=True)
+class VserverPath:
+    """One backend's packet path through a changed virtual server, before and after the plan."""
+
+    vserver: str
+    backend: str
+    before: Trace
+    after: Trace
+
+
+@dataclass(frozen=True)
 class PlanOptions:
     bind_monitor: bool = False
     """Bind the rule's monitor (ping-default) where script-only monitors keep MAC mode blind."""
@@ -123,6 +134,8 @@ class Plan:
     """Active findings with no automatic remediation: a person must act."""
     findings: tuple[Finding, ...]
     """Every active finding the plan considered."""
+    paths: tuple[VserverPath, ...] = ()
+    """The packet path of each changed virtual server before and after, for reports."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -143,6 +143,7 @@ def evaluate(
     pending: dict[tuple[str, ObjectRef], _Pending] = {}
     unevaluated: dict[tuple[str, ObjectRef, str], Unevaluated] = {}
     expired: dict[str, Waiver] = {}
+    checked: dict[tuple[str, ObjectRef], None] = {}
     for playbook in playbooks:
         for rule in playbook.rules:
             for subject in subjects(snapshot, rule):
@@ -154,6 +155,7 @@ def evaluate(
                     )
                     continue
                 if verdict is None:
+                    checked[(rule.id, subject.ref)] = None
                     continue
                 key = (rule.id, subject.ref)
                 via = subject.via.name if subject.via is not None else None
@@ -191,5 +193,6 @@ def evaluate(
         findings=tuple(findings),
         unevaluated=tuple(unevaluated.values()),
         expired_waivers=tuple(expired.values()),
+        passed=tuple(key for key in checked if key not in pending),
         playbooks=tuple(PlaybookRef(p.name, p.source, digest(p)) for p in playbooks),
     )
