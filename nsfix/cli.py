@@ -48,6 +48,7 @@ from nsfix.shell import (
     load_server_facts_file,
     load_waivers_file,
     open_client,
+    playbooks_for,
     read_partitions,
     require_single,
     write_atomically,
@@ -560,12 +561,14 @@ def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) 
     sys.stdout.write("\n".join(out) + "\n")
 
 
-def reaudit_with(books: Sequence[Playbook]) -> Callable[[Any, Plan], set[str]]:
-    """After an apply: read the partition again and list the findings that are still there."""
+def reaudit_with(say: Callable[[str], None]) -> Callable[[Any, Plan], set[str]]:
+    """After an apply: read the partition again and list the findings still there, judged by
+    the same playbooks the plan was made with."""
     from nsfix.inventory import collect
     from nsfix.planner import finding_key
 
     def reaudit(client: Any, the_plan: Plan) -> set[str]:
+        books = playbooks_for(the_plan.playbooks, say)
         snapshot = collect(
             client,
             url=str(the_plan.target.get("url")),
@@ -659,7 +662,7 @@ def apply(
                 journal_path=journal,
                 say=say,
                 ask=input,
-                reaudit=reaudit_with(load_playbooks([])),
+                reaudit=reaudit_with(say),
             )
         except PlanFileError as exc:
             raise Refused(str(exc)) from None
@@ -789,7 +792,7 @@ def demo_apply(
                 journal_path=None if dry_run else journal,
                 say=lambda m: print(m),
                 ask=input,
-                reaudit=reaudit_with(books),
+                reaudit=reaudit_with(print),
             )
             emit_report(outcome.report, outcome.journal, False, "apply")
             return outcome.report

@@ -28,7 +28,7 @@ class Severity(StrEnum):
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ObjectRef:
     """An appliance object in NITRO's words: `service/svc_app1`, `servicegroup/sg_web`."""
 
@@ -37,6 +37,11 @@ class ObjectRef:
     partition: str = DEFAULT_PARTITION
     member: str | None = None
     """For a service-group member: `address:port` inside the group `name`."""
+
+    @property
+    def sort_key(self) -> tuple[str, str, str, str]:
+        # A group's own findings sort before those of its members (member None vs text).
+        return (self.partition, self.resource, self.name, self.member or "")
 
     def __str__(self) -> str:
         where = "" if self.partition == DEFAULT_PARTITION else f"{self.partition}:"
@@ -101,9 +106,9 @@ class Finding:
     def waived(self) -> bool:
         return self.waiver is not None
 
-    def key(self) -> tuple[str, str]:
+    def key(self) -> tuple[str, str, str]:
         """Stable identity across runs (for `--since` comparisons)."""
-        return (self.rule, str(self.object))
+        return (self.rule, str(self.object), self.attribute or "")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ HA_SECONDARY: Final = "ha-secondary"
 UNKNOWN_BINDING_MODE: Final = "bound-to-unknown-mode"
 CONFLICTING_REMEDIATION: Final = "conflicting-remediation"
 
+SOURCE_ATTRIBUTES: Final = frozenset({"usip", "useproxyport"})
 DSR_COPY_SUFFIX: Final = "_dsr"
 NAME_LIMIT: Final = 127  # NetScaler object names are at most 127 characters
 
@@ -210,7 +211,7 @@ def plan(
     copies: list[Copy] = []
     guidance: list[Finding] = []
 
-    for ref in sorted(by_object):
+    for ref in sorted(by_object, key=lambda r: r.sort_key):
         findings = by_object[ref]
         wanted: dict[str, str] = {}
         conflict = False
@@ -305,7 +306,9 @@ def plan(
             )
             continue
         proxy = [vs for vs in bound if vs.m == "IP"]
-        if proxy and wanted:
+        dsr = [vs for vs in bound if vs.is_dsr]
+        # Only the source IP/port changes what a proxy-mode vserver's servers see.
+        if proxy and dsr and SOURCE_ATTRIBUTES & set(wanted):
             names = ", ".join(vs.name for vs in proxy)
             alternative = (
                 f"opt in with --dedicated-copies: give the DSR virtual server(s) their own copy "
@@ -493,6 +496,7 @@ def _copy_changes(
         record["ip"] = service.address_text
     if service.cip is not None:
         record["cip"] = nitro_value("cip", service.cip)
+    record.update({k: v for k, v in wanted.items() if k not in {"usip", "useproxyport"}})
     vservers = tuple(vs.name for vs in dsr_vservers)
     out = [
         Change(

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from nsfix.findings import Waiver
+from nsfix.findings import PlaybookRef, Waiver
 from nsfix.inventory import Progress, collect
 from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.nitro import Credentials, NitroClient, NitroError
@@ -171,3 +171,30 @@ def write_atomically(path: Path, text: str) -> None:
         os.replace(temporary, path)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def playbooks_for(refs: Sequence[PlaybookRef], warn: Callable[[str], None]) -> list[Playbook]:
+    """The playbooks a plan was made with, as loaded now; a changed or missing one is skipped.
+
+    Used to audit again after an apply: only rules identical to the plan's may judge it.
+    """
+    from nsfix.canonical import digest
+
+    builtin = {str(p): p for p in builtin_playbook_paths()}
+    found = []
+    for ref in refs:
+        path = Path(ref.source)
+        candidates = (
+            [path] if path.is_file() else [p for p in builtin.values() if p.stem == ref.name]
+        )
+        for candidate in candidates:
+            try:
+                playbook = parse_playbook(read_text(candidate, "playbook"), ref.source)
+            except (SourceError, InputError):
+                continue
+            if digest(playbook) == ref.digest:
+                found.append(playbook)
+                break
+        else:
+            warn(f"playbook {ref.name} ({ref.source}) changed since the plan: not used to re-audit")
+    return found

@@ -36,7 +36,7 @@ def attribute_word(resource: str, obj: Any, name: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        return "YES" if value else "NO"
+        return nitro_value(name, value)
     if name == "port" and value == WILDCARD_PORT:
         return "*"
     return str(value).upper()
@@ -55,9 +55,15 @@ NITRO_FLAG_WORDS: Final[Mapping[str, tuple[str, str]]] = {
     "usip": ("YES", "NO"),
     "useproxyport": ("YES", "NO"),
     "cip": ("ENABLED", "DISABLED"),
+    "sessionless": ("ENABLED", "DISABLED"),
+    "healthmonitor": ("YES", "NO"),
 }
 _TRUE_WORDS: Final = frozenset({"YES", "ENABLED", "ON", "TRUE"})
 _FALSE_WORDS: Final = frozenset({"NO", "DISABLED", "OFF", "FALSE"})
+
+
+def is_flag(attribute: str) -> bool:
+    return attribute in NITRO_FLAG_WORDS
 
 
 def nitro_value(attribute: str, value: Any) -> str:

@@ -140,7 +140,7 @@ def evaluate(
 ) -> AuditResult:
     """All findings of all rules: one per (rule, object), with every vserver it was reached by."""
     waiver_list = tuple(waivers)
-    pending: dict[tuple[str, ObjectRef], _Pending] = {}
+    pending: dict[tuple[str, ObjectRef, str], _Pending] = {}
     unevaluated: dict[tuple[str, ObjectRef, str], Unevaluated] = {}
     expired: dict[str, Waiver] = {}
     checked: dict[tuple[str, ObjectRef], None] = {}
@@ -157,7 +157,9 @@ def evaluate(
                 if verdict is None:
                     checked[(rule.id, subject.ref)] = None
                     continue
-                key = (rule.id, subject.ref)
+                # Every defect of an object is its own finding; other rules give one per object.
+                detail = verdict.attribute or "" if rule.select.resource == "defect" else ""
+                key = (rule.id, subject.ref, detail)
                 via = subject.via.name if subject.via is not None else None
                 if key in pending:
                     if via and via not in pending[key].via:
@@ -187,12 +189,12 @@ def evaluate(
                 pending[key] = _Pending(finding, [via] if via else [])
     findings = sorted(
         (replace(p.finding, via=tuple(p.via)) for p in pending.values()),
-        key=lambda f: (-f.severity.rank, f.rule, f.object),
+        key=lambda f: (-f.severity.rank, f.rule, f.object.sort_key, f.attribute or ""),
     )
     return AuditResult(
         findings=tuple(findings),
         unevaluated=tuple(unevaluated.values()),
         expired_waivers=tuple(expired.values()),
-        passed=tuple(key for key in checked if key not in pending),
+        passed=tuple(key for key in checked if (*key, "") not in pending),
         playbooks=tuple(PlaybookRef(p.name, p.source, digest(p)) for p in playbooks),
     )

@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from nsfix.findings import Remediation, Severity
-from nsfix.rules.attributes import UPDATABLE, attribute_names
+from nsfix.rules.attributes import (
+    NITRO_FLAG_WORDS,
+    UPDATABLE,
+    attribute_names,
+    is_flag,
+    nitro_value,
+)
 from nsfix.yamlsource import (
     Document,
     Path_,
@@ -61,6 +67,18 @@ def word(value: Any) -> str:
     if isinstance(value, bool):
         return "YES" if value else "NO"
     return str(value).strip().upper()
+
+
+def value_word(doc: Document, path: Path_, attribute: str, value: Any) -> str:
+    """A playbook value in NITRO's vocabulary for the attribute (cip ENABLED, usip YES)."""
+    text = word(value)
+    if not is_flag(attribute):
+        return text
+    spelled = nitro_value(attribute, text)
+    allowed = NITRO_FLAG_WORDS[attribute]
+    if spelled not in allowed:
+        raise doc.error(path, f"{text!r} is not a value of {attribute} ({' or '.join(allowed)})")
+    return spelled
 
 
 def load_playbook(text: str, source: str, checks: frozenset[str]) -> Playbook:
@@ -127,7 +145,9 @@ def _rule(doc: Document, raw: Any, path: Path_, checks: frozenset[str]) -> Rule:
         values = expect_mapping(doc, rule["expect"], (*path, "expect"))
         if not values:
             raise doc.error((*path, "expect"), "must name at least one attribute")
-        expect = {str(k): word(v) for k, v in values.items()}
+        expect = {
+            str(k): value_word(doc, (*path, "expect", str(k)), str(k), v) for k, v in values.items()
+        }
     check = None
     if "check" in rule:
         check = expect_text(doc, rule["check"], (*path, "check"))
@@ -203,7 +223,9 @@ def _selector(doc: Document, raw: Any, path: Path_) -> Selector:
             values = value if isinstance(value, list) else [value]
             if not values:
                 raise doc.error((*path, "where", str(key)), "needs at least one value")
-            where[str(key)] = tuple(word(v) for v in values)
+            where[str(key)] = tuple(
+                value_word(doc, (*path, "where", str(key)), str(key), v) for v in values
+            )
     return Selector(resource, where)
 
 
@@ -215,7 +237,9 @@ def _remediation(doc: Document, raw: Any, path: Path_) -> Remediation:
     values: dict[str, str] = {}
     if "set" in remediation:
         mapping = expect_mapping(doc, remediation["set"], (*path, "set"))
-        values = {str(k): word(v) for k, v in mapping.items()}
+        values = {
+            str(k): value_word(doc, (*path, "set", str(k)), str(k), v) for k, v in mapping.items()
+        }
     guidance = expect_text(
         doc, remediation.get("guidance", ""), (*path, "guidance"), allow_empty=True
     )
