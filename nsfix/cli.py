@@ -729,6 +729,45 @@ def confirm(
         run_confirm(journal_file, say)
 
 
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+@app.command()
+def report(
+    plan_file: Annotated[Path, typer.Argument(help="The plan file made by nsfix plan -o.")],
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="md or html for the CAB, json for tools.")
+    ] = ReportFormat.md,
+    ticket: Annotated[
+        str | None, typer.Option("--ticket", help="Change ticket id to print in the report.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+) -> None:
+    """Render a plan for the Change Advisory Board: what, why, risk, rollback, server tasks.
+
+    The plan's digest is checked first: a report is never made from an edited plan.
+    """
+    from nsfix.apply import load_plan
+    from nsfix.reports import cab
+
+    with handled_errors():
+        the_plan, digest = load_plan(plan_file)
+        if output_format is ReportFormat.json:
+            text = json.dumps(plan_document(the_plan), indent=2) + "\n"
+        elif output_format is ReportFormat.html:
+            text = cab.render_html(the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket)
+        else:
+            text = cab.render_markdown(
+                the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket
+            )
+        write_out(text, output)
+
+
 @app.command()
 def demo(
     scenario: Annotated[

@@ -294,6 +294,9 @@ class _Walk:
             version = self.vip_network.version
         if version == 6 and client.version == 4 and client_ip == DEFAULT_CLIENT_IP:
             return DEFAULT_CLIENT_IP6
+        if client_ip == DEFAULT_CLIENT_IP and self.vs.vip == client:
+            # The example client must not be the VIP itself, or every hop reads "A -> A".
+            return str(client + 1)
         return str(client)
 
     # -- results --
