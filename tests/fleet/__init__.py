@@ -1,0 +1,1 @@
+"""Fleets of appliances, the --since state file, and the scheduled-job examples."""
