@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -236,6 +236,10 @@ ServerFactsOption = Annotated[
 class Format(StrEnum):
     text = "text"
     json = "json"
+    md = "md"
+    html = "html"
+    junit = "junit"
+    sarif = "sarif"
 
 
 def target_from(
@@ -291,6 +295,39 @@ def inventory(
         emit_inventory(snapshot, as_json)
 
 
+FleetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--fleet", help="Fleet file (YAML or TOML) of appliances to audit.", dir_okay=False
+    ),
+]
+SelectOption = Annotated[
+    list[str] | None,
+    typer.Option("--select", help="Only fleet appliances with this tag (repeatable)."),
+]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", min=1, max=64, help="Appliances audited at once (fleet).")
+]
+
+
+def check_fleet_usage(
+    fleet: Path | None,
+    select: Sequence[str] | None,
+    single: Mapping[str, object],
+) -> None:
+    """--fleet brings its own targets; mixing it with single-appliance options is a usage error."""
+    if fleet is None:
+        if select:
+            raise typer.BadParameter("--select needs --fleet", param_hint="--select")
+        return
+    clash = [name for name, value in single.items() if value]
+    if clash:
+        raise typer.BadParameter(
+            f"{', '.join(clash)} cannot be combined with --fleet (the fleet file says it)",
+            param_hint="--fleet",
+        )
+
+
 @app.command()
 def audit(
     url: UrlOption = None,
@@ -300,6 +337,9 @@ def audit(
     insecure: InsecureOption = False,
     partition: PartitionOption = None,
     all_partitions: AllPartitionsOption = False,
+    fleet: FleetOption = None,
+    select: SelectOption = None,
+    workers: WorkersOption = 4,
     playbook: PlaybookOption = None,
     no_builtin_playbook: NoBuiltinOption = False,
     waivers: WaiversOption = None,
@@ -311,6 +351,15 @@ def audit(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            "--since",
+            help="State file of the previous run: report new, resolved and unchanged findings "
+            "(and write the new state).",
+            dir_okay=False,
+        ),
+    ] = None,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -319,28 +368,77 @@ def audit(
 
     Exit 0 compliant, 1 could not run, 2 findings at or above --fail-on, 3 partial.
     """
+    from nsfix import fleet as fleets
+    from nsfix import since as history
+
     configure_logging(verbose)
     fmt = Format.json if as_json else output_format
+    check_fleet_usage(
+        fleet,
+        select,
+        {
+            "--url": url,
+            "--user": user,
+            "--password-file": password_file,
+            "--ca-bundle": ca_bundle,
+            "--insecure": insecure,
+            "--partition": partition,
+            "--all-partitions": all_partitions,
+        },
+    )
     with handled_errors(url or os.environ.get("NSFIX_URL", "")):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         waiver_list = load_waivers_file(waivers)
         facts = load_server_facts_file(server_facts)
-        target = target_from(url, user, password_file, ca_bundle, insecure)
-        quiet = fmt is Format.json or bool(output)
-        with progress_bars(sys.stderr.isatty() and not quiet) as progress:
-            targets = audit_appliance(
-                target,
-                partition or [],
-                all_partitions,
+        # Read the previous state before any traffic: a corrupt file fails fast.
+        previous = history.read_state(since) if since is not None else None
+        quiet = fmt is not Format.text or bool(output)
+        runs: list[fleets.ApplianceRun] = []
+        if fleet is not None:
+            appliances = fleets.select(fleets.load_fleet_file(fleet), select or [])
+            audit_one = fleets.audit_one_factory(
+                books,
+                waiver_list,
+                facts,
                 timeout=timeout,
                 user_agent=USER_AGENT,
-                playbooks=books,
-                waivers=waiver_list,
-                facts=facts,
                 say=say,
-                progress=progress,
+                environ=os.environ,
             )
-        emit_audit(targets, fail_on, fmt, output)
+            runs = fleets.run_fleet(
+                appliances,
+                audit_one,
+                workers=workers,
+                on_done=None
+                if quiet and not sys.stderr.isatty()
+                else (lambda run: say(fleets.describe_run(run))),
+            )
+            targets = fleets.fleet_targets(runs)
+        else:
+            target = target_from(url, user, password_file, ca_bundle, insecure)
+            with progress_bars(sys.stderr.isatty() and not quiet) as progress:
+                targets = audit_appliance(
+                    target,
+                    partition or [],
+                    all_partitions,
+                    timeout=timeout,
+                    user_agent=USER_AGENT,
+                    playbooks=books,
+                    waivers=waiver_list,
+                    facts=facts,
+                    say=say,
+                    progress=progress,
+                )
+        now = datetime.now(UTC)
+        change = None
+        state = None
+        if since is not None:
+            state = history.state_document(targets, now, previous)
+            change = history.compare(previous, state)
+        emit_audit(targets, fail_on, fmt, output, books, runs=runs, change=change)
+        if since is not None and state is not None:
+            # After the report: a failed report write leaves the previous state in place.
+            history.write_state(since, state)
         raise typer.Exit(int(audit_exit_code(targets, fail_on)))
 
 
@@ -349,18 +447,50 @@ def emit_audit(
     fail_on: Severity,
     fmt: Format,
     output: Path | None,
+    books: Sequence[Playbook] = (),
+    *,
+    runs: Sequence[Any] = (),
+    change: Any = None,
 ) -> None:
+    from nsfix import fleet as fleets
+    from nsfix import since as history
+
     if fmt is Format.json:
         document = audit_report.audit_document(
             targets, fail_on=fail_on, generated_at=datetime.now(UTC)
         )
+        if runs:
+            document["fleet"] = fleets.fleet_document(runs)
+        if change is not None:
+            document["since"] = history.change_document(change)
         write_out(json.dumps(document, indent=2) + "\n", output)
-    elif output is None and sys.stdout.isatty():
+        return
+    if fmt is not Format.text:
+        write_out(render_audit_format(fmt, targets, fail_on, books), output)
+        return
+    extra = history.render_change_text(change) if change is not None else ""
+    if output is None and sys.stdout.isatty():
         console = stdout_console()
         for renderable in audit_report.render_rich(targets, fail_on):
             console.print(renderable)
+        if extra:
+            sys.stdout.write(extra)
     else:
-        write_out(audit_report.render_text(targets, fail_on), output)
+        write_out(audit_report.render_text(targets, fail_on) + extra, output)
+
+
+def render_audit_format(
+    fmt: Format, targets: Sequence[TargetAudit], fail_on: Severity, books: Sequence[Playbook]
+) -> str:
+    from nsfix.reports import audit_doc, junit, sarif
+
+    if fmt is Format.md:
+        return audit_doc.render_audit_markdown(targets, fail_on)
+    if fmt is Format.html:
+        return audit_doc.render_audit_html(targets, fail_on)
+    if fmt is Format.junit:
+        return junit.render_junit(targets, books)
+    return sarif.render_sarif(targets, books, tool_version=__version__)
 
 
 @app.command("plan")
@@ -391,21 +521,110 @@ def plan_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the plan file (JSON) here.")
     ] = None,
+    fleet: FleetOption = None,
+    select: SelectOption = None,
+    workers: WorkersOption = 4,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="With --fleet: folder for one plan file per partition.",
+            file_okay=False,
+        ),
+    ] = None,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
     """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
     configure_logging(verbose)
+    check_fleet_usage(
+        fleet,
+        select,
+        {
+            "--url": url,
+            "--user": user,
+            "--password-file": password_file,
+            "--ca-bundle": ca_bundle,
+            "--insecure": insecure,
+            "--partition": partition,
+            "--output": output,
+        },
+    )
+    if fleet is not None and output_dir is None:
+        raise typer.BadParameter(
+            "--fleet needs --output-dir for the plan files", param_hint="--fleet"
+        )
     with handled_errors(url or os.environ.get("NSFIX_URL", "")):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         waiver_list = load_waivers_file(waivers)
         facts = load_server_facts_file(server_facts)
+        options = PlanOptions(bind_monitor, dedicated_copies)
+        if fleet is not None:
+            assert output_dir is not None
+            code = plan_fleet(
+                fleet,
+                select or [],
+                workers,
+                output_dir,
+                books,
+                waiver_list,
+                facts,
+                options,
+                timeout,
+            )
+            raise typer.Exit(int(code))
         target = target_from(url, user, password_file, ca_bundle, insecure)
         snapshot = read_one(target, partition or [], timeout, quiet=as_json)
         result = run_audit(snapshot, books, waiver_list, facts)
-        the_plan = make_plan(snapshot, result, facts, PlanOptions(bind_monitor, dedicated_copies))
+        the_plan = make_plan(snapshot, result, facts, options)
         emit_plan(the_plan, output, as_json)
+
+
+def plan_fleet(
+    fleet_file: Path,
+    tags: Sequence[str],
+    workers: int,
+    output_dir: Path,
+    books: Sequence[Playbook],
+    waiver_list: Sequence[Any],
+    facts: ServerFacts | None,
+    options: PlanOptions,
+    timeout: float,
+) -> ExitCode:
+    """One plan file per appliance partition; exit 0 all planned, 3 some, 1 none."""
+    from nsfix import fleet as fleets
+
+    appliances = fleets.select(fleets.load_fleet_file(fleet_file), tags)
+    audit_one = fleets.audit_one_factory(
+        books,
+        waiver_list,
+        facts,
+        timeout=timeout,
+        user_agent=USER_AGENT,
+        say=say,
+        environ=os.environ,
+    )
+    runs = fleets.run_fleet(appliances, audit_one, workers=workers)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {output_dir}: {exc.strerror}") from None
+    planned = failed = 0
+    for run in runs:
+        for item in run.audits:
+            if item.snapshot is None or item.result is None:
+                failed += 1
+                say(f"nsfix: error: {run.appliance.name} [{item.partition}]: {item.error}")
+                continue
+            the_plan = make_plan(item.snapshot, item.result, facts, options)
+            path = output_dir / fleets.plan_file_name(run.appliance, item.partition)
+            write_atomically(path, json.dumps(plan_document(the_plan), indent=2) + "\n")
+            planned += 1
+            print(f"{path}: {len(the_plan.changes)} change(s), {len(the_plan.refusals)} refused")
+    if not planned:
+        return ExitCode.ERROR
+    return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
 def emit_plan(the_plan: Plan, output: Path | None, as_json: bool) -> None:
