@@ -19,7 +19,7 @@ from nsfix.findings import Finding, Severity
 from nsfix.flow import Outcome, Trace
 from nsfix.planfile import summary as plan_summary
 from nsfix.planner import Change, Plan, ServerTaskItem, ServerTasks, finding_key
-from nsfix.reports.svg import HopRole, hop_role, outcome_line, path_diagram
+from nsfix.reports.svg import HopRole, hop_role, outcome_line, paired_diagram, path_diagram
 from nsfix.reports.text import aligned
 
 APPROVAL_ROLES: Final = ("Change owner", "Network", "Application owner", "CAB")
@@ -1031,8 +1031,17 @@ class _Html:
         for number, section in enumerate(report.sections, start=1):
             out.append(f'<section id="{escape(section.key)}">')
             out.append(f"<h2>{number}. {escape(section.title)}</h2>")
-            for index, block in enumerate(section.blocks):
+            blocks = list(section.blocks)
+            index = 0
+            while index < len(blocks):
+                block = blocks[index]
+                following = blocks[index + 1] if index + 1 < len(blocks) else None
+                if isinstance(block, PathFigure) and isinstance(following, PathFigure):
+                    out.append(self.figure_pair(block, following))
+                    index += 2
+                    continue
                 out.append(self.block(block, lead=section.key == "summary" and index == 0))
+                index += 1
             out.append("</section>")
         out.extend(["</main>", "</body>", "</html>"])
         return "\n".join(out) + "\n"
@@ -1066,6 +1075,15 @@ class _Html:
         )
         attrs = ' class="form"' if table.form else ""
         return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def figure_pair(self, before: PathFigure, after: PathFigure) -> str:
+        notes = ""
+        assumptions = dict.fromkeys([*before.trace.assumptions, *after.trace.assumptions])
+        if assumptions:
+            items = "".join(f"<li>{escape(a)}</li>" for a in assumptions)
+            notes = f'<ul class="assumptions">{items}</ul>'
+        diagram = paired_diagram(before.trace, before.title, after.trace, after.title)
+        return f'<figure class="path pair">\n{diagram}\n{notes}</figure>'
 
     def figure(self, figure: PathFigure) -> str:
         notes = ""

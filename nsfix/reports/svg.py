@@ -233,3 +233,28 @@ def _wrap(text: str) -> list[str]:
 
 def _shorten(text: str) -> str:
     return text if len(text) <= BOX_CHARS else text[: BOX_CHARS - 1] + "…"
+
+
+def paired_diagram(first: Trace, first_title: str, second: Trace, second_title: str) -> str:
+    """Before and after of one virtual server in ONE `<svg>`, stacked: a reviewer compares
+    them on one figure, and a report has one diagram per affected virtual server."""
+    parts = []
+    offset = 0
+    for trace, title in ((first, first_title), (second, second_title)):
+        lines = path_diagram(trace, title=title).split("\n")
+        height = int(lines[0].split(' height="', 1)[1].split('"', 1)[0])
+        parts.append(f'<g transform="translate(0,{offset})">')
+        parts.extend(lines[1:-1])
+        parts.append("</g>")
+        offset += height + 12
+    total = offset - 12
+    return "\n".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" class="path-diagram pair" role="img" '
+            f'width="{WIDTH}" height="{total}" viewBox="0 0 {WIDTH} {total}" {FONT} '
+            f'font-size="12" data-before="{escape(first.outcome.value)}" '
+            f'data-after="{escape(second.outcome.value)}">',
+            *parts,
+            "</svg>",
+        ]
+    )

@@ -371,6 +371,14 @@ def parsed(html: str) -> Page:
     return page
 
 
+def panels(html: str) -> list[str]:
+    """The before and after panels of every diagram, in order."""
+    out = []
+    for svg in svgs(html):
+        out.extend(re.split(r'<g transform="translate\(0,\d+\)">', svg)[1:])
+    return out
+
+
 def svgs(html: str) -> list[str]:
     return re.findall(r"<svg\b.*?</svg>", html, flags=re.S)
 
@@ -414,8 +422,9 @@ def test_html_is_one_well_formed_self_contained_page(name: str, request: Any) ->
     page = parsed(html)
     assert html.startswith("<!DOCTYPE html>")
     tags = [tag for tag, _ in page.tags]
-    # Before and after are drawn as two separate <svg> elements per affected virtual server.
-    assert tags.count("svg") == 2 * len(the_plan.paths)
+    # One <svg> per affected virtual server, holding its before and after panels.
+    assert tags.count("svg") == len(the_plan.paths)
+    assert len(panels(html)) == 2 * len(the_plan.paths)
     assert len(the_plan.paths) == len({c for ch in the_plan.changes for c in ch.vservers})
     assert "link" not in tags
     assert "script" not in tags
@@ -468,11 +477,11 @@ def test_html_escapes_names_from_the_plan(evil: Plan) -> None:
 
 
 def test_html_loop_is_red_before_and_gone_after(seed: Plan) -> None:
-    before, after = svgs(render_html(seed, digest=digest_of(seed)))
+    before, after = panels(render_html(seed, digest=digest_of(seed)))
     loops = [colours for kind, colours in strokes(before) if kind == "hop loop"]
     assert len(loops) == 2, "the reply to the SNIP and its bounce back"
     assert all(colours == [LOOP_COLOUR] for colours in loops)
-    assert 'data-outcome="loop"' in before
+    assert 'data-before="loop"' in svgs(render_html(seed, digest=digest_of(seed)))[0]
     assert "(loop)" in before
     assert [kind for kind, _ in strokes(after) if kind == "hop loop"] == []
     assert LOOP_COLOUR not in after
@@ -485,10 +494,10 @@ def test_html_draws_the_self_loop_when_the_mac_is_not_learned(mixed_opt_in: Plan
     html = render_html(mixed_opt_in, digest=digest_of(mixed_opt_in))
     index = next(i for i, p in enumerate(mixed_opt_in.paths) if p.vserver == "vs_script_mon")
     assert mixed_opt_in.paths[index].before.outcome is Outcome.MAC_NOT_LEARNED
-    before = svgs(html)[2 * index]
+    before = panels(html)[2 * index]
     assert 'data-from="netscaler" data-to="netscaler"' in before
     assert [kind for kind, _ in strokes(before)].count("hop loop") == 1
-    assert LOOP_COLOUR not in svgs(html)[2 * index + 1]
+    assert LOOP_COLOUR not in panels(html)[2 * index + 1]
 
 
 # --- the diagram on its own ---------------------------------------------------------------------
