@@ -311,16 +311,25 @@ WorkersOption = Annotated[
 
 
 def check_fleet_usage(
+    ctx: typer.Context,
     fleet: Path | None,
     select: Sequence[str] | None,
     single: Mapping[str, object],
 ) -> None:
-    """--fleet brings its own targets; mixing it with single-appliance options is a usage error."""
+    """--fleet brings its own targets; mixing it with single-appliance options is a usage error.
+
+    Only options given on the command line clash: NSFIX_URL or NSFIX_USER set in a cron job's
+    environment are simply not used for a fleet.
+    """
     if fleet is None:
         if select:
             raise typer.BadParameter("--select needs --fleet", param_hint="--select")
         return
-    clash = [name for name, value in single.items() if value]
+    clash = [
+        name
+        for name, value in single.items()
+        if value and not from_environment(ctx, name.lstrip("-").replace("-", "_"))
+    ]
     if clash:
         raise typer.BadParameter(
             f"{', '.join(clash)} cannot be combined with --fleet (the fleet file says it)",
@@ -328,8 +337,14 @@ def check_fleet_usage(
         )
 
 
+def from_environment(ctx: typer.Context, parameter: str) -> bool:
+    source = ctx.get_parameter_source(parameter)
+    return source is not None and source.name == "ENVIRONMENT"
+
+
 @app.command()
 def audit(
+    ctx: typer.Context,
     url: UrlOption = None,
     user: UserOption = None,
     password_file: PasswordFileOption = None,
@@ -374,6 +389,7 @@ def audit(
     configure_logging(verbose)
     fmt = Format.json if as_json else output_format
     check_fleet_usage(
+        ctx,
         fleet,
         select,
         {
@@ -495,6 +511,7 @@ def render_audit_format(
 
 @app.command("plan")
 def plan_command(
+    ctx: typer.Context,
     url: UrlOption = None,
     user: UserOption = None,
     password_file: PasswordFileOption = None,
@@ -539,6 +556,7 @@ def plan_command(
     """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
     configure_logging(verbose)
     check_fleet_usage(
+        ctx,
         fleet,
         select,
         {

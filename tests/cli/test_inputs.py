@@ -245,9 +245,8 @@ def test_the_example_playbook_adds_its_findings(nsfix: Nsfix, appliance: Applian
     assert document["summary"]["info"] == plain["summary"]["info"] + 2
 
     text = nsfix("audit", "--playbook", str(CUSTOM_PLAYBOOK), url=url)
-    assert "LAB-PROXY-HTTP-CIP servicegroup/sg_web_proxy: servicegroup/sg_web_proxy: cip is DISABLED" in (
-        text.out
-    )
+    expected = "servicegroup/sg_web_proxy: cip is DISABLED"
+    assert f"LAB-PROXY-HTTP-CIP servicegroup/sg_web_proxy: {expected}" in text.out
     assert "guidance: Enable client-IP insertion" in text.out
 
 

@@ -1,0 +1,136 @@
+"""The CAB and the compliance job through the CLI: every report format, fleets, --since."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from mocks.fixtures import RunningMock
+from nsfix import shell
+from nsfix.nitro import NitroClient
+from nsfix.schemas import load_schema
+from nsfix.settings import Target
+from tests.cli.conftest import PASSWORD, USER, Run
+
+Nsfix = Callable[..., Run]
+Appliance = Callable[..., RunningMock]
+SARIF_SCHEMA = Path(__file__).resolve().parents[1] / "reports" / "data" / "sarif-schema-2.1.0.json"
+
+
+@pytest.mark.parametrize("scenario", ["seed-incident", "mixed"])
+def test_every_report_format_of_a_plan_and_an_audit(
+    nsfix: Nsfix, appliance: Appliance, tmp_path: Path, scenario: str
+) -> None:
+    mock = appliance(scenario)
+    plan = tmp_path / "plan.json"
+    assert nsfix("plan", "-o", str(plan), url=mock.url).code == 0
+    affected = {v for c in json.loads(plan.read_text())["plan"]["changes"] for v in c["vservers"]}
+
+    md = nsfix("report", str(plan), "--format", "md", "--ticket", "CHG-42")
+    assert md.code == 0
+    assert "CHG-42" in md.out
+    assert "nsfix rollback" in md.out
+    html_file = tmp_path / "cab.html"
+    assert nsfix("report", str(plan), "--format", "html", "-o", str(html_file)).code == 0
+    html = html_file.read_text()
+    assert len(re.findall(r"<svg\b", html)) == len(affected)
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html)
+    assert "<link" not in html
+    document = nsfix("report", str(plan), "--format", "json").json()
+    jsonschema.Draft202012Validator(load_schema("plan")).validate(document)
+
+    for fmt in ("text", "json", "md", "html", "junit", "sarif"):
+        out = tmp_path / f"audit.{fmt}"
+        run = nsfix("audit", "--format", fmt, "-o", str(out), url=mock.url)
+        assert run.code == 2, fmt
+        assert out.stat().st_size > 0
+    ET.fromstring((tmp_path / "audit.junit").read_text())  # well-formed
+    sarif = json.loads((tmp_path / "audit.sarif").read_text())
+    jsonschema.Draft4Validator(json.loads(SARIF_SCHEMA.read_text())).validate(sarif)
+    jsonschema.Draft202012Validator(load_schema("audit")).validate(
+        json.loads((tmp_path / "audit.json").read_text())
+    )
+
+
+def test_an_edited_plan_gets_no_report(nsfix: Nsfix, appliance: Appliance, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    nsfix("plan", "-o", str(plan), url=appliance().url)
+    plan.write_text(plan.read_text().replace('"usip": "YES"', '"usip": "NO"', 1))
+    run = nsfix("report", str(plan))
+    assert run.code == 1
+    assert "changed after it was made" in run.err
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_fleet_audit_one_down_one_slow_one_with_findings(
+    nsfix: Nsfix, appliance: Appliance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = appliance("seed-incident")
+    good = appliance("healthy")
+    slow = appliance("healthy")
+    slow.appliance.faults.configure(latency=0.05)
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(
+        "defaults:\n  user_env: FLEET_USER\n  password_env: FLEET_PASSWORD\n  timeout: 5\n"
+        "appliances:\n"
+        f"  - {{name: bad, url: '{bad.url}', tags: [prod]}}\n"
+        f"  - {{name: good, url: '{good.url}', tags: [prod]}}\n"
+        f"  - {{name: slow, url: '{slow.url}', tags: [lab]}}\n"
+        f"  - {{name: down, url: 'http://127.0.0.1:{closed_port()}', tags: [lab]}}\n"
+    )
+    real = shell.open_client
+
+    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
+        # The client backs off before giving up on the down box; the test needs the outcome.
+        client = real(target, timeout, user_agent)
+        client._sleep = lambda seconds: None
+        return client
+
+    monkeypatch.setattr(shell, "open_client", no_wait)
+    monkeypatch.setenv("FLEET_USER", USER)
+    monkeypatch.setenv("FLEET_PASSWORD", PASSWORD)
+    run = nsfix("audit", "--fleet", str(fleet), "--workers", "4", "--json")
+    assert run.out.startswith("{"), run.err
+    document = run.json()
+    assert run.code == 2  # findings on a box that was read win over the unreachable one
+    by_url = {t["url"]: t for t in document["targets"]}
+    assert by_url[bad.url]["counts"]["critical"] == 2
+    assert by_url[good.url]["counts"]["critical"] == 0
+    assert by_url[slow.url]["status"] == "ok"
+    down = [t for t in document["targets"] if t["status"] == "error"]
+    assert len(down) == 1
+    assert "cannot reach" in down[0]["error"]
+    assert document["summary"]["unreachable"] == 1
+    assert PASSWORD not in run.out + run.err
+    lab = nsfix("audit", "--fleet", str(fleet), "--select", "lab", "--json")
+    assert lab.code == 3  # the slow one is compliant, the down one could not be read
+    assert len(lab.json()["targets"]) == 2
+    mixed = nsfix("audit", "--fleet", str(fleet), "--url", bad.url)
+    assert mixed.code == 64
+
+
+def test_since_reports_a_fixed_finding_as_resolved(
+    nsfix: Nsfix, appliance: Appliance, tmp_path: Path
+) -> None:
+    mock = appliance("seed-incident")
+    state = tmp_path / "state.json"
+    first = nsfix("audit", "--since", str(state), "--json", url=mock.url).json()
+    assert len(first["since"]["new"]) == 4
+    mock.appliance.set_attribute("service", "svc_app_01", {"usip": "YES", "useproxyport": "NO"})
+    second = nsfix("audit", "--since", str(state), "--json", url=mock.url).json()
+    resolved = {(r["rule"], r["object"]) for r in second["since"]["resolved"]}
+    assert resolved == {("DSR-USIP", "service/svc_app_01"), ("DSR-PROXYPORT", "service/svc_app_01")}
+    assert len(second["since"]["unchanged"]) == 2
+    assert second["since"]["new"] == []
