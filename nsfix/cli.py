@@ -425,9 +425,8 @@ def audit(
                 appliances,
                 audit_one,
                 workers=workers,
-                on_done=None
-                if quiet and not sys.stderr.isatty()
-                else (lambda run: say(fleets.describe_run(run))),
+                # One line per appliance on stderr: the job's log says who was reached.
+                on_done=lambda run: say(fleets.describe_run(run)),
             )
             targets = fleets.fleet_targets(runs)
         else:
@@ -483,6 +482,8 @@ def emit_audit(
         return
     if fmt is not Format.text:
         write_out(render_audit_format(fmt, targets, fail_on, books), output)
+        if change is not None:
+            say(history.render_change_text(change).splitlines()[0])
         return
     extra = history.render_change_text(change) if change is not None else ""
     if output is None and sys.stdout.isatty():

@@ -8,6 +8,8 @@ import json
 import logging
 import os
 import re
+import socket
+import ssl
 import time
 import warnings
 from collections import Counter
@@ -844,6 +846,9 @@ class NitroClient:
         )
 
     def _describe_cause(self, cause: BaseException) -> str:
+        plain = _plain_cause(cause)
+        if plain is not None:
+            return plain
         # Redact before cutting: a cut through a secret would leave a piece no redaction finds.
         text = self._redact(str(cause))
         if len(text) > 200:
@@ -1092,3 +1097,37 @@ __all__ = [
     "RequestStats",
     "WriteRequest",
 ]
+
+
+def _plain_cause(cause: BaseException) -> str | None:
+    """The root cause of a connection failure in words an operator acts on, when it is known.
+
+    requests wraps urllib3 wraps the socket error; the chain is walked to find the real one.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException] = [cause]
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return (
+                f"TLS certificate not trusted ({current.verify_message or 'verify failed'}); "
+                "give the CA with --ca-bundle"
+            )
+        if isinstance(current, ssl.SSLError):
+            return f"TLS handshake failed ({current.reason or current})"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused (nothing listens on that address and port)"
+        if isinstance(current, socket.gaierror):
+            return "the host name does not resolve"
+        if isinstance(current, ConnectionResetError):
+            return "connection reset by the peer"
+        if isinstance(current, TimeoutError | socket.timeout):
+            return "timed out"
+        for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(nested, BaseException):
+                pending.append(nested)
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+    return None
