@@ -1113,7 +1113,7 @@ def _plain_cause(cause: BaseException) -> str | None:
         seen.add(id(current))
         if isinstance(current, ssl.SSLCertVerificationError):
             return (
-                f"TLS certificate not trusted ({current.verify_message or 'verify failed'}); "
+                f"TLS certificate not trusted ({getattr(current, 'verify_message', None) or current}); "
                 "give the CA with --ca-bundle"
             )
         if isinstance(current, ssl.SSLError):

@@ -17,7 +17,8 @@ def wrapped(root: BaseException) -> BaseException:
         try:
             raise root
         except BaseException as inner:
-            raise requests.ConnectionError("HTTPConnectionPool(...): Max retries exceeded") from inner
+            message = "HTTPConnectionPool(...): Max retries exceeded"
+            raise requests.ConnectionError(message) from inner
     except requests.ConnectionError as outer:
         return outer
 
