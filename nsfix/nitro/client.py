@@ -1112,10 +1112,8 @@ def _plain_cause(cause: BaseException) -> str | None:
             continue
         seen.add(id(current))
         if isinstance(current, ssl.SSLCertVerificationError):
-            return (
-                f"TLS certificate not trusted ({getattr(current, 'verify_message', None) or current}); "
-                "give the CA with --ca-bundle"
-            )
+            detail = getattr(current, "verify_message", None) or current
+            return f"TLS certificate not trusted ({detail}); give the CA with --ca-bundle"
         if isinstance(current, ssl.SSLError):
             return f"TLS handshake failed ({current.reason or current})"
         if isinstance(current, ConnectionRefusedError):
