@@ -787,7 +787,8 @@ def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) 
     for step in report.steps:
         detail = f" ({step.detail})" if step.detail else ""
         out.append(
-            f"  {step.change.id} {step.change.object} [{change_text(step.change)}]: "
+            f"  {step.change.id} {step.change.object} "
+            f"[{change_text(step.change, undo=verb == 'rollback')}]: "
             f"{step.outcome}{detail}"
         )
     out.extend(report.messages)

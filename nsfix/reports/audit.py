@@ -119,7 +119,7 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
             lines.extend("  " + row for row in aligned([COLUMNS, *map(finding_cells, active)]))
             lines.append("")
             for finding in active:
-                lines.append(f"  {finding.rule} {finding.object}: {finding.message}")
+                lines.append(f"  {finding.rule}: {finding.message}")
                 guidance = finding.remediation.guidance
                 if finding.remediation.automatic:
                     fix = ", ".join(f"{k} {v}" for k, v in finding.remediation.set.items())

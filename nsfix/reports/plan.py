@@ -11,10 +11,15 @@ TaskKey = tuple[tuple[str, ...], tuple[str, ...], tuple[ServerTaskItem, ...]]
 COLUMNS: Final = ("Step", "Object", "Change", "Virtual servers", "Path before → after")
 
 
-def change_text(change: Change) -> str:
+def change_text(change: Change, *, undo: bool = False) -> str:
+    """`usip NO → YES`; with `undo`, the direction a rollback writes (`usip YES → NO`)."""
     verb = change.operation.verb
+    if verb == "update" and undo:
+        return ", ".join(f"{k} {v} → {change.before.get(k, '?')}" for k, v in change.after.items())
     if verb == "update":
         return ", ".join(f"{k} {change.before.get(k, '?')} → {v}" for k, v in change.after.items())
+    if undo:
+        return f"undo: {change.inverse.verb} {change.inverse.resource}"
     record = change.operation.record
     if verb == "add":
         return f"add {change.operation.resource} {record.get('name')}"

@@ -246,7 +246,7 @@ def test_the_example_playbook_adds_its_findings(nsfix: Nsfix, appliance: Applian
 
     text = nsfix("audit", "--playbook", str(CUSTOM_PLAYBOOK), url=url)
     expected = "servicegroup/sg_web_proxy: cip is DISABLED"
-    assert f"LAB-PROXY-HTTP-CIP servicegroup/sg_web_proxy: {expected}" in text.out
+    assert f"LAB-PROXY-HTTP-CIP: {expected}" in text.out
     assert "guidance: Enable client-IP insertion" in text.out
 
 
