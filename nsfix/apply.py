@@ -39,7 +39,7 @@ from nsfix.journal import (
     default_journal_path,
     read_journal,
 )
-from nsfix.nitro import NitroClient
+from nsfix.nitro import NitroClient, NitroError
 from nsfix.planfile import PlanFileError, plan_digest, read_plan_document
 from nsfix.planner import Change, Plan
 from nsfix.settings import Target, normalise_url
@@ -224,21 +224,40 @@ def run_apply(
                     detail="already in place before this run",
                 )
             report = executor.apply(pending)
+            journalled = executor.journal is not None
+            if not journalled:
+                # The executor stopped journalling because the journal could not be written.
+                report.messages.append(
+                    f"the journal {path} stops where writing it failed and does not record the "
+                    "rollback; nsfix rollback on it only reverts what is still as nsfix left it"
+                )
             if report.exit_code == ExitCode.OK and options.confirm_within is not None:
                 report = await_confirmation(
                     executor, journal, pending, report, options, say, ask, interactive
                 )
             if report.exit_code == ExitCode.OK and options.save:
-                executor.save()
-                report.messages.append("running configuration saved")
+                try:
+                    executor.save()
+                except NitroError as exc:
+                    # The changes are live and verified; say so, and how to keep or undo them.
+                    journal.write("save", ok=False, error=str(exc))
+                    report.exit_code = ExitCode.ERROR
+                    report.messages.append(
+                        f"applied and verified, but saving the configuration failed: {exc}. "
+                        "The changes are live but not saved: save on the appliance, or undo "
+                        f"them with: nsfix rollback {path}"
+                    )
+                else:
+                    report.messages.append("running configuration saved")
             if report.exit_code == ExitCode.ROLLBACK_INCOMPLETE:
-                report.messages.append(ha_hint(client))
-            journal.write(
-                "end",
-                status=report.status,
-                exit_code=int(report.exit_code),
-                steps={s.change.id: s.outcome for s in report.steps},
-            )
+                report.messages.append(ha_hint(client, path))
+            if journalled:
+                journal.write(
+                    "end",
+                    status=report.status,
+                    exit_code=int(report.exit_code),
+                    steps={s.change.id: s.outcome for s in report.steps},
+                )
         finally:
             journal.close()
         return Outcome(report, path)
@@ -251,21 +270,28 @@ def _local_user() -> str:
         return "unknown"
 
 
-def ha_hint(client: NitroClient) -> str:
-    """Where to finish a rollback when the node stopped being primary in the middle."""
+def ha_hint(client: NitroClient, journal: Path) -> str:
+    """The exact command that finishes a rollback, and where to run it after an HA failover."""
     from nsfix.model import ha_role
 
+    command = f"nsfix rollback {journal}"
     try:
         role, peers = ha_role(client.get("hanode", attrs=["id", "ipaddress", "state"]))
     except Exception:
-        return "finish with: nsfix rollback JOURNAL (see the journal path above)"
+        return f"finish with: {command}"
     if role == "Secondary":
-        peer = peers[0] if peers else "the new primary"
+        if not peers:
+            # No peer address to name: a made-up URL would be worse than none.
+            return (
+                f"this node is now an HA secondary and names no peer: finish on the primary "
+                f"with: {command} --url https://PRIMARY (or, once this node is primary "
+                f"again: {command})"
+            )
         return (
-            f"this node is now an HA secondary: the primary ({peer}) may carry the changes; "
-            f"finish with: nsfix rollback JOURNAL --url https://{peer}"
+            f"this node is now an HA secondary: the primary ({peers[0]}) may carry the "
+            f"changes; finish with: {command} --url https://{peers[0]}"
         )
-    return "finish with: nsfix rollback JOURNAL (it reverts only what is still as nsfix left it)"
+    return f"finish with: {command} (it reverts only what is still as nsfix left it)"
 
 
 def await_confirmation(
@@ -296,8 +322,13 @@ def await_confirmation(
             return report
         if not interactive:
             executor.sleep(min(1.0, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
-    say("not confirmed in time: rolling back")
+    # A confirmation may have arrived during the last wait. The journal decides: whichever of
+    # `confirmed` and `confirm-timeout` was written first wins, here and in `nsfix confirm`.
     journal.write("confirm-timeout")
+    if read_journal(journal.path).confirmed:
+        say("confirmed (nsfix confirm)")
+        return report
+    say("not confirmed in time: rolling back")
     rollback = executor.roll_back(
         [_applied(c) for c in pending], {s.change.id: s for s in report.steps}
     )
@@ -363,7 +394,7 @@ def run_rollback(
         to_revert = [o for o in observations if o.where == AFTER]
         drifted = [o for o in observations if o.where == DRIFTED]
         for o in drifted:
-            say(f"changed since nsfix wrote it: {o.describe()}")
+            say(f"changed since nsfix wrote it: {o.describe(AFTER)}")
         if dry_run:
             requests = [executor.describe(o.change.inverse).render() for o in to_revert]
             if options.force:
@@ -388,7 +419,7 @@ def run_rollback(
             raise Refused(
                 "every object still on the appliance was changed since nsfix wrote it; "
                 "nothing was reverted (use --force to overwrite those changes)",
-                [o.describe() for o in drifted],
+                [o.describe(AFTER) for o in drifted],
             )
         confirm_or_refuse(
             f"Revert {len(to_revert) + (len(drifted) if options.force else 0)} change(s) on "
@@ -428,6 +459,8 @@ def run_confirm(journal_path: Path, say: Say) -> None:
         return
     if state.status is not None:
         raise JournalError(f"{journal_path}: the run has ended ({state.status}); too late")
+    if state.confirm_timed_out:
+        raise JournalError(f"{journal_path}: too late: the deadline passed; it is rolling back")
     deadline = datetime.fromisoformat(state.confirm_deadline)
     if datetime.now(UTC) >= deadline:
         raise JournalError(f"{journal_path}: the deadline {deadline:%H:%M:%S} UTC has passed")
@@ -436,4 +469,10 @@ def run_confirm(journal_path: Path, say: Say) -> None:
         writer.write("confirmed", by=_local_user(), via="nsfix confirm")
     finally:
         writer.close()
+    if not read_journal(journal_path).confirmed:
+        # The waiting apply wrote its timeout first: it rolls back, whatever we just wrote.
+        raise JournalError(
+            f"{journal_path}: too late: the deadline passed just now and the change is being "
+            "rolled back"
+        )
     say(f"confirmed; the waiting apply keeps the change (journal {journal_path})")

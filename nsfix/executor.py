@@ -20,6 +20,7 @@ from nsfix.journal import (
     REVERTED,
     SKIPPED,
     UNKNOWN,
+    JournalError,
     JournalWriter,
     StepState,
 )
@@ -82,12 +83,19 @@ class Observation:
     state: str | None = None
     """The backend's monitor state (svrstate), when the object has one."""
 
-    def describe(self) -> str:
+    def describe(self, against: str = BEFORE) -> str:
+        """Now against the plan's before (preflight, rollback) or what nsfix set (AFTER)."""
         if self.change.operation.verb == "update":
             now = ", ".join(f"{k} {self.current.get(k, '?')}" for k in self.change.after)
+            if against == AFTER:
+                done = ", ".join(f"{k} {v}" for k, v in self.change.after.items())
+                return f"{self.change.object}: now {now}; nsfix set {done}"
             was = ", ".join(f"{k} {v}" for k, v in self.change.before.items())
             return f"{self.change.object}: now {now}; the plan expected {was}"
         present = "present" if self.current.get("present") == "yes" else "absent"
+        if against == AFTER:
+            made = "present" if self.change.operation.verb in {"add", "bind"} else "absent"
+            return f"{self.change.object}: {present}; nsfix made it {made}"
         return f"{self.change.object}: {present}; the plan expected it {self.change.precondition}"
 
 
@@ -335,7 +343,7 @@ class Executor:
             problems = []
             for o in self.observe(changes):
                 if o.where != expect:
-                    problems.append(f"read back: {o.describe()}")
+                    problems.append(f"read back: {o.describe(expect)}")
                     continue
                 was = self.states_before.get(o.change.id)
                 if was == "UP" and o.state in DOWN_STATES:
@@ -362,10 +370,19 @@ class Executor:
                 # The canary goes alone, whatever the batching.
                 batches = [[batches[0][0]], batches[0][1:], *batches[1:]]
             for index, batch in enumerate(batches):
-                ok = self.send(batch, "apply", steps)
+                # Counted before it is sent: if anything interrupts the send (Ctrl-C, the
+                # journal), the rollback must look at this batch too; compare-and-set skips
+                # whatever did not change.
                 applied.extend(batch)
+                ok = self.send(batch, "apply", steps)
                 if not ok:
-                    return self.fail_and_roll_back(applied, steps, "a write failed")
+                    bad = [c for c in batch if steps[c.id].outcome != "applied"]
+                    return self.fail_and_roll_back(
+                        applied,
+                        steps,
+                        f"the write of {', '.join(c.id for c in bad)} failed: "
+                        f"{steps[bad[0].id].detail or steps[bad[0].id].outcome}",
+                    )
                 if index == 0:
                     problems = self.verify(batch, AFTER)
                     if problems:
@@ -393,6 +410,13 @@ class Executor:
             return self.fail_and_roll_back(applied, steps, "interrupted")
         except NitroError as exc:
             return self.fail_and_roll_back(applied, steps, str(exc))
+        except JournalError as exc:
+            # Nothing more may go out unrecorded, but what is live must not stay half-applied:
+            # roll back without the journal (its records stop here).
+            self.journal = None
+            return self.fail_and_roll_back(
+                applied, steps, f"{exc}; nothing more was sent, and the rollback is not journalled"
+            )
 
     def fail_and_roll_back(
         self, applied: Sequence[Change], steps: dict[str, StepReport], why: str
@@ -429,8 +453,8 @@ class Executor:
                     continue
                 if seen.where == DRIFTED and not self.options.force:
                     steps[change.id].outcome = "changed since nsfix wrote it: left alone"
-                    steps[change.id].detail = seen.describe()
-                    messages.append(f"not reverted, changed since: {seen.describe()}")
+                    steps[change.id].detail = seen.describe(AFTER)
+                    messages.append(f"not reverted, changed since: {seen.describe(AFTER)}")
                     continue
                 self.send([change], "rollback", steps)
                 to_verify.append(change)

@@ -7,6 +7,7 @@ journal alone. It never holds a secret.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -46,7 +47,14 @@ def default_journal_path(host: str, plan_digest: str, when: datetime) -> Path:
     safe_host = re.sub(r"[^A-Za-z0-9_.-]+", "_", host) or "appliance"
     stamp = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     short = plan_digest.split(":", 1)[-1][:12]
-    return default_journal_dir() / f"{safe_host}-{stamp}-{short}.jsonl"
+    folder = default_journal_dir()
+    path = folder / f"{safe_host}-{stamp}-{short}.jsonl"
+    counter = 2
+    while path.exists():
+        # The same plan run again within the same second (a retry) gets a journal of its own.
+        path = folder / f"{safe_host}-{stamp}-{short}-{counter}.jsonl"
+        counter += 1
+    return path
 
 
 class JournalWriter:
@@ -87,7 +95,9 @@ class JournalWriter:
             raise JournalError(f"cannot write journal {self.path}: {exc.strerror or exc}") from None
 
     def close(self) -> None:
-        self._stream.close()
+        # A failed flush was already reported by write(); closing must not hide the report.
+        with contextlib.suppress(OSError):
+            self._stream.close()
 
 
 @dataclass
@@ -121,6 +131,8 @@ class JournalState:
     """The `end` record's status; None when the run never finished (killed, crashed)."""
     confirm_deadline: str | None = None
     confirmed: bool = False
+    """A `confirmed` record came before any `confirm-timeout`: the first of the two wins."""
+    confirm_timed_out: bool = False
     config_changed_before: bool | None = None
     save_requested: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
@@ -189,7 +201,9 @@ def read_journal(path: Path) -> JournalState:
         elif kind == "confirm-wait":
             state.confirm_deadline = str(record.get("deadline"))
         elif kind == "confirmed":
-            state.confirmed = True
+            state.confirmed = state.confirmed or not state.confirm_timed_out
+        elif kind == "confirm-timeout":
+            state.confirm_timed_out = True
         elif kind == "end":
             state.status = str(record.get("status"))
     return state
