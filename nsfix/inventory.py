@@ -81,7 +81,12 @@ READS: Final[tuple[Read, ...]] = (
         "paged",
         "virtual servers",
     ),
-    Read("lbvserver_service_binding", ("name", "servicename"), "bindings", "vserver bindings"),
+    Read(
+        "lbvserver_service_binding",
+        ("name", "servicename", "weight"),
+        "bindings",
+        "vserver bindings",
+    ),
     Read(
         "lbvserver_servicegroup_binding",
         ("name", "servicegroupname"),

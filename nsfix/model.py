@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -136,6 +136,8 @@ class LbVserver:
     services: tuple[str, ...] = ()
     servicegroups: tuple[str, ...] = ()
     partition: str = DEFAULT_PARTITION
+    service_weights: Mapping[str, int] = field(default_factory=dict)
+    """Weights of the service bindings that report one (a rebind must restore it)."""
 
     @property
     def is_dsr(self) -> bool:
@@ -613,7 +615,14 @@ def build_snapshot(
                     group,
                     "bound service group does not exist",
                 )
-        vservers[name] = parse_lbvserver(record, bound_services, bound_groups, log)
+        weights = {
+            text(b, "servicename"): weight
+            for b in service_bindings.get(name, ())
+            if (weight := integer(b, "weight")) is not None
+        }
+        vservers[name] = replace(
+            parse_lbvserver(record, bound_services, bound_groups, log), service_weights=weights
+        )
 
     for svc in services.values():
         for monitor in svc.monitors:

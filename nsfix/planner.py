@@ -536,8 +536,11 @@ def _copy_changes(
             )
         )
     for vs in dsr_vservers:
-        new_binding = {"name": vs.name, "servicename": name}
-        old_binding = {"name": vs.name, "servicename": service.name}
+        # The copy takes the original's weight, and a rollback re-binds the original with it.
+        weight = vs.service_weights.get(service.name)
+        extra = {} if weight is None else {"weight": weight}
+        new_binding = {"name": vs.name, "servicename": name, **extra}
+        old_binding = {"name": vs.name, "servicename": service.name, **extra}
         out.append(
             Change(
                 id="",
