@@ -152,6 +152,15 @@ class AuditResult:
         active = self.active()
         return max((f.severity for f in active), key=lambda s: s.rank) if active else None
 
+    def counts(self) -> dict[str, int]:
+        """Active findings per severity, waived ones, and rules that could not be decided."""
+        out = {s.value: 0 for s in Severity}
+        out["waived"] = 0
+        for finding in self.findings:
+            out["waived" if finding.waived else finding.severity.value] += 1
+        out["unevaluated"] = len(self.unevaluated)
+        return out
+
     def fails(self, threshold: Severity) -> bool:
         return any(f.severity.at_least(threshold) for f in self.active())
 

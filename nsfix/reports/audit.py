@@ -8,23 +8,11 @@ from typing import Any, Final
 
 from nsfix import __version__
 from nsfix.canonical import jsonable
-from nsfix.findings import AuditResult, Finding, Severity, TargetAudit, audit_exit_code
+from nsfix.findings import Finding, Severity, TargetAudit, audit_exit_code
 from nsfix.reports.text import aligned
 
 SCHEMA: Final = "nsfix.audit"
 SCHEMA_VERSION: Final = 1
-
-
-def counts(result: AuditResult) -> dict[str, int]:
-    out = {s.value: 0 for s in Severity}
-    out["waived"] = 0
-    for finding in result.findings:
-        if finding.waived:
-            out["waived"] += 1
-        else:
-            out[finding.severity.value] += 1
-    out["unevaluated"] = len(result.unevaluated)
-    return out
 
 
 def finding_document(finding: Finding) -> dict[str, Any]:
@@ -55,7 +43,7 @@ def audit_document(
             entry["findings"] = [finding_document(f) for f in result.findings]
             entry["unevaluated"] = jsonable(result.unevaluated)
             entry["expired_waivers"] = jsonable(result.expired_waivers)
-            entry["counts"] = counts(result)
+            entry["counts"] = result.counts()
             for key, value in entry["counts"].items():
                 total[key] = total.get(key, 0) + value
             for ref in result.playbooks:
@@ -98,7 +86,7 @@ def target_title(target: TargetAudit) -> str:
     where = target.url if target.partition == "default" else f"{target.url} [{target.partition}]"
     if target.result is None:
         return f"{where}: NOT AUDITED: {target.error}"
-    c = counts(target.result)
+    c = target.result.counts()
     facts = target.snapshot.appliance if target.snapshot else None
     role = f", {facts.ha_role}" if facts else ""
     return (

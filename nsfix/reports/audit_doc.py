@@ -11,7 +11,7 @@ from typing import Final
 from nsfix import __version__
 from nsfix.exitcodes import ExitCode
 from nsfix.findings import Finding, ObjectRef, Severity, TargetAudit, audit_exit_code
-from nsfix.reports.audit import counts
+from nsfix.reports.text import SUMMARY_COLUMNS, remediation_text, summary_counts
 
 SEVERITY_ORDER: Final = (Severity.CRITICAL, Severity.WARNING, Severity.INFO)
 FINDING_COLUMNS: Final = (
@@ -62,16 +62,7 @@ def where(target: TargetAudit) -> str:
 
 
 def fix_text(finding: Finding) -> str:
-    remediation = finding.remediation
-    parts = []
-    if remediation.automatic:
-        fix = ", ".join(f"{k} {v}" for k, v in remediation.set.items())
-        parts.append(f"nsfix plan sets {fix}; review the plan, then apply it with nsfix apply.")
-    if remediation.guidance:
-        parts.append(remediation.guidance)
-    if remediation.bind_monitor and "--bind-monitor" not in remediation.guidance:
-        parts.append(f"With --bind-monitor, nsfix plan binds {remediation.bind_monitor}.")
-    return " ".join(parts) or "No automatic fix: a person must act (see why)."
+    return remediation_text(finding.remediation)
 
 
 def finding_order(finding: Finding) -> tuple[int, str, str, str, str, str]:
@@ -161,7 +152,7 @@ def totals(targets: Sequence[TargetAudit]) -> dict[str, int]:
     total = {s.value: 0 for s in Severity} | {"waived": 0, "unevaluated": 0, "passed": 0}
     for target in targets:
         if target.result is not None:
-            for key, value in counts(target.result).items():
+            for key, value in target.result.counts().items():
                 total[key] += value
             total["passed"] += len(target.result.passed)
     return total
@@ -230,38 +221,14 @@ def render_audit_markdown(targets: Sequence[TargetAudit], fail_on: Severity) -> 
     ]
     summary_rows = []
     for target in targets:
-        if target.result is None:
-            summary_rows.append(
-                [md(target.url), md_code(target.partition), "**not read**", *(["-"] * 6)]
-            )
-            continue
-        c = counts(target.result)
+        cells = summary_counts(target)
+        status = "read" if cells is not None else "**not read**"
         summary_rows.append(
-            [
-                md(target.url),
-                md_code(target.partition),
-                "read",
-                str(c["critical"]),
-                str(c["warning"]),
-                str(c["info"]),
-                str(c["waived"]),
-                str(c["unevaluated"]),
-                str(len(target.result.passed)),
-            ]
+            [md(target.url), md_code(target.partition), status, *(cells or ["-"] * 6)]
         )
     lines.extend(
         md_table(
-            (
-                "Appliance",
-                "Partition",
-                "Status",
-                "Critical",
-                "Warning",
-                "Info",
-                "Waived",
-                "Not evaluated",
-                "Compliant checks",
-            ),
+            SUMMARY_COLUMNS,
             summary_rows,
         )
     )
@@ -471,39 +438,12 @@ def render_audit_html(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
     rows = []
     for index, target in enumerate(targets, 1):
         anchor = f'<a href="#target-{index}">{h(target.url)}</a>'
-        if target.result is None:
-            rows.append(
-                [anchor, h_code(target.partition), '<span class="error">not read</span>']
-                + ["-"] * 6
-            )
-            continue
-        c = counts(target.result)
-        rows.append(
-            [
-                anchor,
-                h_code(target.partition),
-                "read",
-                str(c["critical"]),
-                str(c["warning"]),
-                str(c["info"]),
-                str(c["waived"]),
-                str(c["unevaluated"]),
-                str(len(target.result.passed)),
-            ]
-        )
+        cells = summary_counts(target)
+        status = "read" if cells is not None else '<span class="error">not read</span>'
+        rows.append([anchor, h_code(target.partition), status, *(cells or ["-"] * 6)])
     parts.append(
         h_table(
-            (
-                "Appliance",
-                "Partition",
-                "Status",
-                "Critical",
-                "Warning",
-                "Info",
-                "Waived",
-                "Not evaluated",
-                "Compliant checks",
-            ),
+            SUMMARY_COLUMNS,
             rows,
         )
     )

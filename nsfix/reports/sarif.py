@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from nsfix.findings import Finding, ObjectRef, Remediation, Severity, TargetAudit, Unevaluated
+from nsfix.reports.text import remediation_text
 from nsfix.rules.playbook import Playbook
 
 SARIF_VERSION: Final = "2.1.0"
@@ -37,15 +38,7 @@ def rule_name(rule_id: str) -> str:
 
 
 def help_text(remediation: Remediation) -> str:
-    parts = []
-    if remediation.automatic:
-        fix = ", ".join(f"{k} {v}" for k, v in remediation.set.items())
-        parts.append(f"nsfix plan sets {fix} on the object; review the plan, then nsfix apply it.")
-    if remediation.guidance:
-        parts.append(remediation.guidance)
-    if remediation.bind_monitor and "--bind-monitor" not in remediation.guidance:
-        parts.append(f"nsfix plan --bind-monitor binds {remediation.bind_monitor}.")
-    return " ".join(parts) or "No automatic remediation: see the rule's rationale."
+    return remediation_text(remediation)
 
 
 def _descriptor(

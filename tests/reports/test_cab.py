@@ -247,7 +247,8 @@ def test_markdown_rollback_lists_inverses_of_opt_in_changes(mixed_opt_in: Plan) 
     assert by_verb == {"update", "add", "bind", "unbind"}
     assert any("delete service `name=svc_shared_01_dsr`" in row for row in rows)
     assert any(
-        "bind lbvserver_service_binding `name=vs_shared_mac, servicename=svc_shared_01`" in row
+        "bind lbvserver_service_binding `name=vs_shared_mac, servicename=svc_shared_01, weight=1`"
+        in row
         for row in rows
     )
     assert any("unbind service_lbmonitor_binding" in row for row in rows)
