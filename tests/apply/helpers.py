@@ -12,7 +12,6 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import pytest
 from mocks.appliance import Appliance
 from mocks.fixtures import MockFactory, RunningMock
 from nsfix.cli import main
+from tests.support import Run, load_scenario, with_user
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "mocks" / "scenarios"
@@ -34,25 +34,12 @@ RUNTIME_FIELDS = frozenset(
 )
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
 def scenario(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SCENARIOS / f"{name}.json").read_text())
-    data.setdefault("_mock", {})["users"] = {USER: PASSWORD}
-    return data
+    return load_scenario(name, USER, PASSWORD)
 
 
 def with_users(data: dict[str, Any]) -> dict[str, Any]:
-    data.setdefault("_mock", {})["users"] = {USER: PASSWORD}
-    return data
+    return with_user(data, USER, PASSWORD)
 
 
 @contextlib.contextmanager

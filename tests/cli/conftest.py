@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import pytest
 
 from mocks.fixtures import MockFactory, RunningMock
 from nsfix.cli import main
+from tests.support import Run, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "mocks" / "scenarios"
@@ -20,21 +19,8 @@ USER = "auditor"
 PASSWORD = "Pw;with/odd&chars-7731"
 
 
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
 def scenario(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((SCENARIOS / f"{name}.json").read_text())
-    # A password that is not the user name, so "no secret in any output" can fail.
-    data.setdefault("_mock", {})["users"] = {USER: PASSWORD}
-    return data
+    return load_scenario(name, USER, PASSWORD)
 
 
 @pytest.fixture

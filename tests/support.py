@@ -1,0 +1,34 @@
+"""What the CLI-level test folders share: a captured run, and scenarios with a known password."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "mocks" / "scenarios"
+
+
+@dataclass
+class Run:
+    """One nsfix invocation: its exit code and what it printed."""
+
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def with_user(data: dict[str, Any], user: str, password: str) -> dict[str, Any]:
+    # A password that is not the user name, so "no secret in any output" can fail.
+    data.setdefault("_mock", {})["users"] = {user: password}
+    return data
+
+
+def load_scenario(name: str, user: str, password: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((SCENARIOS / f"{name}.json").read_text())
+    return with_user(data, user, password)
