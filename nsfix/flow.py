@@ -963,6 +963,18 @@ def outcome_for(
     facts: ServerFacts | None = None,
 ) -> str | None:
     """The outcome for one backend object (a service, or a group through its first member)."""
+    result = trace_object(snapshot, vserver, backend_object, changed, facts)
+    return None if result is None else result.outcome.value
+
+
+def trace_object(
+    snapshot: Snapshot,
+    vserver: str,
+    backend_object: str,
+    changed: Mapping[str, str] | None = None,
+    facts: ServerFacts | None = None,
+) -> Trace | None:
+    """The trace for one backend object (a service, or a group through its first member)."""
     if vserver not in snapshot.vservers:
         return None
     backend = backend_object
@@ -971,5 +983,4 @@ def outcome_for(
         if not group.members:
             return None
         backend = member_label(group, group.members[0])
-    result = trace(snapshot, vserver, backend, facts=facts, override=override_from_words(changed))
-    return result.outcome.value
+    return trace(snapshot, vserver, backend, facts=facts, override=override_from_words(changed))

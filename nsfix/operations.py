@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from nsfix.findings import AuditResult, TargetAudit, Waiver
-from nsfix.flow import outcome_for, trace_vserver
+from nsfix.flow import outcome_for, trace_object, trace_vserver
 from nsfix.inventory import Progress
 from nsfix.model import DEFAULT_PARTITION, Service, ServiceGroup, Snapshot
 from nsfix.nitro import (
@@ -22,7 +22,7 @@ from nsfix.nitro import (
 from nsfix.planfile import snapshot_digest
 from nsfix.planner import Plan, PlanOptions, VserverPath, apply_in_memory, plan
 from nsfix.rules.checks import Subject
-from nsfix.rules.engine import evaluate
+from nsfix.rules.engine import PathVerdict, evaluate
 from nsfix.rules.playbook import Playbook
 from nsfix.serverfacts import ServerFacts
 from nsfix.settings import Target
@@ -44,13 +44,17 @@ def explain_nitro_error(error: NitroError, target: str) -> str:
     return f"{target}: NITRO error: {error}"
 
 
-def explainer(facts: ServerFacts | None) -> Callable[[Snapshot, Any, Subject], str | None]:
-    """The packet-path outcome for findings on services and service groups."""
+def explainer(facts: ServerFacts | None) -> Callable[[Snapshot, Any, Subject], PathVerdict | None]:
+    """The packet path of findings on services and service groups, with the server facts."""
 
-    def explain(snapshot: Snapshot, vserver: Any, subject: Subject) -> str | None:
+    def explain(snapshot: Snapshot, vserver: Any, subject: Subject) -> PathVerdict | None:
         if not isinstance(subject.obj, Service | ServiceGroup):
             return None
-        return outcome_for(snapshot, vserver.name, subject.ref.name, None, facts)
+        result = trace_object(snapshot, vserver.name, subject.ref.name, None, facts)
+        if result is None:
+            return None
+        proven = result.healthy and not result.assumptions
+        return PathVerdict(result.outcome.value, result.healthy, proven)
 
     return explain
 

@@ -17,8 +17,33 @@ from nsfix.rules.waivers import find_waiver
 
 BUILTIN_PLAYBOOKS = Path(__file__).resolve().parent.parent / "playbooks"
 
-FlowExplainer = Callable[[Snapshot, LbVserver, Subject], str | None]
-"""Given a finding's vserver and subject, the packet-path outcome that shows the harm."""
+
+@dataclass(frozen=True)
+class PathVerdict:
+    """What the packet-path model says about a subject reached through one vserver."""
+
+    outcome: str
+    healthy: bool
+    proven_healthy: bool
+    """Healthy from known facts alone, with nothing assumed."""
+
+
+FlowExplainer = Callable[[Snapshot, LbVserver, Subject], PathVerdict | None]
+"""Given a finding's vserver and subject, the packet path that shows (or disproves) the harm."""
+
+
+def trace_vserver_of(snapshot: Snapshot, subject: Subject) -> LbVserver | None:
+    """The vserver to trace a subject through: the one it was reached by, else its first."""
+    if subject.via is not None:
+        return subject.via
+    obj = subject.obj
+    if isinstance(obj, Service):
+        bound = snapshot.vservers_of_service(obj.name)
+    elif isinstance(obj, ServiceGroup):
+        bound = snapshot.vservers_of_servicegroup(obj.name)
+    else:
+        return None
+    return min(bound, key=lambda vs: vs.name) if bound else None
 
 
 def parse_playbook(text: str, source: str) -> Playbook:
@@ -165,12 +190,20 @@ def evaluate(
                     if via and via not in pending[key].via:
                         pending[key].via.append(via)
                     continue
+                flow = verdict.flow
+                traced_vs = trace_vserver_of(snapshot, subject)
+                path = explain(snapshot, traced_vs, subject) if explain and traced_vs else None
+                if path is not None:
+                    if verdict.flow is not None and path.proven_healthy:
+                        # The check predicted harm; what is known about the servers rules it out.
+                        checked[(rule.id, subject.ref)] = None
+                        continue
+                    # A healthy path that rests on assumptions does not overrule the prediction.
+                    if not (path.healthy and verdict.flow is not None):
+                        flow = path.outcome
                 waiver, lapsed = find_waiver(waiver_list, rule.id, subject.ref, today)
                 for item in lapsed:
                     expired.setdefault(f"{item.source}|{item.rule}|{item.object}", item)
-                flow = verdict.flow
-                if explain is not None and subject.via is not None:
-                    flow = explain(snapshot, subject.via, subject) or flow
                 finding = Finding(
                     rule=rule.id,
                     title=rule.title,
