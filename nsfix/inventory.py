@@ -8,6 +8,13 @@ from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
 from nsfix.model import DEFAULT_PARTITION, Snapshot, build_snapshot
+from nsfix.nitro.errors import (
+    NitroAuthError,
+    NitroError,
+    NitroProtocolError,
+    NitroSessionExpired,
+    NitroTransportError,
+)
 
 # Large enough that 10,000 services is one page and 50,000 is three; small enough that one
 # reply stays a few megabytes.
@@ -56,6 +63,9 @@ class Read:
     shape: str = "list"
     """`list`, `singleton`, `bindings` (all parents at once) or `paged` (large tables)."""
     label: str = ""
+    essential: bool = False
+    """Without it there is nothing to audit; other reads may be refused (a command policy that
+    forbids `show ha node`, a resource an old firmware lacks) and become data defects."""
 
 
 # Only the attributes nsfix uses: keeps replies small on appliances with 50,000 services.
@@ -75,47 +85,81 @@ READS: Final[tuple[Read, ...]] = (
     Read(
         "lbvserver",
         (
-            "name", "ipv46", "ippattern", "ipmask", "port", "servicetype", "m", "tosid",
-            "sessionless", "state", "curstate", "effectivestate", "lbmethod", "td",
+            "name",
+            "ipv46",
+            "ippattern",
+            "ipmask",
+            "port",
+            "servicetype",
+            "m",
+            "tosid",
+            "sessionless",
+            "state",
+            "curstate",
+            "effectivestate",
+            "lbmethod",
+            "td",
         ),
         "paged",
         "virtual servers",
+        essential=True,
     ),
     Read(
         "lbvserver_service_binding",
         ("name", "servicename", "weight"),
         "bindings",
         "vserver bindings",
+        essential=True,
     ),
     Read(
         "lbvserver_servicegroup_binding",
         ("name", "servicegroupname"),
         "bindings",
         "vserver group bindings",
+        essential=True,
     ),
     Read(
         "service",
         (
-            "name", "servername", "ipaddress", "port", "servicetype", "usip", "useproxyport",
-            "cip", "state", "svrstate", "healthmonitor", "td",
+            "name",
+            "servername",
+            "ipaddress",
+            "port",
+            "servicetype",
+            "usip",
+            "useproxyport",
+            "cip",
+            "state",
+            "svrstate",
+            "healthmonitor",
+            "td",
         ),
         "paged",
         "services",
+        essential=True,
     ),
     Read(
         "servicegroup",
         (
-            "servicegroupname", "servicetype", "usip", "useproxyport", "cip", "state",
-            "servicegroupeffectivestate", "td",
+            "servicegroupname",
+            "servicetype",
+            "usip",
+            "useproxyport",
+            "cip",
+            "state",
+            "servicegroupeffectivestate",
+            "td",
         ),
         "paged",
         "service groups",
+        essential=True,
     ),
     Read(
         "servicegroup_servicegroupmember_binding",
         ("servicegroupname", "ip", "servername", "port", "weight", "state", "svrstate"),
         "bindings",
         "group members",
+        essential=True,
     ),
     Read("server", ("name", "ipaddress", "domain", "state"), "paged", "servers"),
     Read("lbmonitor", ("monitorname", "type", "scriptname", "state"), "list", "monitors"),
@@ -132,23 +176,42 @@ Progress = Callable[[str, int, int], None]
 """Called before each read with (label, index, total)."""
 
 
+def read_one(client: NitroReader, read: Read) -> Any:
+    attrs = list(read.attrs) if read.attrs else None
+    if read.shape == "singleton":
+        return client.get_singleton(read.resource, attrs=attrs)
+    if read.shape == "bindings":
+        return client.get_all(read.resource, attrs=attrs, bulkbindings=True, page_size=PAGE_SIZE)
+    if read.shape == "paged":
+        return client.get_all(read.resource, attrs=attrs, page_size=PAGE_SIZE)
+    return client.get_all(read.resource, attrs=attrs)
+
+
+def refused_by_appliance(error: NitroError) -> bool:
+    """The appliance answered and said no (policy, unknown resource): not a broken session."""
+    hard = (NitroTransportError, NitroProtocolError, NitroAuthError, NitroSessionExpired)
+    return not isinstance(error, hard)
+
+
 def read_all(client: NitroReader, progress: Progress | None = None) -> dict[str, Any]:
-    """Every record inventory needs, keyed by NITRO resource type (a scenario-shaped dict)."""
+    """Every record inventory needs, keyed by NITRO resource type (a scenario-shaped dict).
+
+    A non-essential read the appliance refuses is listed under `_unread` (and becomes a data
+    defect) instead of stopping the inventory.
+    """
     raw: dict[str, Any] = {}
+    unread: list[dict[str, str]] = []
     for index, read in enumerate(READS):
         if progress is not None:
             progress(read.label or read.resource, index, len(READS))
-        attrs = list(read.attrs) if read.attrs else None
-        if read.shape == "singleton":
-            raw[read.resource] = client.get_singleton(read.resource, attrs=attrs)
-        elif read.shape == "bindings":
-            raw[read.resource] = client.get_all(
-                read.resource, attrs=attrs, bulkbindings=True, page_size=PAGE_SIZE
-            )
-        elif read.shape == "paged":
-            raw[read.resource] = client.get_all(read.resource, attrs=attrs, page_size=PAGE_SIZE)
-        else:
-            raw[read.resource] = client.get_all(read.resource, attrs=attrs)
+        try:
+            raw[read.resource] = read_one(client, read)
+        except NitroError as exc:
+            if read.essential or not refused_by_appliance(exc):
+                raise
+            unread.append({"resource": read.resource, "error": str(exc)})
+    if unread:
+        raw["_unread"] = unread
     if progress is not None:
         progress("done", len(READS), len(READS))
     return raw

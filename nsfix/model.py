@@ -635,6 +635,14 @@ def build_snapshot(
                     "bound monitor does not exist",
                 )
 
+    for unread in records(raw, "_unread"):
+        log.add(
+            text(unread, "resource"),
+            "(appliance)",
+            "-",
+            text(unread, "error"),
+            "could not be read; what depends on it is unknown",
+        )
     snips = tuple(s for s in (parse_snip(r, log) for r in records(raw, "nsip")) if s is not None)
     modes = parse_modes(records(raw, "nsmode")[0] if records(raw, "nsmode") else {})
     version = text(records(raw, "nsversion")[0], "version") if records(raw, "nsversion") else ""
