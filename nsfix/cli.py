@@ -89,22 +89,48 @@ def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
 
 
 @contextmanager
-def handled_errors(target: str = "") -> Iterator[None]:
-    """Turn every expected failure into a message and an exit code."""
+def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[None]:
+    """Turn every expected failure into a message and an exit code.
+
+    With `json_result` (apply and rollback with --json) a result document is printed too, so
+    automation always gets one document on stdout, refusals and errors included.
+    """
     try:
         yield
     except Refused as exc:
         say(f"nsfix: refused: {exc}")
         for detail in exc.details:
             say(f"  {detail}")
+        if json_result:
+            emit_failure("refused", ExitCode.REFUSED, [str(exc), *exc.details])
         raise typer.Exit(int(ExitCode.REFUSED)) from None
     except (SettingsError, InputError, MockUnavailable, PlanFileError, JournalError) as exc:
+        if json_result:
+            emit_failure("error", ExitCode.ERROR, [str(exc)])
         fail(str(exc))
     except NitroError as exc:
-        fail(explain_nitro_error(exc, target or "appliance"))
+        message = explain_nitro_error(exc, target or "appliance")
+        if json_result:
+            emit_failure("error", ExitCode.ERROR, [message])
+        fail(message)
     except KeyboardInterrupt:
         say("nsfix: interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def emit_failure(status: str, code: ExitCode, messages: list[str]) -> None:
+    """The result document of a run that wrote nothing (refused) or could not run (error)."""
+    document = {
+        "schema": "nsfix.result",
+        "schema_version": 1,
+        "status": status,
+        "exit_code": int(code),
+        "journal": None,
+        "steps": [],
+        "messages": messages,
+        "requests": [],
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
 def configure_logging(verbose: int) -> None:
@@ -869,7 +895,7 @@ def apply(
     6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
     """
     configure_logging(verbose)
-    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+    with handled_errors(url or os.environ.get("NSFIX_URL", ""), json_result=as_json):
         try:
             the_plan_url = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["target"][
                 "url"
@@ -937,7 +963,7 @@ def rollback(
     Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run.
     """
     configure_logging(verbose)
-    with handled_errors(url or ""):
+    with handled_errors(url or "", json_result=as_json):
 
         def target_for(recorded: str) -> Target:
             return target_from(recorded, user, password_file, ca_bundle, insecure)

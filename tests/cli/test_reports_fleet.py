@@ -134,3 +134,22 @@ def test_since_reports_a_fixed_finding_as_resolved(
     assert resolved == {("DSR-USIP", "service/svc_app_01"), ("DSR-PROXYPORT", "service/svc_app_01")}
     assert len(second["since"]["unchanged"]) == 2
     assert second["since"]["new"] == []
+
+
+def test_apply_json_prints_a_result_document_even_when_refused(
+    nsfix: Nsfix, appliance: Appliance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NSFIX_JOURNAL_DIR", str(tmp_path / "journals"))
+    mock = appliance()
+    plan = tmp_path / "plan.json"
+    nsfix("plan", "-o", str(plan), url=mock.url)
+    mock.appliance.set_attribute("service", "svc_app_01", {"usip": "YES"})
+    refused = nsfix("apply", str(plan), "--yes", "--json", url=mock.url)
+    assert refused.code == 4
+    document = refused.json()
+    jsonschema.Draft202012Validator(load_schema("result")).validate(document)
+    assert document["status"] == "refused"
+    assert any("svc_app_01" in m for m in document["messages"])
+    missing = nsfix("apply", str(tmp_path / "nope.json"), "--json", url=mock.url)
+    assert missing.code == 1
+    assert missing.json()["status"] == "error"
