@@ -46,6 +46,7 @@ from nsfix.shell import (
     PartitionRead,
     load_playbooks,
     load_server_facts_file,
+    load_snapshot_file,
     load_waivers_file,
     open_client,
     playbooks_for,
@@ -184,6 +185,25 @@ def read(
         )
 
 
+def snapshot_of(
+    from_file: Path | None,
+    url: str | None,
+    user: str | None,
+    password_file: Path | None,
+    ca_bundle: Path | None,
+    insecure: bool,
+    partitions: Sequence[str],
+    timeout: float,
+    quiet: bool,
+) -> Snapshot:
+    """One partition's snapshot: read from the appliance, or offline from a records file."""
+    require_single(partitions, False)
+    if from_file is not None:
+        return load_snapshot_file(from_file, partitions[0] if partitions else None)
+    target = target_from(url, user, password_file, ca_bundle, insecure)
+    return read_one(target, partitions, timeout, quiet)
+
+
 def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: bool) -> Snapshot:
     require_single(partitions, False)
     [result] = read(target, partitions, False, timeout, quiet)
@@ -259,6 +279,16 @@ ServerFactsOption = Annotated[
 ]
 
 
+FromFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-file",
+        help="Work offline from NITRO records saved by 'nsfix inventory --raw' (no appliance).",
+        dir_okay=False,
+    ),
+]
+
+
 class Format(StrEnum):
     text = "text"
     json = "json"
@@ -309,15 +339,38 @@ def inventory(
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
     partition: PartitionOption = None,
+    from_file: FromFileOption = None,
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw",
+            help="Also save the NITRO records read, for offline work with --from-file.",
+            dir_okay=False,
+        ),
+    ] = None,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
     """List virtual servers (DSR first), their services, groups and members, SNIPs and modes."""
+    from nsfix.inventory import raw_document
+
     configure_logging(verbose)
     with handled_errors(url or os.environ.get("NSFIX_URL", "")):
-        target = target_from(url, user, password_file, ca_bundle, insecure)
-        snapshot = read_one(target, partition or [], timeout, quiet=as_json)
+        snapshot = snapshot_of(
+            from_file,
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            partition or [],
+            timeout,
+            quiet=as_json,
+        )
+        if raw is not None:
+            write_atomically(raw, json.dumps(raw_document(snapshot), indent=1) + "\n")
+            say(f"NITRO records saved to {raw} (use with --from-file)")
         emit_inventory(snapshot, as_json)
 
 
@@ -378,6 +431,7 @@ def audit(
     insecure: InsecureOption = False,
     partition: PartitionOption = None,
     all_partitions: AllPartitionsOption = False,
+    from_file: FromFileOption = None,
     fleet: FleetOption = None,
     select: SelectOption = None,
     workers: WorkersOption = 4,
@@ -425,6 +479,7 @@ def audit(
             "--ca-bundle": ca_bundle,
             "--insecure": insecure,
             "--partition": partition,
+            "--from-file": from_file,
             "--all-partitions": all_partitions,
         },
     )
@@ -455,6 +510,12 @@ def audit(
                 on_done=lambda run: say(fleets.describe_run(run)),
             )
             targets = fleets.fleet_targets(runs)
+        elif from_file is not None:
+            snapshot = load_snapshot_file(from_file, partition[0] if partition else None)
+            result = run_audit(snapshot, books, waiver_list, facts)
+            targets = [
+                TargetAudit(snapshot.appliance.url, snapshot.appliance.partition, snapshot, result)
+            ]
         else:
             target = target_from(url, user, password_file, ca_bundle, insecure)
             with progress_bars(sys.stderr.isatty() and not quiet) as progress:
@@ -565,6 +626,7 @@ def plan_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the plan file (JSON) here.")
     ] = None,
+    from_file: FromFileOption = None,
     fleet: FleetOption = None,
     select: SelectOption = None,
     workers: WorkersOption = 4,
@@ -619,8 +681,17 @@ def plan_command(
                 timeout,
             )
             raise typer.Exit(int(code))
-        target = target_from(url, user, password_file, ca_bundle, insecure)
-        snapshot = read_one(target, partition or [], timeout, quiet=as_json)
+        snapshot = snapshot_of(
+            from_file,
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            partition or [],
+            timeout,
+            quiet=as_json,
+        )
         result = run_audit(snapshot, books, waiver_list, facts)
         the_plan = make_plan(snapshot, result, facts, options)
         emit_plan(the_plan, output, as_json)
@@ -701,6 +772,7 @@ def explain(
     playbook: PlaybookOption = None,
     no_builtin_playbook: NoBuiltinOption = False,
     server_facts: ServerFactsOption = None,
+    from_file: FromFileOption = None,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -710,8 +782,17 @@ def explain(
     with handled_errors(url or os.environ.get("NSFIX_URL", "")):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         facts = load_server_facts_file(server_facts)
-        target = target_from(url, user, password_file, ca_bundle, insecure)
-        snapshot = read_one(target, partition or [], timeout, quiet=as_json)
+        snapshot = snapshot_of(
+            from_file,
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            partition or [],
+            timeout,
+            quiet=as_json,
+        )
         emit_explanation(snapshot, vserver, books, facts, as_json)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
@@ -230,10 +230,58 @@ def collect(
     if wanted != (client.partition or DEFAULT_PARTITION):
         client.switch_partition(wanted)
     raw = read_all(client, progress)
-    return build_snapshot(
+    snapshot = build_snapshot(
         raw,
         url=url,
         partition=partition or DEFAULT_PARTITION,
         collected_at=datetime.now(UTC),
         requests=request_count() if request_count else 0,
     )
+    # The records as read, for `inventory --raw` (an offline copy nsfix can audit later).
+    return replace(snapshot, extra={**snapshot.extra, "raw": raw})
+
+
+RAW_METADATA = "_nsfix"
+
+
+def raw_document(snapshot: Snapshot) -> dict[str, Any]:
+    """The NITRO records a snapshot was built from, with where and when they were read."""
+    raw = dict(snapshot.extra.get("raw") or {})
+    raw[RAW_METADATA] = {
+        "url": snapshot.appliance.url,
+        "partition": snapshot.appliance.partition,
+        "collected_at": snapshot.collected_at.isoformat(),
+    }
+    return raw
+
+
+def snapshot_from_document(
+    document: Mapping[str, Any], *, source: str, partition: str | None
+) -> Snapshot:
+    """A snapshot from NITRO records on disk: an `inventory --raw` file or a mock scenario.
+
+    Scenario files keep admin partitions under `_partitions`; appliance-wide records (version,
+    hostname, HA, partitions) come from the top level.
+    """
+    found = document.get(RAW_METADATA)
+    meta: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    records: dict[str, Any] = dict(document)
+    wanted = partition or str(meta.get("partition") or DEFAULT_PARTITION)
+    if wanted != str(meta.get("partition") or DEFAULT_PARTITION):
+        partitions = document.get("_partitions")
+        if not isinstance(partitions, Mapping) or wanted not in partitions:
+            raise ValueError(f"{source} has no partition {wanted!r}")
+        records = {key: value for key, value in document.items() if key in APPLIANCE_WIDE} | dict(
+            partitions[wanted]
+        )
+    collected = meta.get("collected_at")
+    try:
+        when = datetime.fromisoformat(str(collected)) if collected else datetime.now(UTC)
+    except ValueError:
+        when = datetime.now(UTC)
+    url = str(meta.get("url") or f"file:{source}")
+    return build_snapshot(records, url=url, partition=wanted, collected_at=when)
+
+
+# Records that describe the whole appliance, not one partition.
+APPLIANCE_WIDE: Final = frozenset({"nsversion", "nshostname", "hanode", "nspartition"})

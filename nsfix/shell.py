@@ -198,3 +198,22 @@ def playbooks_for(refs: Sequence[PlaybookRef], warn: Callable[[str], None]) -> l
         else:
             warn(f"playbook {ref.name} ({ref.source}) changed since the plan: not used to re-audit")
     return found
+
+
+def load_snapshot_file(path: Path, partition: str | None) -> Snapshot:
+    """Audit offline: NITRO records saved by `nsfix inventory --raw` (or a mock scenario)."""
+    import json
+
+    from nsfix.inventory import snapshot_from_document
+
+    text = read_text(path, "records file")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict):
+        raise InputError(f"{path}: expected a JSON object of NITRO records by resource type")
+    try:
+        return snapshot_from_document(document, source=str(path), partition=partition)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
