@@ -1,0 +1,189 @@
+"""The commands that change an appliance: apply, rollback and confirm."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nsfix.apply import run_apply, run_confirm, run_rollback
+from nsfix.cli.common import (
+    USER_AGENT,
+    CaBundleOption,
+    InsecureOption,
+    JsonOption,
+    PasswordFileOption,
+    TimeoutOption,
+    UrlOption,
+    UserOption,
+    VerboseOption,
+    app,
+    configure_logging,
+    emit_report,
+    handled_errors,
+    parse_duration,
+    reaudit_with,
+    say,
+    target_from,
+)
+from nsfix.executor import ApplyOptions, Refused
+from nsfix.planfile import PlanFileError
+from nsfix.settings import Target
+from nsfix.shell import (
+    InputError,
+    open_client,
+)
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path, typer.Argument(help="The plan file made by nsfix plan -o.")],
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every precondition, print the requests.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")] = False,
+    journal: Annotated[
+        Path | None,
+        typer.Option(
+            "--journal", help="Journal file (default: under NSFIX_JOURNAL_DIR).", dir_okay=False
+        ),
+    ] = None,
+    ticket: Annotated[
+        str | None, typer.Option("--ticket", help="Change ticket id, recorded in the journal.")
+    ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Save the running configuration after a verified apply.")
+    ] = False,
+    save_anyway: Annotated[
+        bool,
+        typer.Option("--save-anyway", help="Save even if others left unsaved changes."),
+    ] = False,
+    confirm_within: Annotated[
+        str | None,
+        typer.Option(
+            "--confirm-within",
+            help="Commit-confirm: roll back unless confirmed within this time (e.g. 5m).",
+        ),
+    ] = None,
+    settle: Annotated[
+        float, typer.Option("--settle", min=0.0, help="Seconds to wait for monitors to settle.")
+    ] = 30.0,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, max=1000, help="Updates per bulk request.")
+    ] = 50,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Apply a reviewed plan: preflight, journal, canary, batches, verify, roll back on failure.
+
+    Exit 0 applied and verified, 4 refused (nothing written), 5 failed and rolled back,
+    6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
+    """
+    configure_logging(verbose)
+    with handled_errors(url or os.environ.get("NSFIX_URL", ""), json_result=as_json):
+        try:
+            the_plan_url = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["target"][
+                "url"
+            ]
+        except FileNotFoundError:
+            raise InputError(f"plan file {plan_file} does not exist") from None
+        except (OSError, ValueError, KeyError, TypeError):
+            the_plan_url = None
+        target = target_from(url or the_plan_url, user, password_file, ca_bundle, insecure)
+        if save_anyway:
+            save = True
+        options = ApplyOptions(
+            batch_size=batch_size,
+            settle_seconds=settle,
+            save=save,
+            save_anyway=save_anyway,
+            confirm_within=parse_duration(confirm_within) if confirm_within else None,
+            ticket=ticket,
+        )
+        try:
+            outcome = run_apply(
+                plan_file,
+                target,
+                lambda t: open_client(t, timeout, USER_AGENT),
+                options,
+                dry_run=dry_run,
+                yes=yes,
+                interactive=sys.stdin.isatty(),
+                journal_path=journal,
+                say=say,
+                ask=input,
+                reaudit=reaudit_with(say),
+            )
+        except PlanFileError as exc:
+            raise Refused(str(exc)) from None
+        emit_report(outcome.report, outcome.journal, as_json, "apply")
+        raise typer.Exit(int(outcome.report.exit_code))
+
+
+@app.command()
+def rollback(
+    journal_file: Annotated[Path, typer.Argument(help="The journal of the run to undo.")],
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="Revert on another appliance (e.g. the new HA primary)."),
+    ] = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be reverted.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Also revert objects changed since nsfix wrote them.")
+    ] = False,
+    settle: Annotated[float, typer.Option("--settle", min=0.0)] = 30.0,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Revert what a journal applied (finished, failed or crashed run), checking each object first.
+
+    Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run.
+    """
+    configure_logging(verbose)
+    with handled_errors(url or "", json_result=as_json):
+
+        def target_for(recorded: str) -> Target:
+            return target_from(recorded, user, password_file, ca_bundle, insecure)
+
+        target = target_for(url) if url else None
+        outcome = run_rollback(
+            journal_file,
+            target,
+            lambda t: open_client(t, timeout, USER_AGENT),
+            target_for,
+            ApplyOptions(settle_seconds=settle, force=force),
+            dry_run=dry_run,
+            yes=yes,
+            interactive=sys.stdin.isatty(),
+            say=say,
+            ask=input,
+        )
+        emit_report(outcome.report, outcome.journal, as_json, "rollback")
+        raise typer.Exit(int(outcome.report.exit_code))
+
+
+@app.command()
+def confirm(
+    journal_file: Annotated[Path, typer.Argument(help="The journal of the run waiting for it.")],
+) -> None:
+    """Confirm an apply made with --confirm-within, so that it is kept (and saved with --save)."""
+    with handled_errors():
+        run_confirm(journal_file, say)

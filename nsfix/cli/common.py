@@ -1,0 +1,457 @@
+"""What every nsfix command shares: the app, options, messages, errors and session helpers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from nsfix import __version__
+from nsfix.demo import MockUnavailable
+from nsfix.executor import Refused, Report
+from nsfix.exitcodes import ExitCode
+from nsfix.inventory import Progress
+from nsfix.journal import JournalError
+from nsfix.model import DEFAULT_PARTITION, Snapshot
+from nsfix.nitro import NitroError
+from nsfix.operations import explain_nitro_error, run_audit
+from nsfix.planfile import PlanFileError
+from nsfix.planner import Plan
+from nsfix.reports.plan import change_text
+from nsfix.settings import SettingsError, Target, resolve_target
+from nsfix.shell import (
+    InputError,
+    PartitionRead,
+    load_snapshot_file,
+    playbooks_for,
+    read_partitions,
+    require_single,
+    write_atomically,
+)
+
+USER_AGENT = f"nsfix/{__version__}"
+
+
+app = typer.Typer(
+    name="nsfix",
+    help=(
+        "Find NetScaler load balancing that forwards with Direct Server Return but does not keep "
+        "the client's source IP, and fix it safely through NITRO."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+log = logging.getLogger("nsfix")
+
+
+def stdout_console() -> Console:
+    return Console(highlight=False)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def say(message: str) -> None:
+    """A status line for people on stderr (stdout stays machine-readable); never wrapped."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
+    say(f"nsfix: error: {message}")
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[None]:
+    """Turn every expected failure into a message and an exit code.
+
+    With `json_result` (apply and rollback with --json) a result document is printed too, so
+    automation always gets one document on stdout, refusals and errors included.
+    """
+    try:
+        yield
+    except Refused as exc:
+        say(f"nsfix: refused: {exc}")
+        for detail in exc.details:
+            say(f"  {detail}")
+        if json_result:
+            emit_failure("refused", ExitCode.REFUSED, [str(exc), *exc.details])
+        raise typer.Exit(int(ExitCode.REFUSED)) from None
+    except (SettingsError, InputError, MockUnavailable, PlanFileError, JournalError) as exc:
+        if json_result:
+            emit_failure("error", ExitCode.ERROR, [str(exc)])
+        fail(str(exc))
+    except NitroError as exc:
+        message = explain_nitro_error(exc, target or "appliance")
+        if json_result:
+            emit_failure("error", ExitCode.ERROR, [message])
+        fail(message)
+    except KeyboardInterrupt:
+        say("nsfix: interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def emit_failure(status: str, code: ExitCode, messages: list[str]) -> None:
+    """The result document of a run that wrote nothing (refused) or could not run (error)."""
+    document = {
+        "schema": "nsfix.result",
+        "schema_version": 1,
+        "status": status,
+        "exit_code": int(code),
+        "journal": None,
+        "steps": [],
+        "messages": messages,
+        "requests": [],
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def configure_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("nsfix")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+@contextmanager
+def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | None]:
+    """A transient progress bar per partition on stderr, only when a person is watching."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, TextColumn
+    from rich.progress import Progress as Bars
+
+    with Bars(
+        TextColumn("{task.fields[partition]}: reading {task.description:<24}"),
+        BarColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bars:
+
+        def for_partition(partition: str) -> Progress:
+            task = bars.add_task("", total=1, partition=partition)
+
+            def report(label: str, index: int, total: int) -> None:
+                bars.update(task, description=label, completed=index, total=total)
+
+            return report
+
+        yield for_partition
+
+
+def read(
+    target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
+) -> list[PartitionRead]:
+    show = sys.stderr.isatty() and not quiet
+    with progress_bars(show) as progress:
+        return read_partitions(
+            target,
+            partitions,
+            all_partitions=all_partitions,
+            timeout=timeout,
+            user_agent=USER_AGENT,
+            progress=progress,
+        )
+
+
+def snapshot_of(
+    from_file: Path | None,
+    url: str | None,
+    user: str | None,
+    password_file: Path | None,
+    ca_bundle: Path | None,
+    insecure: bool,
+    partitions: Sequence[str],
+    timeout: float,
+    quiet: bool,
+) -> Snapshot:
+    """One partition's snapshot: read from the appliance, or offline from a records file."""
+    require_single(partitions, False)
+    if from_file is not None:
+        return load_snapshot_file(from_file, partitions[0] if partitions else None)
+    target = target_from(url, user, password_file, ca_bundle, insecure)
+    return read_one(target, partitions, timeout, quiet)
+
+
+def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: bool) -> Snapshot:
+    require_single(partitions, False)
+    [result] = read(target, partitions, False, timeout, quiet)
+    if result.snapshot is None:
+        assert result.error is not None
+        raise result.error
+    return result.snapshot
+
+
+def write_out(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_atomically(output, text)
+        say(f"wrote {output}")
+
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", envvar="NSFIX_URL", help="Appliance URL (https://NSIP); or NSFIX_URL."),
+]
+
+
+UserOption = Annotated[
+    str | None, typer.Option("--user", envvar="NSFIX_USER", help="NITRO user; or NSFIX_USER.")
+]
+
+
+PasswordFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--password-file",
+        help="File whose first line is the password (else NSFIX_PASSWORD, else a prompt).",
+        dir_okay=False,
+    ),
+]
+
+
+CaBundleOption = Annotated[
+    Path | None,
+    typer.Option("--ca-bundle", help="CA bundle to verify the appliance's certificate."),
+]
+
+
+InsecureOption = Annotated[
+    bool, typer.Option("--insecure", help="Do not verify TLS certificates (says so loudly).")
+]
+
+
+PartitionOption = Annotated[
+    list[str] | None,
+    typer.Option("--partition", help="Admin partition to read (repeatable; default: default)."),
+]
+
+
+AllPartitionsOption = Annotated[
+    bool, typer.Option("--all-partitions", help="Every partition the appliance has.")
+]
+
+
+TimeoutOption = Annotated[
+    float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each NITRO reply.")
+]
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+VerboseOption = Annotated[
+    int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")
+]
+
+
+PlaybookOption = Annotated[
+    list[Path] | None,
+    typer.Option("--playbook", help="Extra playbook YAML (repeatable).", dir_okay=False),
+]
+
+
+NoBuiltinOption = Annotated[
+    bool, typer.Option("--no-builtin-playbook", help="Do not use the shipped dsr-source-ip rules.")
+]
+
+
+WaiversOption = Annotated[
+    Path | None, typer.Option("--waivers", help="Waiver file (YAML).", dir_okay=False)
+]
+
+
+ServerFactsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--server-facts",
+        help="YAML of what you know about backends (loopback VIPs, ARP, gateway).",
+        dir_okay=False,
+    ),
+]
+
+
+FromFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-file",
+        help="Work offline from NITRO records saved by 'nsfix inventory --raw' (no appliance).",
+        dir_okay=False,
+    ),
+]
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+    html = "html"
+    junit = "junit"
+    sarif = "sarif"
+
+
+def target_from(
+    url: str | None,
+    user: str | None,
+    password_file: Path | None,
+    ca_bundle: Path | None,
+    insecure: bool,
+) -> Target:
+    return resolve_target(
+        url=url,
+        username=user,
+        password_file=password_file,
+        ca_bundle=ca_bundle,
+        insecure=insecure,
+    )
+
+
+FleetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--fleet", help="Fleet file (YAML or TOML) of appliances to audit.", dir_okay=False
+    ),
+]
+
+
+SelectOption = Annotated[
+    list[str] | None,
+    typer.Option("--select", help="Only fleet appliances with this tag (repeatable)."),
+]
+
+
+WorkersOption = Annotated[
+    int, typer.Option("--workers", min=1, max=64, help="Appliances audited at once (fleet).")
+]
+
+
+def check_fleet_usage(
+    ctx: typer.Context,
+    fleet: Path | None,
+    select: Sequence[str] | None,
+    single: Mapping[str, object],
+) -> None:
+    """--fleet brings its own targets; mixing it with single-appliance options is a usage error.
+
+    Only options given on the command line clash: NSFIX_URL or NSFIX_USER set in a cron job's
+    environment are simply not used for a fleet.
+    """
+    if fleet is None:
+        if select:
+            raise typer.BadParameter("--select needs --fleet", param_hint="--select")
+        return
+    clash = [
+        name
+        for name, value in single.items()
+        if value and not from_environment(ctx, name.lstrip("-").replace("-", "_"))
+    ]
+    if clash:
+        raise typer.BadParameter(
+            f"{', '.join(clash)} cannot be combined with --fleet (the fleet file says it)",
+            param_hint="--fleet",
+        )
+
+
+def from_environment(ctx: typer.Context, parameter: str) -> bool:
+    source = ctx.get_parameter_source(parameter)
+    return source is not None and source.name == "ENVIRONMENT"
+
+
+def parse_duration(text: str) -> float:
+    """`90s`, `5m`, `1h`, `300` (seconds) → seconds."""
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not match:
+        raise SettingsError(f"{text!r} is not a duration (use 90s, 5m or 1h)")
+    value = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if value <= 0:
+        raise SettingsError("the duration must be positive")
+    return value
+
+
+def result_document(report: Report, journal: Path | None) -> dict[str, Any]:
+    from nsfix.canonical import jsonable
+
+    return {
+        "schema": "nsfix.result",
+        "schema_version": 1,
+        "status": report.status,
+        "exit_code": int(report.exit_code),
+        "journal": str(journal) if journal else None,
+        "steps": [
+            {
+                "change": step.change.id,
+                "object": str(step.change.object),
+                "operation": jsonable(step.change.operation),
+                "before": dict(step.change.before),
+                "after": dict(step.change.after),
+                "outcome": step.outcome,
+                "detail": step.detail,
+            }
+            for step in report.steps
+        ],
+        "messages": report.messages,
+        "requests": report.requests,
+    }
+
+
+def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result_document(report, journal), indent=2) + "\n")
+        return
+    out: list[str] = []
+    if report.requests:
+        out.append(f"Dry run: the requests {verb} would send, in order (nothing was sent):")
+        for request in report.requests:
+            out.append("")
+            out.extend("  " + line for line in request.splitlines())
+        out.append("")
+    for step in report.steps:
+        detail = f" ({step.detail})" if step.detail else ""
+        out.append(
+            f"  {step.change.id} {step.change.object} "
+            f"[{change_text(step.change, undo=verb == 'rollback')}]: "
+            f"{step.outcome}{detail}"
+        )
+    out.extend(report.messages)
+    out.append(f"{verb}: {report.status} (exit {int(report.exit_code)})")
+    if journal is not None:
+        out.append(f"journal: {journal}")
+        if report.status not in {"rolled-back", "not-confirmed-rolled-back", "dry-run"}:
+            out.append(f"to undo: nsfix rollback {journal}")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def reaudit_with(say: Callable[[str], None]) -> Callable[[Any, Plan], set[str]]:
+    """After an apply: read the partition again and list the findings still there, judged by
+    the same playbooks the plan was made with."""
+    from nsfix.inventory import collect
+    from nsfix.planner import finding_key
+
+    def reaudit(client: Any, the_plan: Plan) -> set[str]:
+        books = playbooks_for(the_plan.playbooks, say)
+        snapshot = collect(
+            client,
+            url=str(the_plan.target.get("url")),
+            partition=str(the_plan.target.get("partition") or DEFAULT_PARTITION),
+        )
+        return {finding_key(f) for f in run_audit(snapshot, books, (), None).active()}
+
+    return reaudit

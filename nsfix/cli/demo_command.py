@@ -1,0 +1,135 @@
+"""`nsfix demo`: the whole loop against the bundled mock appliance."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nsfix.apply import run_apply, run_rollback
+from nsfix.cli.common import (
+    USER_AGENT,
+    app,
+    configure_logging,
+    emit_report,
+    handled_errors,
+    read_one,
+    reaudit_with,
+)
+from nsfix.cli.look import (
+    emit_explanation,
+)
+from nsfix.demo import DEMO_PASSWORD, DEMO_USER, running_mock, scenario_path
+from nsfix.executor import ApplyOptions, Report
+from nsfix.exitcodes import ExitCode
+from nsfix.findings import Severity, TargetAudit
+from nsfix.operations import make_plan, run_audit
+from nsfix.planfile import plan_document
+from nsfix.planner import Plan, PlanOptions
+from nsfix.reports import audit as audit_report
+from nsfix.reports.inventory import render_text
+from nsfix.reports.plan import render_plan_text
+from nsfix.rules.playbook import Playbook
+from nsfix.settings import Target
+from nsfix.shell import (
+    load_playbooks,
+    open_client,
+)
+
+
+@app.command()
+def demo(
+    scenario: Annotated[
+        str, typer.Option(help="Bundled scenario to load into the mock appliance.")
+    ] = "seed-incident",
+) -> None:
+    """Run nsfix end to end against the bundled mock appliance (no real NetScaler needed)."""
+    configure_logging(0)
+    with handled_errors("mock appliance"):
+        path = scenario_path(scenario)
+        books = load_playbooks([])
+        with running_mock(["--scenario", str(path)]) as url:
+            target = Target(url=url, username=DEMO_USER, password=DEMO_PASSWORD)
+            out = sys.stdout
+
+            def step(command: str) -> None:
+                out.write(f"\n$ {command}\n")
+                out.flush()
+
+            out.write(f"Mock appliance with scenario {scenario!r} at {url}\n")
+            out.write(f"(export NSFIX_URL={url} NSFIX_USER=nsroot NSFIX_PASSWORD=nsroot)\n")
+            step("nsfix inventory")
+            snapshot = read_one(target, [], 30.0, quiet=True)
+            out.write(render_text(snapshot))
+            step("nsfix audit")
+            result = run_audit(snapshot, books, (), None)
+            targets = [TargetAudit(url, snapshot.appliance.partition, snapshot, result)]
+            out.write(audit_report.render_text(targets, Severity.WARNING))
+            step("nsfix plan -o plan.json")
+            the_plan = make_plan(snapshot, result, None, PlanOptions())
+            document = plan_document(the_plan)
+            out.write(render_plan_text(the_plan, digest=str(document["digest"]), path="plan.json"))
+            for name in sorted({v for c in the_plan.changes for v in c.vservers})[:1]:
+                step(f"nsfix explain {name}")
+                emit_explanation(snapshot, name, books, None, as_json=False)
+            if not the_plan.changes:
+                return
+            demo_apply(target, the_plan, books, step)
+
+
+def demo_apply(
+    target: Target, the_plan: Plan, books: Sequence[Playbook], step: Callable[[str], None]
+) -> None:
+    """The second half of the demo: dry run, apply with its journal, audit again, roll back."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="nsfix-demo-") as folder:
+        plan_path = Path(folder) / "plan.json"
+        plan_path.write_text(json.dumps(plan_document(the_plan), indent=2) + "\n")
+        journal = Path(folder) / "journal.jsonl"
+
+        def run(dry_run: bool) -> Report:
+            outcome = run_apply(
+                plan_path,
+                target,
+                lambda t: open_client(t, 30.0, USER_AGENT),
+                ApplyOptions(settle_seconds=5.0),
+                dry_run=dry_run,
+                yes=True,
+                interactive=False,
+                journal_path=None if dry_run else journal,
+                say=lambda m: print(m),
+                ask=input,
+                reaudit=reaudit_with(print),
+            )
+            emit_report(outcome.report, outcome.journal, False, "apply")
+            return outcome.report
+
+        step("nsfix apply plan.json --dry-run")
+        run(True)
+        step("nsfix apply plan.json --yes")
+        if run(False).exit_code != ExitCode.OK:
+            return
+        step("nsfix audit")
+        snapshot = read_one(target, [], 30.0, quiet=True)
+        result = run_audit(snapshot, books, (), None)
+        targets = [TargetAudit(target.url, "default", snapshot, result)]
+        sys.stdout.write(audit_report.render_text(targets, Severity.WARNING))
+        step(f"nsfix rollback {journal} --yes")
+        outcome = run_rollback(
+            journal,
+            target,
+            lambda t: open_client(t, 30.0, USER_AGENT),
+            lambda u: target,
+            ApplyOptions(settle_seconds=5.0),
+            dry_run=False,
+            yes=True,
+            interactive=False,
+            say=lambda m: print(m),
+            ask=input,
+        )
+        emit_report(outcome.report, outcome.journal, False, "rollback")

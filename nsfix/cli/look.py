@@ -1,0 +1,582 @@
+"""The commands that only read: inventory, audit, plan, explain and report."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from nsfix import __version__
+from nsfix.cli.common import (
+    USER_AGENT,
+    AllPartitionsOption,
+    CaBundleOption,
+    FleetOption,
+    Format,
+    FromFileOption,
+    InsecureOption,
+    JsonOption,
+    NoBuiltinOption,
+    PartitionOption,
+    PasswordFileOption,
+    PlaybookOption,
+    SelectOption,
+    ServerFactsOption,
+    TimeoutOption,
+    UrlOption,
+    UserOption,
+    VerboseOption,
+    WaiversOption,
+    WorkersOption,
+    app,
+    check_fleet_usage,
+    configure_logging,
+    handled_errors,
+    progress_bars,
+    say,
+    snapshot_of,
+    stdout_console,
+    target_from,
+    write_out,
+)
+from nsfix.exitcodes import ExitCode
+from nsfix.findings import Severity, TargetAudit, audit_exit_code
+from nsfix.flow import render_trace, trace_vserver
+from nsfix.model import Snapshot
+from nsfix.operations import audit_appliance, make_plan, run_audit
+from nsfix.planfile import plan_document
+from nsfix.planner import Plan, PlanOptions, apply_in_memory
+from nsfix.reports import audit as audit_report
+from nsfix.reports.inventory import inventory_document, render_rich, render_text
+from nsfix.reports.plan import render_plan_text
+from nsfix.rules.playbook import Playbook
+from nsfix.serverfacts import ServerFacts
+from nsfix.shell import (
+    InputError,
+    load_playbooks,
+    load_server_facts_file,
+    load_snapshot_file,
+    load_waivers_file,
+    write_atomically,
+)
+
+
+def emit_inventory(snapshot: Snapshot, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(inventory_document(snapshot), indent=2) + "\n")
+    elif sys.stdout.isatty():
+        console = stdout_console()
+        for renderable in render_rich(snapshot):
+            console.print(renderable)
+    else:
+        sys.stdout.write(render_text(snapshot))
+
+
+@app.command()
+def inventory(
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    from_file: FromFileOption = None,
+    raw: Annotated[
+        Path | None,
+        typer.Option(
+            "--raw",
+            help="Also save the NITRO records read, for offline work with --from-file.",
+            dir_okay=False,
+        ),
+    ] = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """List virtual servers (DSR first), their services, groups and members, SNIPs and modes."""
+    from nsfix.inventory import raw_document
+
+    configure_logging(verbose)
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        snapshot = snapshot_of(
+            from_file,
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            partition or [],
+            timeout,
+            quiet=as_json,
+        )
+        if raw is not None:
+            write_atomically(raw, json.dumps(raw_document(snapshot), indent=1) + "\n")
+            say(f"NITRO records saved to {raw} (use with --from-file)")
+        emit_inventory(snapshot, as_json)
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    all_partitions: AllPartitionsOption = False,
+    from_file: FromFileOption = None,
+    fleet: FleetOption = None,
+    select: SelectOption = None,
+    workers: WorkersOption = 4,
+    playbook: PlaybookOption = None,
+    no_builtin_playbook: NoBuiltinOption = False,
+    waivers: WaiversOption = None,
+    server_facts: ServerFactsOption = None,
+    fail_on: Annotated[
+        Severity, typer.Option("--fail-on", help="Lowest severity that makes the exit code 2.")
+    ] = Severity.WARNING,
+    output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    since: Annotated[
+        Path | None,
+        typer.Option(
+            "--since",
+            help="State file of the previous run: report new, resolved and unchanged findings "
+            "(and write the new state).",
+            dir_okay=False,
+        ),
+    ] = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Check DSR virtual servers and their backends against the playbooks.
+
+    Exit 0 compliant, 1 could not run, 2 findings at or above --fail-on, 3 partial.
+    """
+    from nsfix import fleet as fleets
+    from nsfix import since as history
+
+    configure_logging(verbose)
+    fmt = Format.json if as_json else output_format
+    check_fleet_usage(
+        ctx,
+        fleet,
+        select,
+        {
+            "--url": url,
+            "--user": user,
+            "--password-file": password_file,
+            "--ca-bundle": ca_bundle,
+            "--insecure": insecure,
+            "--partition": partition,
+            "--from-file": from_file,
+            "--all-partitions": all_partitions,
+        },
+    )
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
+        waiver_list = load_waivers_file(waivers)
+        facts = load_server_facts_file(server_facts)
+        # Read the previous state before any traffic: a corrupt file fails fast.
+        previous = history.read_state(since) if since is not None else None
+        quiet = fmt is not Format.text or bool(output)
+        runs: list[fleets.ApplianceRun] = []
+        if fleet is not None:
+            appliances = fleets.select(fleets.load_fleet_file(fleet), select or [])
+            audit_one = fleets.audit_one_factory(
+                books,
+                waiver_list,
+                facts,
+                timeout=timeout,
+                user_agent=USER_AGENT,
+                say=say,
+                environ=os.environ,
+            )
+            runs = fleets.run_fleet(
+                appliances,
+                audit_one,
+                workers=workers,
+                # One line per appliance on stderr: the job's log says who was reached.
+                on_done=lambda run: say(fleets.describe_run(run)),
+            )
+            targets = fleets.fleet_targets(runs)
+        elif from_file is not None:
+            snapshot = load_snapshot_file(from_file, partition[0] if partition else None)
+            result = run_audit(snapshot, books, waiver_list, facts)
+            targets = [
+                TargetAudit(snapshot.appliance.url, snapshot.appliance.partition, snapshot, result)
+            ]
+        else:
+            target = target_from(url, user, password_file, ca_bundle, insecure)
+            with progress_bars(sys.stderr.isatty() and not quiet) as progress:
+                targets = audit_appliance(
+                    target,
+                    partition or [],
+                    all_partitions,
+                    timeout=timeout,
+                    user_agent=USER_AGENT,
+                    playbooks=books,
+                    waivers=waiver_list,
+                    facts=facts,
+                    say=say,
+                    progress=progress,
+                )
+        now = datetime.now(UTC)
+        change = None
+        state = None
+        if since is not None:
+            state = history.state_document(targets, now, previous)
+            change = history.compare(previous, state)
+        emit_audit(targets, fail_on, fmt, output, books, runs=runs, change=change)
+        if since is not None and state is not None:
+            # After the report: a failed report write leaves the previous state in place.
+            history.write_state(since, state)
+        raise typer.Exit(int(audit_exit_code(targets, fail_on)))
+
+
+def emit_audit(
+    targets: Sequence[TargetAudit],
+    fail_on: Severity,
+    fmt: Format,
+    output: Path | None,
+    books: Sequence[Playbook] = (),
+    *,
+    runs: Sequence[Any] = (),
+    change: Any = None,
+) -> None:
+    from nsfix import fleet as fleets
+    from nsfix import since as history
+
+    if fmt is Format.json:
+        document = audit_report.audit_document(
+            targets, fail_on=fail_on, generated_at=datetime.now(UTC)
+        )
+        if runs:
+            document["fleet"] = fleets.fleet_document(runs)
+        if change is not None:
+            document["since"] = history.change_document(change)
+        write_out(json.dumps(document, indent=2) + "\n", output)
+        return
+    if fmt is not Format.text:
+        write_out(render_audit_format(fmt, targets, fail_on, books), output)
+        if change is not None:
+            say(history.render_change_text(change).splitlines()[0])
+        return
+    extra = history.render_change_text(change) if change is not None else ""
+    if output is None and sys.stdout.isatty():
+        console = stdout_console()
+        for renderable in audit_report.render_rich(targets, fail_on):
+            console.print(renderable)
+        if extra:
+            sys.stdout.write(extra)
+    else:
+        write_out(audit_report.render_text(targets, fail_on) + extra, output)
+
+
+def render_audit_format(
+    fmt: Format, targets: Sequence[TargetAudit], fail_on: Severity, books: Sequence[Playbook]
+) -> str:
+    from nsfix.reports import audit_doc, junit, sarif
+
+    if fmt is Format.md:
+        return audit_doc.render_audit_markdown(targets, fail_on)
+    if fmt is Format.html:
+        return audit_doc.render_audit_html(targets, fail_on)
+    if fmt is Format.junit:
+        return junit.render_junit(targets, books)
+    return sarif.render_sarif(targets, books, tool_version=__version__)
+
+
+@app.command("plan")
+def plan_command(
+    ctx: typer.Context,
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    playbook: PlaybookOption = None,
+    no_builtin_playbook: NoBuiltinOption = False,
+    waivers: WaiversOption = None,
+    server_facts: ServerFactsOption = None,
+    bind_monitor: Annotated[
+        bool,
+        typer.Option(
+            "--bind-monitor", help="Bind ping-default where only script monitors are bound."
+        ),
+    ] = False,
+    dedicated_copies: Annotated[
+        bool,
+        typer.Option(
+            "--dedicated-copies",
+            help="Give DSR vservers their own copy of a service shared with proxy-mode ones.",
+        ),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the plan file (JSON) here.")
+    ] = None,
+    from_file: FromFileOption = None,
+    fleet: FleetOption = None,
+    select: SelectOption = None,
+    workers: WorkersOption = 4,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="With --fleet: folder for one plan file per partition.",
+            file_okay=False,
+        ),
+    ] = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
+    configure_logging(verbose)
+    check_fleet_usage(
+        ctx,
+        fleet,
+        select,
+        {
+            "--url": url,
+            "--user": user,
+            "--password-file": password_file,
+            "--ca-bundle": ca_bundle,
+            "--insecure": insecure,
+            "--partition": partition,
+            "--output": output,
+        },
+    )
+    if fleet is not None and output_dir is None:
+        raise typer.BadParameter(
+            "--fleet needs --output-dir for the plan files", param_hint="--fleet"
+        )
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
+        waiver_list = load_waivers_file(waivers)
+        facts = load_server_facts_file(server_facts)
+        options = PlanOptions(bind_monitor, dedicated_copies)
+        if fleet is not None:
+            assert output_dir is not None
+            code = plan_fleet(
+                fleet,
+                select or [],
+                workers,
+                output_dir,
+                books,
+                waiver_list,
+                facts,
+                options,
+                timeout,
+            )
+            raise typer.Exit(int(code))
+        snapshot = snapshot_of(
+            from_file,
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            partition or [],
+            timeout,
+            quiet=as_json,
+        )
+        result = run_audit(snapshot, books, waiver_list, facts)
+        the_plan = make_plan(snapshot, result, facts, options)
+        emit_plan(the_plan, output, as_json)
+
+
+def plan_fleet(
+    fleet_file: Path,
+    tags: Sequence[str],
+    workers: int,
+    output_dir: Path,
+    books: Sequence[Playbook],
+    waiver_list: Sequence[Any],
+    facts: ServerFacts | None,
+    options: PlanOptions,
+    timeout: float,
+) -> ExitCode:
+    """One plan file per appliance partition; exit 0 all planned, 3 some, 1 none."""
+    from nsfix import fleet as fleets
+
+    appliances = fleets.select(fleets.load_fleet_file(fleet_file), tags)
+    audit_one = fleets.audit_one_factory(
+        books,
+        waiver_list,
+        facts,
+        timeout=timeout,
+        user_agent=USER_AGENT,
+        say=say,
+        environ=os.environ,
+    )
+    runs = fleets.run_fleet(appliances, audit_one, workers=workers)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {output_dir}: {exc.strerror}") from None
+    planned = failed = 0
+    for run in runs:
+        for item in run.audits:
+            if item.snapshot is None or item.result is None:
+                failed += 1
+                say(f"nsfix: error: {run.appliance.name} [{item.partition}]: {item.error}")
+                continue
+            the_plan = make_plan(item.snapshot, item.result, facts, options)
+            path = output_dir / fleets.plan_file_name(run.appliance, item.partition)
+            write_atomically(path, json.dumps(plan_document(the_plan), indent=2) + "\n")
+            planned += 1
+            print(f"{path}: {len(the_plan.changes)} change(s), {len(the_plan.refusals)} refused")
+    if not planned:
+        return ExitCode.ERROR
+    return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
+def emit_plan(the_plan: Plan, output: Path | None, as_json: bool) -> None:
+    document = plan_document(the_plan)
+    if output is not None:
+        write_atomically(output, json.dumps(document, indent=2) + "\n")
+    if as_json:
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    else:
+        text = render_plan_text(
+            the_plan,
+            digest=str(document["digest"]),
+            path=str(output) if output is not None else None,
+        )
+        sys.stdout.write(text)
+    if output is not None:
+        say(f"plan written to {output} ({document['digest']})")
+
+
+@app.command()
+def explain(
+    vserver: Annotated[str, typer.Argument(help="The lbvserver to trace.")],
+    url: UrlOption = None,
+    user: UserOption = None,
+    password_file: PasswordFileOption = None,
+    ca_bundle: CaBundleOption = None,
+    insecure: InsecureOption = False,
+    partition: PartitionOption = None,
+    playbook: PlaybookOption = None,
+    no_builtin_playbook: NoBuiltinOption = False,
+    server_facts: ServerFactsOption = None,
+    from_file: FromFileOption = None,
+    timeout: TimeoutOption = 60.0,
+    as_json: JsonOption = False,
+    verbose: VerboseOption = 0,
+) -> None:
+    """Walk the packet path of a virtual server's backends, before and after the planned change."""
+    configure_logging(verbose)
+    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+        books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
+        facts = load_server_facts_file(server_facts)
+        snapshot = snapshot_of(
+            from_file,
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            partition or [],
+            timeout,
+            quiet=as_json,
+        )
+        emit_explanation(snapshot, vserver, books, facts, as_json)
+
+
+def emit_explanation(
+    snapshot: Snapshot,
+    vserver: str,
+    books: Sequence[Playbook],
+    facts: ServerFacts | None,
+    as_json: bool,
+) -> None:
+    if vserver not in snapshot.vservers:
+        close = difflib.get_close_matches(vserver, list(snapshot.vservers), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise InputError(
+            f"no lbvserver {vserver!r} in partition {snapshot.appliance.partition}{hint}"
+        )
+    result = run_audit(snapshot, books, (), facts)
+    the_plan = make_plan(snapshot, result, facts, PlanOptions())
+    after = apply_in_memory(snapshot, the_plan)
+    before_traces = trace_vserver(snapshot, vserver, facts=facts)
+    after_traces = trace_vserver(after, vserver, facts=facts)
+    if as_json:
+        from nsfix.canonical import jsonable
+
+        document = {
+            "schema": "nsfix.explain",
+            "schema_version": 1,
+            "vserver": vserver,
+            "before": jsonable(before_traces),
+            "after": jsonable(after_traces),
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return
+    changed = any(a != b for a, b in zip(before_traces, after_traces, strict=True))
+    lines: list[str] = []
+    for before, after_trace in zip(before_traces, after_traces, strict=True):
+        lines.append("BEFORE " + render_trace(before).rstrip("\n"))
+        if after_trace != before:
+            lines.append("")
+            lines.append("AFTER the planned change " + render_trace(after_trace).rstrip("\n"))
+        lines.append("")
+    if not before_traces:
+        lines.append(f"{vserver} has no backends to trace.")
+    elif not changed:
+        lines.append("The plan changes nothing on this virtual server's path.")
+    sys.stdout.write("\n".join(lines) + "\n")
+
+
+class ReportFormat(StrEnum):
+    md = "md"
+    html = "html"
+    json = "json"
+
+
+@app.command()
+def report(
+    plan_file: Annotated[Path, typer.Argument(help="The plan file made by nsfix plan -o.")],
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", help="md or html for the CAB, json for tools.")
+    ] = ReportFormat.md,
+    ticket: Annotated[
+        str | None, typer.Option("--ticket", help="Change ticket id to print in the report.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+) -> None:
+    """Render a plan for the Change Advisory Board: what, why, risk, rollback, server tasks.
+
+    The plan's digest is checked first: a report is never made from an edited plan.
+    """
+    from nsfix.apply import load_plan
+    from nsfix.reports import cab
+
+    with handled_errors():
+        the_plan, digest = load_plan(plan_file)
+        if output_format is ReportFormat.json:
+            text = json.dumps(plan_document(the_plan), indent=2) + "\n"
+        elif output_format is ReportFormat.html:
+            text = cab.render_html(the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket)
+        else:
+            text = cab.render_markdown(
+                the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket
+            )
+        write_out(text, output)
