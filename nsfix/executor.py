@@ -35,13 +35,17 @@ BEFORE: Final = "before"
 AFTER: Final = "after"
 DRIFTED: Final = "drifted"
 
-# Binding resources: the parent key (in the URL) and the attribute that names the bound object.
-BINDINGS: Final[Mapping[str, tuple[str, str]]] = {
-    "lbvserver_service_binding": ("name", "servicename"),
-    "lbvserver_servicegroup_binding": ("name", "servicegroupname"),
-    "service_lbmonitor_binding": ("name", "monitor_name"),
-    "servicegroup_lbmonitor_binding": ("servicegroupname", "monitor_name"),
+# Binding resources: the parent key (in the URL) and the attributes that name the bound object;
+# of those, a binding's record carries the ones that identify it (a member: ip or servername,
+# with port).
+BINDINGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    "lbvserver_service_binding": ("name", ("servicename",)),
+    "lbvserver_servicegroup_binding": ("name", ("servicegroupname",)),
+    "service_lbmonitor_binding": ("name", ("monitor_name",)),
+    "servicegroup_lbmonitor_binding": ("servicegroupname", ("monitor_name",)),
+    "servicegroup_servicegroupmember_binding": ("servicegroupname", ("ip", "servername", "port")),
 }
+WILDCARD_PORT: Final = "65535"
 KEYS: Final[Mapping[str, str]] = {"servicegroup": "servicegroupname"}
 STATE_ATTRIBUTE: Final[Mapping[str, str]] = {
     "service": "svrstate",
@@ -122,8 +126,25 @@ Say = Callable[[str], None]
 
 
 def parent_and_args(op: Operation) -> tuple[str, dict[str, Any]]:
-    parent_key, child_key = BINDINGS[op.resource]
-    return str(op.record[parent_key]), {child_key: op.record[child_key]}
+    """The binding's parent (the URL key) and the attributes naming the bound object."""
+    parent_key, child_keys = BINDINGS[op.resource]
+    args = {key: op.record[key] for key in child_keys if op.record.get(key) not in (None, "")}
+    if not args:
+        raise ValueError(f"{op.resource} record names no bound object: {dict(op.record)}")
+    return str(op.record[parent_key]), args
+
+
+def binding_matches(row: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
+    """Whether a binding the appliance lists is the one `args` names (every attribute equal)."""
+    return all(
+        _child_word(key, row.get(key)) == _child_word(key, value) for key, value in args.items()
+    )
+
+
+def _child_word(key: str, value: Any) -> str:
+    word = "" if value is None else str(value)
+    # The CLI's `*` port is 65535 in NITRO; either spelling names the same member.
+    return WILDCARD_PORT if key == "port" and word == "*" else word
 
 
 def object_key(resource: str) -> str:
@@ -172,8 +193,7 @@ class Executor:
                 rows = self.client.get(op.resource, parent)
             except NitroNotFound:
                 rows = []
-            child_key, child = next(iter(args.items()))
-            present = any(str(r.get(child_key)) == str(child) for r in rows)
+            present = any(binding_matches(r, args) for r in rows)
             return Observation(change, self._where_presence(op.verb, present), _presence(present))
         name = str(op.record[object_key(op.resource)])
         attrs = sorted(set(change.after) | set(change.before))

@@ -113,7 +113,7 @@ READS: Final[tuple[Read, ...]] = (
     ),
     Read(
         "lbvserver_servicegroup_binding",
-        ("name", "servicegroupname"),
+        ("name", "servicegroupname", "weight"),
         "bindings",
         "vserver group bindings",
         essential=True,

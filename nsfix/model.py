@@ -138,6 +138,7 @@ class LbVserver:
     partition: str = DEFAULT_PARTITION
     service_weights: Mapping[str, int] = field(default_factory=dict)
     """Weights of the service bindings that report one (a rebind must restore it)."""
+    servicegroup_weights: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def is_dsr(self) -> bool:
@@ -620,8 +621,15 @@ def build_snapshot(
             for b in service_bindings.get(name, ())
             if (weight := integer(b, "weight")) is not None
         }
+        group_weights = {
+            text(b, "servicegroupname"): weight
+            for b in group_bindings.get(name, ())
+            if (weight := integer(b, "weight")) is not None
+        }
         vservers[name] = replace(
-            parse_lbvserver(record, bound_services, bound_groups, log), service_weights=weights
+            parse_lbvserver(record, bound_services, bound_groups, log),
+            service_weights=weights,
+            servicegroup_weights=group_weights,
         )
 
     for svc in services.values():

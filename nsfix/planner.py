@@ -20,8 +20,12 @@ from nsfix.model import (
     LbVserver,
     Service,
     ServiceGroup,
+    ServiceGroupMember,
     Snapshot,
+    parse_member,
     parse_service,
+    parse_servicegroup,
+    resolve_member,
 )
 from nsfix.rules.attributes import UPDATABLE, nitro_value, same_value
 
@@ -118,7 +122,8 @@ class PlanOptions:
     bind_monitor: bool = False
     """Bind the rule's monitor (ping-default) where script-only monitors keep MAC mode blind."""
     dedicated_copies: bool = False
-    """For a service shared with a proxy-mode vserver: give the DSR vserver its own copy."""
+    """For a service or service group shared with a proxy-mode vserver: give the DSR vserver its
+    own copy."""
 
 
 @dataclass(frozen=True)
@@ -144,8 +149,11 @@ class Plan:
         return not self.changes
 
 
-Copy = tuple[Service, dict[str, str], list[Finding], list[LbVserver], str | None]
-"""A shared service to copy for DSR: original, attributes, findings, DSR vservers, monitor."""
+Copy = tuple[Service | ServiceGroup, dict[str, str], list[Finding], list[LbVserver], str | None]
+"""A shared service or group to copy for DSR: original, attributes, findings, DSR vservers,
+monitor."""
+
+MEMBER_BINDING: Final = "servicegroup_servicegroupmember_binding"
 
 FlowProbe = Callable[[Snapshot, str, str, Mapping[str, str] | None], str | None]
 """(snapshot, vserver, backend object name, attribute overrides) → packet-path outcome."""
@@ -314,33 +322,30 @@ def plan(
                 f"opt in with --dedicated-copies: give the DSR virtual server(s) their own copy "
                 f"of {ref.name} with the right settings, bound in place of the shared one"
             )
-            if opts.dedicated_copies and isinstance(obj, Service):
+            reason = (
+                f"also bound to proxy-mode virtual server(s) {names}: turning on the source IP "
+                "would make those servers see client addresses and reply around the NetScaler"
+            )
+            obstacle = _copy_obstacle(obj)
+            if opts.dedicated_copies and obstacle is None:
                 extra = monitor_fix[0].remediation.bind_monitor if monitor_fix else None
                 copies.append(
                     (
                         obj,
                         wanted,
                         automatic + (monitor_fix if opts.bind_monitor else []),
-                        [vs for vs in bound if vs.is_dsr],
+                        dsr,
                         extra if opts.bind_monitor else None,
                     )
                 )
                 continue
-            if isinstance(obj, ServiceGroup):
+            if opts.dedicated_copies and obstacle is not None:
+                reason = f"{reason}; nsfix cannot copy it either: {obstacle}"
                 alternative = (
                     "create a separate service group for the DSR virtual server with usip YES "
-                    "(nsfix copies services, not service groups, automatically)"
+                    "and the same members and monitors, and bind it in place of this one"
                 )
-            refusals.append(
-                Refusal(
-                    ref,
-                    SHARED_WITH_PROXY,
-                    f"also bound to proxy-mode virtual server(s) {names}: turning on the source IP "
-                    "would make those servers see client addresses and reply around the NetScaler",
-                    keys,
-                    alternative=alternative,
-                )
-            )
+            refusals.append(Refusal(ref, SHARED_WITH_PROXY, reason, keys, alternative=alternative))
             continue
         if wanted:
             updates.append((ref, wanted, automatic))
@@ -575,6 +580,166 @@ def _copy_changes(
     return out
 
 
+def _copy_obstacle(obj: Service | ServiceGroup) -> str | None:
+    """Why nsfix cannot give this object a dedicated copy, or None when it can."""
+    if isinstance(obj, Service):
+        return None
+    if not obj.members:
+        return "the group has no members to copy"
+    for member in obj.members:
+        if member.port is None or not (member.servername or member.address_text):
+            where = member.servername or member.address_text or "?"
+            return f"the appliance did not report the server and port of member {where}"
+    return None
+
+
+def _member_record(group: str, member: ServiceGroupMember) -> dict[str, Any]:
+    """The member binding that puts the same backend into `group`."""
+    # NITRO takes ip or servername, not both; the server name also covers members added by
+    # IP (the appliance names their server after the address) and domain-based servers.
+    record: dict[str, Any] = {"servicegroupname": group}
+    if member.servername:
+        record["servername"] = member.servername
+    else:
+        record["ip"] = member.address_text
+    record["port"] = member.port
+    if member.weight is not None:
+        record["weight"] = member.weight
+    if member.state == "DISABLED":
+        # A member taken out of service in the original stays out of service in the copy.
+        record["state"] = "DISABLED"
+    return record
+
+
+def _member_text(member: ServiceGroupMember) -> str:
+    """`address:port`, as findings name a member."""
+    return f"{member.address_text or member.servername}:{member.port}"
+
+
+def _group_copy_changes(
+    group: ServiceGroup,
+    wanted: Mapping[str, str],
+    findings: Sequence[Finding],
+    dsr_vservers: Sequence[LbVserver],
+    taken: set[str],
+    extra_monitor: str | None,
+) -> list[Change]:
+    """Add a DSR-only copy of a shared service group with the same members and monitors,
+    bind it where the original was on the DSR virtual servers, and unbind the original there."""
+    name = _free_name(group.name, taken)
+    taken.add(name)
+    partition = group.partition
+    keys = tuple(finding_key(f) for f in findings)
+    step_group = f"copy:{group.name}"
+    vservers = tuple(vs.name for vs in dsr_vservers)
+    record: dict[str, Any] = {
+        "servicegroupname": name,
+        "servicetype": group.servicetype,
+        # The copy keeps the original's values except what the findings ask to change.
+        "usip": wanted.get("usip") or observed(group, "usip"),
+        "useproxyport": wanted.get("useproxyport") or observed(group, "useproxyport"),
+        "td": group.td,
+    }
+    if group.cip is not None:
+        record["cip"] = nitro_value("cip", group.cip)
+    if group.state == "DISABLED":
+        record["state"] = "DISABLED"
+    record.update({k: v for k, v in wanted.items() if k not in {"usip", "useproxyport"}})
+
+    def change(
+        ref: ObjectRef,
+        operation: Operation,
+        inverse: Operation,
+        risk: str,
+        *,
+        before: Mapping[str, str] | None = None,
+        after: Mapping[str, str] | None = None,
+        on: tuple[str, ...] = vservers,
+    ) -> Change:
+        return Change(
+            id="",
+            object=ref,
+            operation=operation,
+            inverse=inverse,
+            before=dict(before or {}),
+            after=dict(after or {}),
+            precondition="present" if operation.verb == "unbind" else "absent",
+            fixes=keys,
+            vservers=on,
+            group=step_group,
+            risk=risk,
+        )
+
+    out = [
+        change(
+            ObjectRef("servicegroup", name, partition),
+            Operation("add", "servicegroup", record),
+            Operation("delete", "servicegroup", {"servicegroupname": name}),
+            f"new service group {name} for DSR only; settings nsfix does not read (timeouts, "
+            f"profiles, limits, member options other than weight and state) take their "
+            f"defaults, review them against {group.name}",
+            after={k: str(v) for k, v in record.items()},
+        )
+    ]
+    for member in group.members:
+        binding = _member_record(name, member)
+        out.append(
+            change(
+                ObjectRef(MEMBER_BINDING, name, partition, member=_member_text(member)),
+                Operation("bind", MEMBER_BINDING, binding),
+                Operation("unbind", MEMBER_BINDING, binding),
+                f"{name} gets the member {_member_text(member)} of {group.name}; the server "
+                "receives monitor probes from the copy as well",
+                after={k: str(v) for k, v in binding.items() if k != "servicegroupname"},
+            )
+        )
+    monitors = [*group.monitors]
+    if extra_monitor is not None and extra_monitor not in monitors:
+        # The original's monitors cannot teach MAC mode the servers' MACs; the copy gets one.
+        monitors.insert(0, extra_monitor)
+    for monitor in monitors:
+        binding = {"servicegroupname": name, "monitor_name": monitor}
+        out.append(
+            change(
+                ObjectRef("servicegroup_lbmonitor_binding", name, partition),
+                Operation("bind", "servicegroup_lbmonitor_binding", binding),
+                Operation("unbind", "servicegroup_lbmonitor_binding", binding),
+                f"monitors {name} like {group.name}",
+                after={"monitor_name": monitor},
+            )
+        )
+    for vs in dsr_vservers:
+        # Once the model reads the weight of group bindings, the copy takes the original's and
+        # a rollback re-binds the original with it; until then both are bound without one.
+        weights = vs.servicegroup_weights
+        weight = weights.get(group.name)
+        extra = {} if weight is None else {"weight": weight}
+        new_binding = {"name": vs.name, "servicegroupname": name, **extra}
+        old_binding = {"name": vs.name, "servicegroupname": group.name, **extra}
+        ref = ObjectRef("lbvserver_servicegroup_binding", vs.name, partition)
+        out.append(
+            change(
+                ref,
+                Operation("bind", "lbvserver_servicegroup_binding", new_binding),
+                Operation("unbind", "lbvserver_servicegroup_binding", new_binding),
+                f"{vs.name} briefly balances over both {group.name} and {name}, each member twice",
+                after={"servicegroupname": name},
+                on=(vs.name,),
+            )
+        )
+        out.append(
+            change(
+                ref,
+                Operation("unbind", "lbvserver_servicegroup_binding", old_binding),
+                Operation("bind", "lbvserver_servicegroup_binding", old_binding),
+                f"{vs.name} stops using the shared {group.name}; its proxy-mode users keep it",
+                before={"servicegroupname": group.name},
+                on=(vs.name,),
+            )
+        )
+    return out
+
+
 def _free_name(base: str, taken: set[str]) -> str:
     stem = base[: NAME_LIMIT - len(DSR_COPY_SUFFIX) - 3]
     candidate = f"{stem}{DSR_COPY_SUFFIX}"
@@ -615,10 +780,15 @@ def _ordered_changes(
         ordered.append(change)
     ordered.extend(bind_changes.values())
     taken = set(snapshot.services) | set(snapshot.servicegroups)
-    for service, wanted, findings, dsr_vservers, monitor in copies:
-        ordered.extend(
-            _copy_changes(snapshot, service, wanted, findings, dsr_vservers, taken, monitor)
-        )
+    for original, wanted, findings, dsr_vservers, monitor in copies:
+        if isinstance(original, ServiceGroup):
+            ordered.extend(
+                _group_copy_changes(original, wanted, findings, dsr_vservers, taken, monitor)
+            )
+        else:
+            ordered.extend(
+                _copy_changes(snapshot, original, wanted, findings, dsr_vservers, taken, monitor)
+            )
     numbered = []
     for index, change in enumerate(ordered, start=1):
         numbered.append(replace(change, id=f"c{index}", canary=index == 1))
@@ -794,6 +964,15 @@ def apply_in_memory(snapshot: Snapshot, the_plan: Plan) -> Snapshot:
             groups[name] = replace(groups[name], **_flags(record))
         elif op.verb == "add" and op.resource == "service":
             services[str(record["name"])] = _service_from(record, snapshot)
+        elif op.verb == "add" and op.resource == "servicegroup":
+            groups[str(record["servicegroupname"])] = _group_from(record, snapshot)
+        elif op.resource == MEMBER_BINDING:
+            grp = groups[str(record["servicegroupname"])]
+            member = _member_from(record, snapshot)
+            members = [m for m in grp.members if not _same_member(m, record)]
+            if op.verb == "bind":
+                members.append(member)
+            groups[grp.name] = replace(grp, members=tuple(members))
         elif op.resource == "service_lbmonitor_binding" and op.verb == "bind":
             svc = services[str(record["name"])]
             monitors = (*svc.monitors, str(record["monitor_name"]))
@@ -807,6 +986,12 @@ def apply_in_memory(snapshot: Snapshot, the_plan: Plan) -> Snapshot:
             if op.verb == "bind":
                 bound.append(str(record["servicename"]))
             vservers[vs.name] = replace(vs, services=tuple(bound))
+        elif op.resource == "lbvserver_servicegroup_binding":
+            vs = vservers[str(record["name"])]
+            bound = [g for g in vs.servicegroups if g != record["servicegroupname"]]
+            if op.verb == "bind":
+                bound.append(str(record["servicegroupname"]))
+            vservers[vs.name] = replace(vs, servicegroups=tuple(bound))
     return replace(snapshot, services=services, servicegroups=groups, vservers=vservers)
 
 
@@ -824,3 +1009,24 @@ def _service_from(record: Mapping[str, Any], snapshot: Snapshot) -> Service:
         nitro["ipaddress"] = nitro.pop("ip")
     nitro.setdefault("state", "ENABLED")
     return parse_service(nitro, (), snapshot.servers, DefectLog(snapshot.appliance.partition))
+
+
+def _group_from(record: Mapping[str, Any], snapshot: Snapshot) -> ServiceGroup:
+    nitro = dict(record)
+    nitro.setdefault("state", "ENABLED")
+    log = DefectLog(snapshot.appliance.partition)
+    return parse_servicegroup(nitro, (), (), log)
+
+
+def _member_from(record: Mapping[str, Any], snapshot: Snapshot) -> ServiceGroupMember:
+    member = parse_member(dict(record), DefectLog(snapshot.appliance.partition))
+    return resolve_member(member, snapshot.servers)
+
+
+def _same_member(member: ServiceGroupMember, record: Mapping[str, Any]) -> bool:
+    """Whether a member binding record (by server name or by IP) names this member."""
+    if str(member.port) != str(record.get("port")):
+        return False
+    if record.get("servername"):
+        return member.servername == str(record["servername"])
+    return member.address_text == record.get("ip")

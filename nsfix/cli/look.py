@@ -322,7 +322,8 @@ def plan_command(
         bool,
         typer.Option(
             "--dedicated-copies",
-            help="Give DSR vservers their own copy of a service shared with proxy-mode ones.",
+            help="Give DSR vservers their own copy of a service or service group shared with "
+            "proxy-mode ones.",
         ),
     ] = False,
     output: Annotated[

@@ -22,7 +22,8 @@ def change_text(change: Change, *, undo: bool = False) -> str:
         return f"undo: {change.inverse.verb} {change.inverse.resource}"
     record = change.operation.record
     if verb == "add":
-        return f"add {change.operation.resource} {record.get('name')}"
+        name = record.get("name") or record.get("servicegroupname")
+        return f"add {change.operation.resource} {name}"
     detail = ", ".join(f"{k}={v}" for k, v in record.items())
     return f"{verb} {detail}"
 

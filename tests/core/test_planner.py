@@ -8,17 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from nsfix.findings import AuditResult
-from nsfix.model import Snapshot, build_snapshot
+from nsfix.model import ServiceGroup, Snapshot, build_snapshot
 from nsfix.planfile import PlanFileError, plan_document, read_plan_document, snapshot_digest
 from nsfix.planner import (
     HA_SECONDARY,
     INVALID_DATA,
     NO_LAYER2,
     SHARED_WITH_PROXY,
+    Change,
     Plan,
     PlanOptions,
     apply_in_memory,
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = parse_playbook((ROOT / "playbooks/dsr-source-ip.yaml").read_text(), "dsr-source-ip.yaml")
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+INVERSE_VERB = {"add": "delete", "bind": "unbind", "unbind": "bind"}
 
 
 def scenario(name: str) -> Snapshot:
@@ -120,6 +122,182 @@ def test_opt_ins_bind_a_monitor_and_give_dsr_its_own_copy() -> None:
     }
 
 
+# --- a service group shared with a proxy-mode virtual server --------------------------------
+
+GROUP = "sg_dsr_bad"
+GROUP_COPY = "sg_dsr_bad_dsr"
+
+
+def shared_group_raw() -> dict[str, Any]:
+    """mixed, with the DSR group sg_dsr_bad (behind MAC vs_sg_dsr) also behind IP vs_shared_ip."""
+    raw: dict[str, Any] = json.loads((ROOT / "mocks/scenarios/mixed.json").read_text())
+    raw["lbvserver_servicegroup_binding"].append(
+        {"name": "vs_shared_ip", "servicegroupname": GROUP, "weight": "1"}
+    )
+    return raw
+
+
+def group_steps(the_plan: Plan) -> list[Change]:
+    return [c for c in the_plan.changes if c.group == f"copy:{GROUP}"]
+
+
+def test_a_shared_group_is_refused_without_the_opt_in() -> None:
+    the_plan = make_plan(build_snapshot(shared_group_raw(), url="https://ns", collected_at=NOW))
+    [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
+    assert refusal.code == SHARED_WITH_PROXY
+    assert "vs_shared_ip" in refusal.reason
+    assert refusal.alternative is not None
+    assert "--dedicated-copies" in refusal.alternative
+    assert group_steps(the_plan) == []
+
+
+def test_dedicated_copies_give_a_shared_group_its_own_copy() -> None:
+    snap = build_snapshot(shared_group_raw(), url="https://ns", collected_at=NOW)
+    the_plan = make_plan(snap, dedicated_copies=True)
+    assert GROUP not in {r.object.name for r in the_plan.refusals}
+    steps = group_steps(the_plan)
+    assert [(c.operation.verb, c.operation.resource) for c in steps] == [
+        ("add", "servicegroup"),
+        ("bind", "servicegroup_servicegroupmember_binding"),
+        ("bind", "servicegroup_servicegroupmember_binding"),
+        ("bind", "servicegroup_lbmonitor_binding"),
+        ("bind", "lbvserver_servicegroup_binding"),
+        ("unbind", "lbvserver_servicegroup_binding"),
+    ]
+    add, member1, member2, monitor, bind, unbind = steps
+    # Same type and members as the original; the source IP and port the findings ask for.
+    assert dict(add.operation.record) == {
+        "servicegroupname": GROUP_COPY,
+        "servicetype": "ANY",
+        "usip": "YES",
+        "useproxyport": "NO",
+        "td": 0,
+        "cip": "DISABLED",
+    }
+    assert dict(add.inverse.record) == {"servicegroupname": GROUP_COPY}
+    assert (add.inverse.verb, add.precondition) == ("delete", "absent")
+    assert [dict(m.operation.record) for m in (member1, member2)] == [
+        {"servicegroupname": GROUP_COPY, "servername": "sgm-01", "port": 65535, "weight": 1},
+        {"servicegroupname": GROUP_COPY, "servername": "sgm-02", "port": 65535, "weight": 1},
+    ]
+    assert [m.object.member for m in (member1, member2)] == ["10.20.1.61:65535", "10.20.1.62:65535"]
+    assert dict(monitor.operation.record) == {
+        "servicegroupname": GROUP_COPY,
+        "monitor_name": "mon_ping",
+    }
+    # The copy takes the original binding's weight; the rollback re-binds the original with it.
+    assert dict(bind.operation.record) == {
+        "name": "vs_sg_dsr",
+        "servicegroupname": GROUP_COPY,
+        "weight": 1,
+    }
+    assert dict(unbind.operation.record) == {
+        "name": "vs_sg_dsr",
+        "servicegroupname": GROUP,
+        "weight": 1,
+    }
+    assert (unbind.precondition, dict(unbind.before)) == ("present", {"servicegroupname": GROUP})
+    for change in steps:  # every step has its exact inverse, and says what it risks
+        assert change.inverse.verb == INVERSE_VERB[change.operation.verb]
+        if change.operation.verb in {"bind", "unbind"}:
+            assert change.inverse.record == change.operation.record
+        assert change.risk
+        assert set(change.fixes) == {
+            f"DSR-USIP servicegroup/{GROUP}",
+            f"DSR-PROXYPORT servicegroup/{GROUP}",
+        }
+    assert all(c.vservers == ("vs_sg_dsr",) for c in steps)
+    assert "review them against sg_dsr_bad" in add.risk
+
+    after = apply_in_memory(snap, the_plan)
+    assert after.vservers["vs_sg_dsr"].servicegroups == (GROUP_COPY,)
+    assert GROUP in after.vservers["vs_shared_ip"].servicegroups
+    assert after.servicegroups[GROUP].usip is False  # the proxy-mode user is untouched
+    copy = after.servicegroups[GROUP_COPY]
+    assert (copy.usip, copy.useproxyport) == (True, False)
+    assert [(m.address_text, m.port) for m in copy.members] == [
+        (m.address_text, m.port) for m in snap.servicegroups[GROUP].members
+    ]
+    left = [f for f in audit(after).active() if f.object.name in {GROUP, GROUP_COPY}]
+    assert [f for f in left if f.remediation.automatic] == []
+    # The sealed plan file carries the new steps unchanged.
+    document = json.loads(json.dumps(plan_document(the_plan)))
+    assert read_plan_document(document) == the_plan
+
+
+def test_a_group_copy_keeps_member_details_and_gets_the_opt_in_monitor() -> None:
+    raw = shared_group_raw()
+    for member in raw["servicegroup_servicegroupmember_binding"]:
+        if member["servicegroupname"] == GROUP:
+            # Bound by address only, one of them out of service, with its own weight.
+            member.pop("servername")
+            if member["ip"] == "10.20.1.62":
+                member.update(state="DISABLED", weight="7")
+    for binding in raw["servicegroup_lbmonitor_binding"]:
+        if binding["servicegroupname"] == GROUP:
+            binding["monitor_name"] = "mon_user_script"
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    the_plan = make_plan(snap, dedicated_copies=True, bind_monitor=True)
+    steps = group_steps(the_plan)
+    members = [
+        dict(c.operation.record) for c in steps if c.operation.resource.endswith("member_binding")
+    ]
+    assert members == [
+        {"servicegroupname": GROUP_COPY, "ip": "10.20.1.61", "port": 65535, "weight": 1},
+        {
+            "servicegroupname": GROUP_COPY,
+            "ip": "10.20.1.62",
+            "port": 65535,
+            "weight": 7,
+            "state": "DISABLED",
+        },
+    ]
+    monitors = [
+        c.operation.record["monitor_name"]
+        for c in steps
+        if c.operation.resource == "servicegroup_lbmonitor_binding"
+    ]
+    # The script monitor cannot teach MAC mode the MACs: ping-default comes first.
+    assert monitors == ["ping-default", "mon_user_script"]
+    assert f"DSR-MONITOR servicegroup/{GROUP}" in steps[0].fixes
+    after = apply_in_memory(snap, the_plan)
+    remaining = {(f.rule, f.object.name) for f in audit(after).active()}
+    assert not {
+        r for r in remaining if r[1] in {GROUP, GROUP_COPY} and r[0] != "DSR-USIP-INHERITED"
+    }
+    assert [m.state for m in after.servicegroups[GROUP_COPY].members] == ["ENABLED", "DISABLED"]
+
+
+def test_a_group_without_members_or_with_a_bad_member_is_still_refused() -> None:
+    empty = shared_group_raw()
+    empty["servicegroup_servicegroupmember_binding"] = [
+        m
+        for m in empty["servicegroup_servicegroupmember_binding"]
+        if m["servicegroupname"] != GROUP
+    ]
+    the_plan = make_plan(
+        build_snapshot(empty, url="https://ns", collected_at=NOW), dedicated_copies=True
+    )
+    [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
+    assert refusal.code == SHARED_WITH_PROXY
+    assert "no members" in refusal.reason
+    assert refusal.alternative is not None
+    assert "--dedicated-copies" not in refusal.alternative
+    assert group_steps(the_plan) == []
+
+    bad = shared_group_raw()
+    for member in bad["servicegroup_servicegroupmember_binding"]:
+        if member["servicegroupname"] == GROUP and member["ip"] == "10.20.1.62":
+            member["ip"] = "10.20.1.999"
+    the_plan = make_plan(
+        build_snapshot(bad, url="https://ns", collected_at=NOW), dedicated_copies=True
+    )
+    [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
+    assert refusal.code == INVALID_DATA
+    assert "10.20.1.999" in refusal.reason
+    assert group_steps(the_plan) == []
+
+
 def test_nothing_is_planned_on_an_ha_secondary() -> None:
     raw = json.loads((ROOT / "mocks/scenarios/seed-incident.json").read_text())
     for node in raw["hanode"]:
@@ -200,6 +378,63 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
         {"name": f"svc{i}", "monitor_name": draw(st.sampled_from(["mon_script", "mon_ping"]))}
         for i in draw(st.sets(st.integers(0, n_services - 1), max_size=3))
     ]
+    groups, members, servers, group_bindings, group_monitors = [], [], [], [], []
+    n_groups = draw(st.integers(0, 3))
+    if n_groups and draw(st.booleans()):
+        # A proxy-mode virtual server for groups only, so that shared groups are common.
+        vservers.append(
+            {
+                "name": "vs_proxy",
+                "ipv46": "198.51.100.99",
+                "port": 65535,
+                "servicetype": "ANY",
+                "m": "IP",
+            }
+        )
+    for j in range(n_groups):
+        name = f"sg{j}"
+        groups.append(
+            {
+                "servicegroupname": name,
+                "servicetype": "ANY",
+                "usip": draw(st.sampled_from(["YES", "NO"])),
+                "useproxyport": draw(st.sampled_from(["YES", "NO"])),
+                "state": draw(st.sampled_from(["ENABLED", "ENABLED", "DISABLED"])),
+            }
+        )
+        # Empty groups, members bound by address or by server name, some unreachable or bogus.
+        for m in range(draw(st.integers(0, 3))):
+            address = draw(
+                st.sampled_from(
+                    [f"{SNIP_NET}.{100 + 10 * j + m}"] * 6 + [f"172.16.8.{m + 1}", "10.20.0.999"]
+                )
+            )
+            member = {
+                "servicegroupname": name,
+                "ip": address,
+                "port": draw(st.sampled_from([65535, 80])),
+                "weight": str(draw(st.integers(1, 100))),
+                "state": draw(st.sampled_from(["ENABLED", "ENABLED", "DISABLED"])),
+            }
+            if draw(st.booleans()):
+                server = f"srv_{j}_{m}"
+                servers.append({"name": server, "ipaddress": address})
+                member["servername"] = server
+                if draw(st.booleans()):
+                    del member["ip"]
+            members.append(member)
+        # Some groups are shared, often by a DSR and a proxy-mode virtual server.
+        picked = draw(st.sets(st.integers(0, n_vs - 1), max_size=3))
+        bound = {str(vservers[v]["name"]) for v in picked}
+        dsr = [str(vs["name"]) for vs in vservers if vs["m"] in {"MAC", "IPTUNNEL", "TOS"}]
+        proxy = [str(vs["name"]) for vs in vservers if vs["m"] == "IP"]
+        if dsr and proxy and draw(st.integers(0, 3)) > 0:
+            bound |= {draw(st.sampled_from(dsr)), draw(st.sampled_from(proxy))}
+        for vs_name in sorted(bound):
+            group_bindings.append({"name": vs_name, "servicegroupname": name})
+        if draw(st.booleans()):
+            monitor = draw(st.sampled_from(["mon_script", "mon_ping"]))
+            group_monitors.append({"servicegroupname": name, "monitor_name": monitor})
     return {
         "nsip": [{"ipaddress": f"{SNIP_NET}.1", "netmask": "255.255.255.0", "type": "SNIP"}],
         "nsmode": {"usip": draw(st.booleans()), "mbf": True},
@@ -209,7 +444,18 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
         "service": services,
         "lbmonitor": monitors,
         "service_lbmonitor_binding": monitor_bindings,
+        "servicegroup": groups,
+        "servicegroup_servicegroupmember_binding": members,
+        "server": servers,
+        "lbvserver_servicegroup_binding": group_bindings,
+        "servicegroup_lbmonitor_binding": group_monitors,
     }
+
+
+def member_keys(group: ServiceGroup) -> list[str]:
+    return sorted(
+        str((m.servername, m.address_text, m.port, m.weight, m.state)) for m in group.members
+    )
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -243,3 +489,19 @@ def test_applying_a_plan_leaves_nothing_remediable_and_touches_only_findings(
         if change.operation.verb == "update":
             assert set(change.inverse.record) == set(change.operation.record)
             assert all(change.inverse.record[k] == v for k, v in change.before.items())
+        else:
+            assert change.inverse.verb == INVERSE_VERB[change.operation.verb]
+    # A copied group has exactly the original's members, and takes its place on DSR vservers.
+    for add in (c for c in the_plan.changes if c.operation.resource == "servicegroup"):
+        if add.operation.verb != "add" or add.group is None:
+            continue
+        event("a service group was copied")
+        original = snap.servicegroups[add.group.split(":", 1)[1]]
+        copy = after.servicegroups[str(add.operation.record["servicegroupname"])]
+        assert member_keys(copy) == member_keys(original)
+        for vs_name in add.vservers:
+            assert copy.name in after.vservers[vs_name].servicegroups
+            assert original.name not in after.vservers[vs_name].servicegroups
+        for proxy_vs in snap.vservers_of_servicegroup(original.name):
+            if proxy_vs.m == "IP":
+                assert original.name in after.vservers[proxy_vs.name].servicegroups
