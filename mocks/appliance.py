@@ -850,6 +850,10 @@ class Appliance:
         if name == "hanode":
             if _norm(rec.get("id")) == "0":
                 return {"state": self._ha_state}
+            stored = _norm(rec.get("state")).lower()
+            if stored and stored not in {"primary", "secondary"}:
+                # A peer the scenario marks as down (UNKNOWN) stays down whatever this node is.
+                return {"state": rec.get("state")}
             return {"state": "Secondary" if self._ha_state == "Primary" else "Primary"}
         if name == "nspartition":
             if rec.get("partitionname") == part.name:

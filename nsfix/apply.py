@@ -158,6 +158,8 @@ def run_apply(
             reaudit=(lambda: reaudit(client, the_plan)) if reaudit else None,
         )
         facts = executor.check_target(the_plan.target)
+        for warning in facts["ha_warnings"]:
+            say(f"warning: {warning}")
         if options.save and facts["config_changed_before"] and not options.save_anyway:
             raise Refused(
                 "the appliance already has unsaved changes that nsfix did not make; --save would "
@@ -183,6 +185,7 @@ def run_apply(
                 [f"preconditions hold for {len(pending)} change(s); nothing was written"],
             )
             report.requests = executor.dry_run(pending)
+            report.messages.extend(f"warning: {w}" for w in facts["ha_warnings"])
             return Outcome(report)
         say(f"{len(pending)} change(s) to {target.url} partition {partition}:")
         for line in changes_summary(pending):
@@ -260,6 +263,7 @@ def run_apply(
                 )
         finally:
             journal.close()
+        report.messages.extend(f"warning: {w}" for w in facts["ha_warnings"])
         return Outcome(report, path)
 
 

@@ -24,7 +24,7 @@ from nsfix.journal import (
     JournalWriter,
     StepState,
 )
-from nsfix.model import DEFAULT_PARTITION, ha_role
+from nsfix.model import DEFAULT_PARTITION, ha_role, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
 from nsfix.nitro.client import WriteRequest
 from nsfix.planner import Change, Operation
@@ -240,7 +240,8 @@ class Executor:
                 f"this appliance is {hostname!r}, but the plan was made for {expected!r}: "
                 "make a plan against this appliance"
             )
-        role, peers = ha_role(self.client.get("hanode", attrs=["id", "ipaddress", "state"]))
+        nodes = self.client.get("hanode", attrs=["id", "ipaddress", "state", "hasync"])
+        role, peers = ha_role(nodes)
         if role == "Secondary":
             peer = f" (its peer {', '.join(peers)} should be primary)" if peers else ""
             raise Refused(
@@ -250,7 +251,12 @@ class Executor:
         config = self.client.get_singleton("nsconfig", attrs=["configchanged"])
         changed = config.get("configchanged")
         changed_before = changed if isinstance(changed, bool) else str(changed).lower() == "true"
-        return {"hostname": hostname, "ha_role": role, "config_changed_before": changed_before}
+        return {
+            "hostname": hostname,
+            "ha_role": role,
+            "config_changed_before": changed_before,
+            "ha_warnings": ha_warnings(nodes),
+        }
 
     def preflight(self) -> tuple[list[Observation], list[Observation]]:
         """(to apply, already in place); refuses if anything drifted since the plan."""

@@ -526,6 +526,27 @@ def ha_role(hanodes: Iterable[Record]) -> tuple[str, tuple[str, ...]]:
     return roles.get(state, "Unknown"), tuple(peers)
 
 
+def ha_warnings(hanodes: Iterable[Record]) -> list[str]:
+    """What an HA pair's state means for a change made on this node now."""
+    nodes = list(hanodes)
+    own = next((n for n in nodes if text(n, "id", "0") == "0"), None)
+    peers = [n for n in nodes if text(n, "id", "0") != "0"]
+    warnings = []
+    if own is not None and peers and flag(own, "hasync") is False:
+        warnings.append(
+            "HA synchronisation is disabled on this node: the peer will not receive this change; "
+            "make it there too, or enable hasync"
+        )
+    for peer in peers:
+        state = text(peer, "state").strip().upper()
+        if state not in {"PRIMARY", "SECONDARY", "STAYSECONDARY"}:
+            warnings.append(
+                f"HA peer {text(peer, 'ipaddress') or '?'} reports state {state or 'none'}: it "
+                "will not get this change until it is back and synchronises"
+            )
+    return warnings
+
+
 def group_by(records: Iterable[Record], key: str) -> dict[str, list[Record]]:
     grouped: dict[str, list[Record]] = {}
     for record in records:
