@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -88,6 +89,8 @@ def demo_apply(
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="nsfix-demo-") as folder:
+        # The demo's journal and lock files live and die with it, not in the user's state dir.
+        os.environ["NSFIX_JOURNAL_DIR"] = str(Path(folder) / "journals")
         plan_path = Path(folder) / "plan.json"
         plan_path.write_text(json.dumps(plan_document(the_plan), indent=2) + "\n")
         journal = Path(folder) / "journal.jsonl"
