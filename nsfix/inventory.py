@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Final, Protocol
 
@@ -15,6 +15,7 @@ from nsfix.nitro.errors import (
     NitroSessionExpired,
     NitroTransportError,
 )
+from nsfix.resources import APPLIANCE_WIDE, INVENTORY, Resource, Shape
 
 # Large enough that 10,000 services is one page and 50,000 is three; small enough that one
 # reply stays a few megabytes.
@@ -54,137 +55,22 @@ class NitroReader(Protocol):
     def switch_partition(self, name: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class Read:
-    """One request of the inventory: which type, which attributes, and how to ask for it."""
-
-    resource: str
-    attrs: tuple[str, ...] | None
-    shape: str = "list"
-    """`list`, `singleton`, `bindings` (all parents at once) or `paged` (large tables)."""
-    label: str = ""
-    essential: bool = False
-    """Without it there is nothing to audit; other reads may be refused (a command policy that
-    forbids `show ha node`, a resource an old firmware lacks) and become data defects."""
-
-
-# Only the attributes nsfix uses: keeps replies small on appliances with 50,000 services.
-READS: Final[tuple[Read, ...]] = (
-    Read("nsversion", ("version",), "singleton", "version"),
-    Read("nshostname", ("hostname",), "singleton", "hostname"),
-    Read("hanode", ("id", "ipaddress", "state", "hastatus"), "list", "HA state"),
-    Read(
-        "nsconfig",
-        ("configchanged", "lastconfigchangedtime", "lastconfigsavetime"),
-        "singleton",
-        "saved vs running",
-    ),
-    Read("nspartition", ("partitionname",), "list", "partitions"),
-    Read("nsip", ("ipaddress", "netmask", "type", "state", "td"), "list", "SNIPs"),
-    Read("nsmode", ("usip", "mbf", "l2", "l3", "usnip"), "singleton", "global modes"),
-    Read(
-        "lbvserver",
-        (
-            "name",
-            "ipv46",
-            "ippattern",
-            "ipmask",
-            "port",
-            "servicetype",
-            "m",
-            "tosid",
-            "sessionless",
-            "state",
-            "curstate",
-            "effectivestate",
-            "lbmethod",
-            "td",
-        ),
-        "paged",
-        "virtual servers",
-        essential=True,
-    ),
-    Read(
-        "lbvserver_service_binding",
-        ("name", "servicename", "weight"),
-        "bindings",
-        "vserver bindings",
-        essential=True,
-    ),
-    Read(
-        "lbvserver_servicegroup_binding",
-        ("name", "servicegroupname", "weight"),
-        "bindings",
-        "vserver group bindings",
-        essential=True,
-    ),
-    Read(
-        "service",
-        (
-            "name",
-            "servername",
-            "ipaddress",
-            "port",
-            "servicetype",
-            "usip",
-            "useproxyport",
-            "cip",
-            "state",
-            "svrstate",
-            "healthmonitor",
-            "td",
-        ),
-        "paged",
-        "services",
-        essential=True,
-    ),
-    Read(
-        "servicegroup",
-        (
-            "servicegroupname",
-            "servicetype",
-            "usip",
-            "useproxyport",
-            "cip",
-            "state",
-            "servicegroupeffectivestate",
-            "td",
-        ),
-        "paged",
-        "service groups",
-        essential=True,
-    ),
-    Read(
-        "servicegroup_servicegroupmember_binding",
-        ("servicegroupname", "ip", "servername", "port", "weight", "state", "svrstate"),
-        "bindings",
-        "group members",
-        essential=True,
-    ),
-    Read("server", ("name", "ipaddress", "domain", "state"), "paged", "servers"),
-    Read("lbmonitor", ("monitorname", "type", "scriptname", "state"), "list", "monitors"),
-    Read("service_lbmonitor_binding", ("name", "monitor_name"), "bindings", "service monitors"),
-    Read(
-        "servicegroup_lbmonitor_binding",
-        ("servicegroupname", "monitor_name"),
-        "bindings",
-        "group monitors",
-    ),
-)
-
 Progress = Callable[[str, int, int], None]
 """Called before each read with (label, index, total)."""
 
 
-def read_one(client: NitroReader, read: Read) -> Any:
-    attrs = list(read.attrs) if read.attrs else None
-    if read.shape == "singleton":
-        return client.get_singleton(read.resource, attrs=attrs)
-    if read.shape == "bindings":
-        return client.get_all(read.resource, attrs=attrs, bulkbindings=True, page_size=PAGE_SIZE)
-    if read.shape == "paged":
-        return client.get_all(read.resource, attrs=attrs, page_size=PAGE_SIZE)
-    return client.get_all(read.resource, attrs=attrs)
+def read_one(client: NitroReader, entry: Resource) -> Any:
+    """One request (or one paged series) for every record of `entry`, as the table says."""
+    read = entry.read
+    assert read is not None, f"{entry.name} is not read by inventory"
+    attrs = list(read.attrs)
+    if read.shape is Shape.SINGLETON:
+        return client.get_singleton(entry.name, attrs=attrs)
+    if read.shape is Shape.BINDINGS:
+        return client.get_all(entry.name, attrs=attrs, bulkbindings=True, page_size=PAGE_SIZE)
+    if read.shape is Shape.PAGED:
+        return client.get_all(entry.name, attrs=attrs, page_size=PAGE_SIZE)
+    return client.get_all(entry.name, attrs=attrs)
 
 
 def refused_by_appliance(error: NitroError) -> bool:
@@ -201,19 +87,20 @@ def read_all(client: NitroReader, progress: Progress | None = None) -> dict[str,
     """
     raw: dict[str, Any] = {}
     unread: list[dict[str, str]] = []
-    for index, read in enumerate(READS):
+    for index, entry in enumerate(INVENTORY):
+        assert entry.read is not None
         if progress is not None:
-            progress(read.label or read.resource, index, len(READS))
+            progress(entry.read.label, index, len(INVENTORY))
         try:
-            raw[read.resource] = read_one(client, read)
+            raw[entry.name] = read_one(client, entry)
         except NitroError as exc:
-            if read.essential or not refused_by_appliance(exc):
+            if entry.read.essential or not refused_by_appliance(exc):
                 raise
-            unread.append({"resource": read.resource, "error": str(exc)})
+            unread.append({"resource": entry.name, "error": str(exc)})
     if unread:
         raw["_unread"] = unread
     if progress is not None:
-        progress("done", len(READS), len(READS))
+        progress("done", len(INVENTORY), len(INVENTORY))
     return raw
 
 
@@ -281,7 +168,3 @@ def snapshot_from_document(
         when = datetime.now(UTC)
     url = str(meta.get("url") or f"file:{source}")
     return build_snapshot(records, url=url, partition=wanted, collected_at=when)
-
-
-# Records that describe the whole appliance, not one partition.
-APPLIANCE_WIDE: Final = frozenset({"nsversion", "nshostname", "hanode", "nspartition"})

@@ -13,23 +13,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
+from nsfix.resources import FALSE_WORDS, TRUE_WORDS, WILDCARD_PORT
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Record = Mapping[str, Any]
 
 DEFAULT_PARTITION: Final = "default"
 
-# NITRO writes the CLI's `*` port as 65535 (NITRO reference, service and lbvserver pages).
-WILDCARD_PORT: Final = 65535
-
 REDIRECTION_MODES: Final = frozenset({"IP", "MAC", "IPTUNNEL", "TOS"})
 # Modes in which the server answers the client directly (the NetScaler docs' DSR variants).
 DSR_MODES: Final = frozenset({"MAC", "IPTUNNEL", "TOS"})
 
 SCRIPT_MONITOR_TYPES: Final = frozenset({"USER"})
-
-_YES: Final = frozenset({"YES", "ENABLED", "ON", "TRUE"})
-_NO: Final = frozenset({"NO", "DISABLED", "OFF", "FALSE"})
 
 
 @dataclass(frozen=True)
@@ -263,9 +259,9 @@ def flag(record: Record, attribute: str) -> bool | None:
     if value is None:
         return None
     word = str(value).strip().upper()
-    if word in _YES:
+    if word in TRUE_WORDS:
         return True
-    if word in _NO:
+    if word in FALSE_WORDS:
         return False
     return None
 

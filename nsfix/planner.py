@@ -27,7 +27,7 @@ from nsfix.model import (
     parse_servicegroup,
     resolve_member,
 )
-from nsfix.rules.attributes import UPDATABLE, nitro_value, same_value
+from nsfix.resources import key_of, nitro_value, resource, same_value
 
 # Refusal reasons: stable codes for scripts and reports.
 SHARED_WITH_PROXY: Final = "shared-with-proxy-vserver"
@@ -192,8 +192,7 @@ def defects_of(snapshot: Snapshot, obj: Service | ServiceGroup) -> list[DataDefe
 
 
 def key_record(ref: ObjectRef) -> dict[str, Any]:
-    key = "servicegroupname" if ref.resource == "servicegroup" else "name"
-    return {key: ref.name}
+    return {key_of(ref.resource): ref.name}
 
 
 def plan(
@@ -998,7 +997,7 @@ def apply_in_memory(snapshot: Snapshot, the_plan: Plan) -> Snapshot:
 def _flags(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         name: str(record[name]).upper() in {"YES", "ENABLED"}
-        for name in UPDATABLE["service"]
+        for name in resource("service").updatable
         if name in record
     }
 

@@ -8,13 +8,13 @@ from typing import Any, Final
 from nsfix.canonical import jsonable
 from nsfix.model import (
     DSR_MODES,
-    WILDCARD_PORT,
     LbVserver,
     Service,
     ServiceGroup,
     Snapshot,
 )
 from nsfix.reports.text import aligned
+from nsfix.resources import WILDCARD_PORT
 
 SCHEMA: Final = "nsfix.inventory"
 SCHEMA_VERSION: Final = 1

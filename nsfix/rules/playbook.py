@@ -7,13 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from nsfix.findings import Remediation, Severity
-from nsfix.rules.attributes import (
-    NITRO_FLAG_WORDS,
-    UPDATABLE,
-    attribute_names,
-    is_flag,
-    nitro_value,
-)
+from nsfix.resources import FLAG_WORDS, is_flag, nitro_value
+from nsfix.rules.attributes import attribute_names, updatable
 from nsfix.yamlsource import (
     Document,
     Path_,
@@ -75,7 +70,7 @@ def value_word(doc: Document, path: Path_, attribute: str, value: Any) -> str:
     if not is_flag(attribute):
         return text
     spelled = nitro_value(attribute, text)
-    allowed = NITRO_FLAG_WORDS[attribute]
+    allowed = FLAG_WORDS[attribute]
     if spelled not in allowed:
         raise doc.error(path, f"{text!r} is not a value of {attribute} ({' or '.join(allowed)})")
     return spelled
@@ -166,8 +161,8 @@ def _rule(doc: Document, raw: Any, path: Path_, checks: frozenset[str]) -> Rule:
     remediation = _remediation(doc, rule.get("remediation"), (*path, "remediation"))
     for resource in subject_resources if remediation.set else ():
         for name in remediation.set:
-            if name not in UPDATABLE.get(resource, frozenset()):
-                allowed = ", ".join(sorted(UPDATABLE.get(resource, frozenset()))) or "nothing"
+            if name not in updatable(resource):
+                allowed = ", ".join(sorted(updatable(resource))) or "nothing"
                 raise doc.error(
                     (*path, "remediation", "set", name),
                     f"nsfix does not change {resource} attribute {name!r} (it may set: {allowed})",

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from nsfix.inventory import READS, collect
+from nsfix.inventory import collect
 from nsfix.nitro import NitroNotAuthorized, NitroTransportError
+from nsfix.resources import INVENTORY
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = json.loads((ROOT / "mocks/scenarios/seed-incident.json").read_text())
@@ -57,7 +58,7 @@ def refused(resource: str) -> NitroNotAuthorized:
 def test_each_resource_type_is_read_once() -> None:
     reader = Reader({})
     collect(reader, url="https://ns")
-    assert sorted(reader.asked) == sorted(r.resource for r in READS)
+    assert sorted(reader.asked) == sorted(r.name for r in INVENTORY)
 
 
 def test_a_refused_fact_read_becomes_a_defect_and_the_audit_goes_on() -> None:
