@@ -12,28 +12,29 @@ import select
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsfix import __version__
 from nsfix.executor import (
-    AFTER,
-    DRIFTED,
     ApplyOptions,
     Executor,
     Refused,
     Report,
+    RunStatus,
+    StepOutcome,
     StepReport,
+    Where,
 )
 from nsfix.exitcodes import ExitCode
 from nsfix.journal import (
-    APPLIED,
     JOURNAL_VERSION,
-    SKIPPED,
     JournalError,
     JournalWriter,
+    Phase,
+    Recorded,
     StepState,
     default_journal_dir,
     default_journal_path,
@@ -147,7 +148,9 @@ def run_apply(
         )
     partition = str(the_plan.target.get("partition") or "default")
     if not the_plan.changes:
-        return Outcome(Report("nothing-to-do", ExitCode.NOTHING_TO_DO, [], ["the plan is empty"]))
+        return Outcome(
+            Report(RunStatus.NOTHING_TO_DO, ExitCode.NOTHING_TO_DO, [], ["the plan is empty"])
+        )
     lock = contextlib.nullcontext() if dry_run else appliance_lock(target.url, partition)
     with lock, client_factory(target) as client:
         executor = Executor(
@@ -158,9 +161,9 @@ def run_apply(
             reaudit=(lambda: reaudit(client, the_plan)) if reaudit else None,
         )
         facts = executor.check_target(the_plan.target)
-        for warning in facts["ha_warnings"]:
+        for warning in facts.ha_warnings:
             say(f"warning: {warning}")
-        if options.save and facts["config_changed_before"] and not options.save_anyway:
+        if options.save and facts.config_changed_before and not options.save_anyway:
             raise Refused(
                 "the appliance already has unsaved changes that nsfix did not make; --save would "
                 "persist them too. Save or discard them first, or pass --save-anyway"
@@ -170,28 +173,28 @@ def run_apply(
         if not pending:
             return Outcome(
                 Report(
-                    "nothing-to-do",
+                    RunStatus.NOTHING_TO_DO,
                     ExitCode.NOTHING_TO_DO,
-                    [StepReport(c, "already in place") for c in the_plan.changes],
+                    [StepReport(c, StepOutcome.ALREADY_IN_PLACE) for c in the_plan.changes],
                     ["every change of the plan is already in place"],
                 )
             )
         if dry_run:
             report = Report(
-                "dry-run",
+                RunStatus.DRY_RUN,
                 ExitCode.OK,
-                [StepReport(c, "would apply") for c in pending]
-                + [StepReport(o.change, "already in place") for o in done],
+                [StepReport(c, StepOutcome.WOULD_APPLY) for c in pending]
+                + [StepReport(o.change, StepOutcome.ALREADY_IN_PLACE) for o in done],
                 [f"preconditions hold for {len(pending)} change(s); nothing was written"],
             )
             report.requests = executor.dry_run(pending)
-            report.messages.extend(f"warning: {w}" for w in facts["ha_warnings"])
+            report.messages.extend(f"warning: {w}" for w in facts.ha_warnings)
             return Outcome(report)
         say(f"{len(pending)} change(s) to {target.url} partition {partition}:")
         for line in changes_summary(pending):
             say(line)
         confirm_or_refuse(
-            f"Apply {len(pending)} change(s) to {facts.get('hostname') or target.url}?",
+            f"Apply {len(pending)} change(s) to {facts.hostname or target.url}?",
             yes=yes,
             interactive=interactive,
             ask=ask,
@@ -217,13 +220,13 @@ def run_apply(
                 confirm_within=options.confirm_within,
                 changes=the_plan.changes,
             )
-            journal.write("preflight", **facts)
+            journal.write("preflight", **asdict(facts))
             for observation in done:
                 journal.write(
                     "result",
                     change=observation.change.id,
-                    phase="apply",
-                    outcome=SKIPPED,
+                    phase=Phase.APPLY,
+                    outcome=Recorded.SKIPPED,
                     detail="already in place before this run",
                 )
             report = executor.apply(pending)
@@ -263,7 +266,7 @@ def run_apply(
                 )
         finally:
             journal.close()
-        report.messages.extend(f"warning: {w}" for w in facts["ha_warnings"])
+        report.messages.extend(f"warning: {w}" for w in facts.ha_warnings)
         return Outcome(report, path)
 
 
@@ -338,13 +341,13 @@ def await_confirmation(
     )
     rollback.messages.insert(0, "not confirmed in time")
     if rollback.exit_code == ExitCode.OK:
-        rollback.status = "not-confirmed-rolled-back"
+        rollback.status = RunStatus.NOT_CONFIRMED
         rollback.exit_code = ExitCode.ROLLED_BACK
     return rollback
 
 
 def _applied(change: Change) -> StepState:
-    return StepState(change, APPLIED)
+    return StepState(change, Recorded.APPLIED)
 
 
 def _typed_confirm(timeout: float) -> bool:
@@ -381,7 +384,7 @@ def run_rollback(
     if not pending:
         return Outcome(
             Report(
-                "nothing-to-do",
+                RunStatus.NOTHING_TO_DO,
                 ExitCode.NOTHING_TO_DO,
                 [],
                 ["the journal shows nothing that may still be on the appliance"],
@@ -395,26 +398,23 @@ def run_rollback(
         executor = Executor(client, changes, options, say=say)
         executor.check_target({"partition": partition, "hostname": None})
         observations = executor.observe([s.change for s in pending])
-        to_revert = [o for o in observations if o.where == AFTER]
-        drifted = [o for o in observations if o.where == DRIFTED]
+        to_revert = [o for o in observations if o.where is Where.AFTER]
+        drifted = [o for o in observations if o.where is Where.DRIFTED]
         for o in drifted:
-            say(f"changed since nsfix wrote it: {o.describe(AFTER)}")
+            say(f"changed since nsfix wrote it: {o.describe(Where.AFTER)}")
         if dry_run:
-            requests = [executor.describe(o.change.inverse).render() for o in to_revert]
-            if options.force:
-                requests += [executor.describe(o.change.inverse).render() for o in drifted]
+            reverted = to_revert + (drifted if options.force else [])
+            requests = [executor.revert_batch(o.change).request.render() for o in reverted]
+            drifted_outcome = (
+                StepOutcome.WOULD_REVERT_DRIFTED
+                if options.force
+                else StepOutcome.WOULD_LEAVE_DRIFTED
+            )
             report = Report(
-                "dry-run",
+                RunStatus.DRY_RUN,
                 ExitCode.OK,
-                [StepReport(o.change, "would revert") for o in to_revert]
-                + [
-                    StepReport(
-                        o.change,
-                        "drifted: "
-                        + ("would revert (--force)" if options.force else "would leave alone"),
-                    )
-                    for o in drifted
-                ],
+                [StepReport(o.change, StepOutcome.WOULD_REVERT) for o in to_revert]
+                + [StepReport(o.change, drifted_outcome) for o in drifted],
                 ["nothing was written"],
             )
             report.requests = requests
@@ -423,7 +423,7 @@ def run_rollback(
             raise Refused(
                 "every object still on the appliance was changed since nsfix wrote it; "
                 "nothing was reverted (use --force to overwrite those changes)",
-                [o.describe(AFTER) for o in drifted],
+                [o.describe(Where.AFTER) for o in drifted],
             )
         confirm_or_refuse(
             f"Revert {len(to_revert) + (len(drifted) if options.force else 0)} change(s) on "

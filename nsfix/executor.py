@@ -11,47 +11,121 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, Final
 
 from nsfix.exitcodes import ExitCode
-from nsfix.journal import (
-    APPLIED,
-    FAILED,
-    REVERTED,
-    SKIPPED,
-    UNKNOWN,
-    JournalError,
-    JournalWriter,
-    StepState,
-)
+from nsfix.journal import JournalError, JournalWriter, Phase, Recorded, StepState
 from nsfix.model import DEFAULT_PARTITION, ha_role, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
 from nsfix.nitro.client import WriteRequest
 from nsfix.planner import Change, Operation
-from nsfix.rules.attributes import same_value
+from nsfix.resources import DOWN_STATES, WILDCARD_PORT, Binding, key_of, resource, same_value
 
-# Where each object is, relative to a change.
-BEFORE: Final = "before"
-AFTER: Final = "after"
-DRIFTED: Final = "drifted"
 
-# Binding resources: the parent key (in the URL) and the attributes that name the bound object;
-# of those, a binding's record carries the ones that identify it (a member: ip or servername,
-# with port).
-BINDINGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
-    "lbvserver_service_binding": ("name", ("servicename",)),
-    "lbvserver_servicegroup_binding": ("name", ("servicegroupname",)),
-    "service_lbmonitor_binding": ("name", ("monitor_name",)),
-    "servicegroup_lbmonitor_binding": ("servicegroupname", ("monitor_name",)),
-    "servicegroup_servicegroupmember_binding": ("servicegroupname", ("ip", "servername", "port")),
+class Where(StrEnum):
+    """Where an object is, relative to one change."""
+
+    BEFORE = "before"
+    AFTER = "after"
+    DRIFTED = "drifted"
+
+
+class StepOutcome(StrEnum):
+    """What happened to one change in a run; the words the report and the journal's end use."""
+
+    NOT_ATTEMPTED = "not attempted"
+    ALREADY_IN_PLACE = "already in place"
+    WOULD_APPLY = "would apply"
+    APPLIED = "applied"
+    APPLY_FAILED = "apply failed"
+    APPLY_UNKNOWN = "apply unknown"
+    APPLIED_VERIFIED = "applied and verified"
+    WOULD_REVERT = "would revert"
+    WOULD_REVERT_DRIFTED = "drifted: would revert (--force)"
+    WOULD_LEAVE_DRIFTED = "drifted: would leave alone"
+    REVERTED = "reverted"
+    ROLLBACK_FAILED = "rollback failed"
+    ROLLBACK_UNKNOWN = "rollback unknown"
+    REVERTED_VERIFIED = "reverted and verified"
+    NOT_APPLIED = "not applied (as before)"
+    LEFT_ALONE = "changed since nsfix wrote it: left alone"
+
+
+# After a rollback, these leave nothing of the change on the appliance.
+SETTLED: Final = frozenset(
+    {
+        StepOutcome.REVERTED_VERIFIED,
+        StepOutcome.NOT_APPLIED,
+        StepOutcome.NOT_ATTEMPTED,
+        StepOutcome.ALREADY_IN_PLACE,
+    }
+)
+
+# The step outcome of each journalled write outcome, per phase.
+_SENT: Final[Mapping[tuple[Phase, Recorded], StepOutcome]] = {
+    (Phase.APPLY, Recorded.APPLIED): StepOutcome.APPLIED,
+    (Phase.APPLY, Recorded.FAILED): StepOutcome.APPLY_FAILED,
+    (Phase.APPLY, Recorded.UNKNOWN): StepOutcome.APPLY_UNKNOWN,
+    (Phase.ROLLBACK, Recorded.REVERTED): StepOutcome.REVERTED,
+    (Phase.ROLLBACK, Recorded.FAILED): StepOutcome.ROLLBACK_FAILED,
+    (Phase.ROLLBACK, Recorded.UNKNOWN): StepOutcome.ROLLBACK_UNKNOWN,
 }
-WILDCARD_PORT: Final = "65535"
-KEYS: Final[Mapping[str, str]] = {"servicegroup": "servicegroupname"}
-STATE_ATTRIBUTE: Final[Mapping[str, str]] = {
-    "service": "svrstate",
-    "servicegroup": "servicegroupeffectivestate",
-}
-DOWN_STATES: Final = frozenset({"DOWN", "OUT OF SERVICE", "DOWN WHEN GOING OUT OF SERVICE"})
+
+
+class RunStatus(StrEnum):
+    """How an apply or rollback ended (`status` of the result document and the journal's end)."""
+
+    APPLIED = "applied"
+    DRY_RUN = "dry-run"
+    NOTHING_TO_DO = "nothing-to-do"
+    ROLLED_BACK = "rolled-back"
+    NOT_CONFIRMED = "not-confirmed-rolled-back"
+    ROLLBACK_INCOMPLETE = "rollback-incomplete"
+    REFUSED = "refused"
+    ERROR = "error"
+
+
+class ProblemKind(StrEnum):
+    NOT_AS_EXPECTED = "not-as-expected"
+    """Read back, the object is not where the run left it."""
+    WENT_DOWN = "went-down"
+    """A backend that was UP before the change is DOWN now (monitors may still settle)."""
+    STILL_FOUND = "still-found"
+    """The audit after the change still finds what the change should have fixed."""
+    UNREADABLE = "unreadable"
+    """The objects could not be read back at all."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something verification found, as data: about one change, or (change None) about all."""
+
+    kind: ProblemKind
+    detail: str
+    change: Change | None = None
+
+    def concerns(self, change: Change) -> bool:
+        return self.change is None or self.change.id == change.id
+
+    def __str__(self) -> str:
+        if self.kind is ProblemKind.NOT_AS_EXPECTED:
+            return f"read back: {self.detail}"
+        if self.kind is ProblemKind.STILL_FOUND:
+            return f"audit still finds {self.detail}"
+        if self.kind is ProblemKind.UNREADABLE:
+            return f"could not read back: {self.detail}"
+        return self.detail
+
+
+@dataclass(frozen=True)
+class TargetFacts:
+    """What preflight learnt about the appliance; journalled as the `preflight` record."""
+
+    hostname: str | None
+    ha_role: str
+    config_changed_before: bool
+    ha_warnings: tuple[str, ...]
 
 
 class Refused(Exception):
@@ -81,23 +155,22 @@ class Observation:
     """An object as the appliance shows it now, for one change."""
 
     change: Change
-    where: str
-    """before, after or drifted."""
+    where: Where
     current: Mapping[str, str]
     state: str | None = None
     """The backend's monitor state (svrstate), when the object has one."""
 
-    def describe(self, against: str = BEFORE) -> str:
+    def describe(self, against: Where = Where.BEFORE) -> str:
         """Now against the plan's before (preflight, rollback) or what nsfix set (AFTER)."""
         if self.change.operation.verb == "update":
             now = ", ".join(f"{k} {self.current.get(k, '?')}" for k in self.change.after)
-            if against == AFTER:
+            if against is Where.AFTER:
                 done = ", ".join(f"{k} {v}" for k, v in self.change.after.items())
                 return f"{self.change.object}: now {now}; nsfix set {done}"
             was = ", ".join(f"{k} {v}" for k, v in self.change.before.items())
             return f"{self.change.object}: now {now}; the plan expected {was}"
         present = "present" if self.current.get("present") == "yes" else "absent"
-        if against == AFTER:
+        if against is Where.AFTER:
             made = "present" if self.change.operation.verb in {"add", "bind"} else "absent"
             return f"{self.change.object}: {present}; nsfix made it {made}"
         return f"{self.change.object}: {present}; the plan expected it {self.change.precondition}"
@@ -106,7 +179,7 @@ class Observation:
 @dataclass
 class StepReport:
     change: Change
-    outcome: str = "not attempted"
+    outcome: StepOutcome = StepOutcome.NOT_ATTEMPTED
     detail: str = ""
 
 
@@ -114,7 +187,7 @@ class StepReport:
 class Report:
     """What happened, object by object, and the exit code that sums it up."""
 
-    status: str
+    status: RunStatus
     exit_code: ExitCode
     steps: list[StepReport]
     messages: list[str] = field(default_factory=list)
@@ -122,16 +195,33 @@ class Report:
     """Dry run: the exact requests apply would send."""
 
 
+@dataclass(frozen=True)
+class Batch:
+    """Changes that go out in one request, and that request: what apply sends and a dry run
+    prints come from here, so the two cannot differ."""
+
+    changes: tuple[Change, ...]
+    phase: Phase
+    request: WriteRequest
+
+
 Say = Callable[[str], None]
+
+
+def binding_of(op: Operation) -> Binding:
+    entry = resource(op.resource).binding
+    if entry is None:
+        raise ValueError(f"{op.resource} is not a binding")
+    return entry
 
 
 def parent_and_args(op: Operation) -> tuple[str, dict[str, Any]]:
     """The binding's parent (the URL key) and the attributes naming the bound object."""
-    parent_key, child_keys = BINDINGS[op.resource]
-    args = {key: op.record[key] for key in child_keys if op.record.get(key) not in (None, "")}
+    binding = binding_of(op)
+    args = {key: op.record[key] for key in binding.identity if op.record.get(key) not in (None, "")}
     if not args:
         raise ValueError(f"{op.resource} record names no bound object: {dict(op.record)}")
-    return str(op.record[parent_key]), args
+    return str(op.record[binding.parent_key]), args
 
 
 def binding_matches(row: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
@@ -144,11 +234,11 @@ def binding_matches(row: Mapping[str, Any], args: Mapping[str, Any]) -> bool:
 def _child_word(key: str, value: Any) -> str:
     word = "" if value is None else str(value)
     # The CLI's `*` port is 65535 in NITRO; either spelling names the same member.
-    return WILDCARD_PORT if key == "port" and word == "*" else word
+    return str(WILDCARD_PORT) if key == "port" and word == "*" else word
 
 
-def object_key(resource: str) -> str:
-    return KEYS.get(resource, "name")
+def _is_binding(op: Operation) -> bool:
+    return resource(op.resource).binding is not None
 
 
 class Executor:
@@ -180,14 +270,11 @@ class Executor:
 
     def observe(self, changes: Iterable[Change]) -> list[Observation]:
         """Read every object the changes touch: one request per object, reads only."""
-        out = []
-        for change in changes:
-            out.append(self._observe_one(change))
-        return out
+        return [self._observe_one(change) for change in changes]
 
     def _observe_one(self, change: Change) -> Observation:
         op = change.operation
-        if op.resource in BINDINGS:
+        if _is_binding(op):
             parent, args = parent_and_args(op)
             try:
                 rows = self.client.get(op.resource, parent)
@@ -195,10 +282,10 @@ class Executor:
                 rows = []
             present = any(binding_matches(r, args) for r in rows)
             return Observation(change, self._where_presence(op.verb, present), _presence(present))
-        name = str(op.record[object_key(op.resource)])
+        entry = resource(op.resource)
+        name = str(op.record[entry.key])
         attrs = sorted(set(change.after) | set(change.before))
-        state_attr = STATE_ATTRIBUTE.get(op.resource)
-        wanted = [object_key(op.resource), *attrs, *([state_attr] if state_attr else [])]
+        wanted = [entry.key, *attrs, *([entry.state] if entry.state else [])]
         try:
             rows = self.client.get(op.resource, name, attrs=wanted)
         except NitroNotFound:
@@ -208,27 +295,29 @@ class Executor:
                 change, self._where_presence(op.verb, bool(rows)), _presence(bool(rows))
             )
         if not rows:
-            return Observation(change, DRIFTED, {"present": "no"})
+            return Observation(change, Where.DRIFTED, {"present": "no"})
         row = rows[0]
         current = {k: "" if row.get(k) is None else str(row.get(k)) for k in attrs}
-        state = str(row.get(state_attr)) if state_attr and row.get(state_attr) is not None else None
+        state_value = row.get(entry.state) if entry.state else None
+        state = None if state_value is None else str(state_value)
         if all(same_value(k, current.get(k), v) for k, v in change.before.items()):
-            where = BEFORE
+            where = Where.BEFORE
         elif all(same_value(k, current.get(k), v) for k, v in change.after.items()):
-            where = AFTER
+            where = Where.AFTER
         else:
-            where = DRIFTED
+            where = Where.DRIFTED
         return Observation(change, where, current, state)
 
     @staticmethod
-    def _where_presence(verb: str, present: bool) -> str:
+    def _where_presence(verb: str, present: bool) -> Where:
         # add/bind create: absent is before; unbind/delete remove: present is before.
-        creates = verb in {"add", "bind"}
-        return (AFTER if present else BEFORE) if creates else (BEFORE if present else AFTER)
+        if verb in {"add", "bind"}:
+            return Where.AFTER if present else Where.BEFORE
+        return Where.BEFORE if present else Where.AFTER
 
     # --- preflight ----------------------------------------------------------------------
 
-    def check_target(self, plan_target: Mapping[str, Any]) -> dict[str, Any]:
+    def check_target(self, plan_target: Mapping[str, Any]) -> TargetFacts:
         """Same appliance, same partition, a primary node; returns facts for the journal."""
         partition = str(plan_target.get("partition") or DEFAULT_PARTITION)
         if partition != (self.client.partition or DEFAULT_PARTITION):
@@ -251,17 +340,17 @@ class Executor:
         config = self.client.get_singleton("nsconfig", attrs=["configchanged"])
         changed = config.get("configchanged")
         changed_before = changed if isinstance(changed, bool) else str(changed).lower() == "true"
-        return {
-            "hostname": hostname,
-            "ha_role": role,
-            "config_changed_before": changed_before,
-            "ha_warnings": ha_warnings(nodes),
-        }
+        return TargetFacts(
+            hostname=None if hostname is None else str(hostname),
+            ha_role=role,
+            config_changed_before=changed_before,
+            ha_warnings=tuple(ha_warnings(nodes)),
+        )
 
     def preflight(self) -> tuple[list[Observation], list[Observation]]:
         """(to apply, already in place); refuses if anything drifted since the plan."""
         observations = self.observe(self.changes)
-        drifted = [o for o in observations if o.where == DRIFTED]
+        drifted = [o for o in observations if o.where is Where.DRIFTED]
         if drifted:
             raise Refused(
                 f"{len(drifted)} object(s) changed since the plan was made; nothing was written. "
@@ -270,33 +359,42 @@ class Executor:
             )
         for o in observations:
             self.states_before[o.change.id] = o.state
-        pending = [o for o in observations if o.where == BEFORE]
-        done = [o for o in observations if o.where == AFTER]
+        pending = [o for o in observations if o.where is Where.BEFORE]
+        done = [o for o in observations if o.where is Where.AFTER]
         return pending, done
 
-    # --- writing ------------------------------------------------------------------------
+    # --- the requests -------------------------------------------------------------------
 
-    def describe(self, op: Operation) -> WriteRequest:
-        client = self.client
+    def request_for(self, changes: Sequence[Change], phase: Phase) -> WriteRequest:
+        """The one request that carries `changes` (their operations, or in rollback their
+        inverses): the only place a write is built."""
+        ops = [c.operation if phase is Phase.APPLY else c.inverse for c in changes]
+        if len(ops) > 1:
+            # Only a run of updates of one resource type goes in one request (see schedule).
+            assert all(op.verb == "update" and op.resource == ops[0].resource for op in ops)
+            return self.client.describe_update_bulk(
+                ops[0].resource, [op.record for op in ops], onerror="continue"
+            )
+        [op] = ops
         if op.verb == "update":
-            return client.describe_update(op.resource, op.record)
+            return self.client.describe_update(op.resource, op.record)
         if op.verb == "add":
-            return client.describe_add(op.resource, op.record)
+            return self.client.describe_add(op.resource, op.record)
         if op.verb == "delete":
-            key = object_key(op.resource)
-            return client.describe_delete(op.resource, str(op.record[key]))
+            return self.client.describe_delete(op.resource, str(op.record[key_of(op.resource)]))
         if op.verb == "bind":
-            return client.describe_bind(op.resource, op.record)
+            return self.client.describe_bind(op.resource, op.record)
         if op.verb == "unbind":
             parent, args = parent_and_args(op)
-            return client.describe_unbind(op.resource, parent, args)
+            return self.client.describe_unbind(op.resource, parent, args)
         raise ValueError(f"unknown operation {op.verb!r}")
 
-    def batches(self, changes: Sequence[Change]) -> list[list[Change]]:
-        """Consecutive updates of one resource type go together; everything else alone."""
-        out: list[list[Change]] = []
-        for change in changes:
-            last = out[-1] if out else None
+    def schedule(self, pending: Sequence[Change]) -> list[Batch]:
+        """The requests of an apply, in order: the canary alone, then consecutive updates of one
+        resource type together (up to --batch-size), everything else alone."""
+        groups: list[list[Change]] = []
+        for change in pending:
+            last = groups[-1] if groups else None
             if (
                 last is not None
                 and change.operation.verb == "update"
@@ -306,78 +404,81 @@ class Executor:
             ):
                 last.append(change)
             else:
-                out.append([change])
-        return out
+                groups.append([change])
+        if groups and len(groups[0]) > 1:
+            # The canary goes alone, whatever the batching.
+            groups = [[groups[0][0]], groups[0][1:], *groups[1:]]
+        return [Batch(tuple(g), Phase.APPLY, self.request_for(g, Phase.APPLY)) for g in groups]
+
+    def dry_run(self, pending: Sequence[Change]) -> list[str]:
+        """The exact requests apply would send, in order, batched as apply would batch them."""
+        return [batch.request.render() for batch in self.schedule(pending)]
+
+    # --- writing ------------------------------------------------------------------------
 
     def _journal(self, kind: str, **values: Any) -> None:
         if self.journal is not None:
             self.journal.write(kind, **values)
 
-    def send(self, batch: Sequence[Change], phase: str, steps: Mapping[str, StepReport]) -> bool:
-        """One request for the batch, journalled around it. False when anything failed."""
-        ops = [c.operation if phase == "apply" else c.inverse for c in batch]
-        if len(batch) == 1:
-            request = self.describe(ops[0])
-        else:
-            request = self.client.describe_update_bulk(
-                ops[0].resource, [op.record for op in ops], onerror="continue"
-            )
-        for change in batch:
-            self._journal("intent", change=change.id, phase=phase, request=request.render())
+    def send(self, batch: Batch, steps: Mapping[str, StepReport]) -> bool:
+        """The batch's request, journalled around it. False when anything failed."""
+        phase = batch.phase
+        success = Recorded.APPLIED if phase is Phase.APPLY else Recorded.REVERTED
+        for change in batch.changes:
+            self._journal("intent", change=change.id, phase=phase, request=batch.request.render())
+        outcomes: list[tuple[Recorded, str]]
         try:
-            results = self.client.execute(request)
-            outcomes = [(APPLIED if phase == "apply" else REVERTED, "")] * len(batch)
+            results = self.client.execute(batch.request)
+            outcomes = [
+                (success, "") if r.ok else (Recorded.FAILED, f"{r.errorcode}: {r.message}")
+                for r in results
+            ]
+            # A reply with fewer items than sent says nothing against the rest: they landed.
+            outcomes += [(success, "")] * (len(batch.changes) - len(outcomes))
         except NitroTransportError as exc:
-            outcome = UNKNOWN if exc.outcome_unknown else FAILED
-            outcomes = [(outcome, str(exc))] * len(batch)
+            recorded = Recorded.UNKNOWN if exc.outcome_unknown else Recorded.FAILED
+            outcomes = [(recorded, str(exc))] * len(batch.changes)
         except NitroError as exc:
             bulk = getattr(exc, "results", None)
             if bulk:
                 outcomes = [
-                    (APPLIED if phase == "apply" else REVERTED, "")
-                    if r.ok
-                    else (FAILED, f"{r.errorcode}: {r.message}")
+                    (success, "") if r.ok else (Recorded.FAILED, f"{r.errorcode}: {r.message}")
                     for r in bulk
                 ]
             else:
-                outcomes = [(FAILED, str(exc))] * len(batch)
-        else:
-            for change, result in zip(batch, results, strict=False):
-                if not result.ok:
-                    outcomes[batch.index(change)] = (
-                        FAILED,
-                        f"{result.errorcode}: {result.message}",
-                    )
+                outcomes = [(Recorded.FAILED, str(exc))] * len(batch.changes)
         ok = True
-        for change, (outcome, detail) in zip(batch, outcomes, strict=True):
-            self._journal("result", change=change.id, phase=phase, outcome=outcome, detail=detail)
-            label = {
-                (APPLIED, "apply"): "applied",
-                (REVERTED, "rollback"): "reverted",
-            }.get((outcome, phase), f"{phase} {outcome}")
-            steps[change.id].outcome = label
+        for change, (recorded, detail) in zip(batch.changes, outcomes, strict=True):
+            self._journal("result", change=change.id, phase=phase, outcome=recorded, detail=detail)
+            steps[change.id].outcome = _SENT[phase, recorded]
             steps[change.id].detail = detail
-            ok = ok and outcome in {APPLIED, REVERTED}
+            ok = ok and recorded is success
         return ok
 
     # --- verification -------------------------------------------------------------------
 
-    def verify(self, changes: Sequence[Change], expect: str) -> list[str]:
+    def verify(self, changes: Sequence[Change], expect: Where) -> list[Problem]:
         """Problems with `changes` being in state `expect`; waits for monitors to settle."""
         deadline = self.clock() + self.options.settle_seconds
         while True:
             problems = []
             for o in self.observe(changes):
-                if o.where != expect:
-                    problems.append(f"read back: {o.describe(expect)}")
+                if o.where is not expect:
+                    problems.append(
+                        Problem(ProblemKind.NOT_AS_EXPECTED, o.describe(expect), o.change)
+                    )
                     continue
                 was = self.states_before.get(o.change.id)
                 if was == "UP" and o.state in DOWN_STATES:
                     problems.append(
-                        f"{o.change.object} was UP before the change and is now {o.state}"
+                        Problem(
+                            ProblemKind.WENT_DOWN,
+                            f"{o.change.object} was UP before the change and is now {o.state}",
+                            o.change,
+                        )
                     )
-            only_states = problems and all(" was UP before" in p for p in problems)
-            if not only_states or self.clock() >= deadline:
+            settling = problems and all(p.kind is ProblemKind.WENT_DOWN for p in problems)
+            if not settling or self.clock() >= deadline:
                 return problems
             self.say(f"waiting for monitors: {problems[0]}")
             self.sleep(self.options.poll_seconds)
@@ -388,49 +489,46 @@ class Executor:
         steps = {c.id: StepReport(c) for c in self.changes}
         for change in self.changes:
             if change not in pending:
-                steps[change.id].outcome = "already in place"
+                steps[change.id].outcome = StepOutcome.ALREADY_IN_PLACE
         applied: list[Change] = []
         try:
-            batches = self.batches(list(pending))
-            if batches and len(batches[0]) > 1:
-                # The canary goes alone, whatever the batching.
-                batches = [[batches[0][0]], batches[0][1:], *batches[1:]]
-            for index, batch in enumerate(batches):
+            for index, batch in enumerate(self.schedule(pending)):
                 # Counted before it is sent: if anything interrupts the send (Ctrl-C, the
                 # journal), the rollback must look at this batch too; compare-and-set skips
                 # whatever did not change.
-                applied.extend(batch)
-                ok = self.send(batch, "apply", steps)
-                if not ok:
-                    bad = [c for c in batch if steps[c.id].outcome != "applied"]
+                applied.extend(batch.changes)
+                if not self.send(batch, steps):
+                    bad = [c for c in batch.changes if steps[c.id].outcome != StepOutcome.APPLIED]
+                    first = steps[bad[0].id]
                     return self.fail_and_roll_back(
                         applied,
                         steps,
                         f"the write of {', '.join(c.id for c in bad)} failed: "
-                        f"{steps[bad[0].id].detail or steps[bad[0].id].outcome}",
+                        f"{first.detail or first.outcome}",
                     )
                 if index == 0:
-                    problems = self.verify(batch, AFTER)
+                    problems = self.verify(batch.changes, Where.AFTER)
                     if problems:
                         return self.fail_and_roll_back(
-                            applied, steps, "the canary did not verify: " + "; ".join(problems)
+                            applied, steps, "the canary did not verify: " + _joined(problems)
                         )
-                    self.say(f"canary {batch[0].id} {batch[0].object} applied and verified")
-            problems = self.verify(list(pending), AFTER)
+                    canary = batch.changes[0]
+                    self.say(f"canary {canary.id} {canary.object} applied and verified")
+            problems = self.verify(list(pending), Where.AFTER)
             if not problems and self.reaudit is not None:
                 expected_gone = {key for c in pending for key in c.fixes}
                 still = sorted(expected_gone & self.reaudit())
                 if still:
-                    problems = [f"audit still finds {', '.join(still)}"]
+                    problems = [Problem(ProblemKind.STILL_FOUND, ", ".join(still))]
             if problems:
-                self._journal("verify", ok=False, problems=problems)
+                self._journal("verify", ok=False, problems=[str(p) for p in problems])
                 return self.fail_and_roll_back(
-                    applied, steps, "verification failed: " + "; ".join(problems)
+                    applied, steps, "verification failed: " + _joined(problems)
                 )
             self._journal("verify", ok=True)
             for change in pending:
-                steps[change.id].outcome = "applied and verified"
-            return Report("applied", ExitCode.OK, list(steps.values()))
+                steps[change.id].outcome = StepOutcome.APPLIED_VERIFIED
+            return Report(RunStatus.APPLIED, ExitCode.OK, list(steps.values()))
         except KeyboardInterrupt:
             self.say("interrupted: rolling back what was applied")
             return self.fail_and_roll_back(applied, steps, "interrupted")
@@ -448,10 +546,10 @@ class Executor:
         self, applied: Sequence[Change], steps: dict[str, StepReport], why: str
     ) -> Report:
         self.say(f"apply failed: {why}; rolling back {len(applied)} change(s)")
-        report = self.roll_back([StepState(c, APPLIED) for c in applied], steps)
+        report = self.roll_back([StepState(c, Recorded.APPLIED) for c in applied], steps)
         report.messages.insert(0, f"apply failed: {why}")
         if report.exit_code == ExitCode.OK:
-            report.status = "rolled-back"
+            report.status = RunStatus.ROLLED_BACK
             report.exit_code = ExitCode.ROLLED_BACK
         return report
 
@@ -467,55 +565,52 @@ class Executor:
             for step in order:
                 change = step.change
                 [seen] = self.observe([change])
-                if seen.where == BEFORE:
+                if seen.where is Where.BEFORE:
                     self._journal(
                         "result",
                         change=change.id,
-                        phase="rollback",
-                        outcome=SKIPPED,
+                        phase=Phase.ROLLBACK,
+                        outcome=Recorded.SKIPPED,
                         detail="already as before",
                     )
-                    steps[change.id].outcome = "not applied (as before)"
+                    steps[change.id].outcome = StepOutcome.NOT_APPLIED
                     continue
-                if seen.where == DRIFTED and not self.options.force:
-                    steps[change.id].outcome = "changed since nsfix wrote it: left alone"
-                    steps[change.id].detail = seen.describe(AFTER)
-                    messages.append(f"not reverted, changed since: {seen.describe(AFTER)}")
+                if seen.where is Where.DRIFTED and not self.options.force:
+                    steps[change.id].outcome = StepOutcome.LEFT_ALONE
+                    steps[change.id].detail = seen.describe(Where.AFTER)
+                    messages.append(f"not reverted, changed since: {seen.describe(Where.AFTER)}")
                     continue
-                self.send([change], "rollback", steps)
+                self.send(self.revert_batch(change), steps)
                 to_verify.append(change)
         except NitroError as exc:
             messages.append(f"rollback stopped: {exc}")
         except KeyboardInterrupt:
             messages.append("rollback interrupted")
-        problems = []
+        problems: list[Problem] = []
         if to_verify:
             try:
-                problems = self.verify(to_verify, BEFORE)
+                problems = self.verify(to_verify, Where.BEFORE)
             except NitroError as exc:
-                problems = [f"could not read back: {exc}"]
+                problems = [Problem(ProblemKind.UNREADABLE, str(exc))]
         for change in to_verify:
-            if steps[change.id].outcome == "reverted" and not any(
-                str(change.object) in p for p in problems
+            if steps[change.id].outcome is StepOutcome.REVERTED and not any(
+                p.concerns(change) for p in problems
             ):
-                steps[change.id].outcome = "reverted and verified"
-        messages.extend(problems)
-        unresolved = [
-            s
-            for s in steps.values()
-            if s.outcome
-            not in {
-                "reverted and verified",
-                "not applied (as before)",
-                "not attempted",
-                "already in place",
-            }
-        ]
+                steps[change.id].outcome = StepOutcome.REVERTED_VERIFIED
+        messages.extend(str(p) for p in problems)
+        unresolved = [s for s in steps.values() if s.outcome not in SETTLED]
         if unresolved or messages:
             return Report(
-                "rollback-incomplete", ExitCode.ROLLBACK_INCOMPLETE, list(steps.values()), messages
+                RunStatus.ROLLBACK_INCOMPLETE,
+                ExitCode.ROLLBACK_INCOMPLETE,
+                list(steps.values()),
+                messages,
             )
-        return Report("rolled-back", ExitCode.OK, list(steps.values()), messages)
+        return Report(RunStatus.ROLLED_BACK, ExitCode.OK, list(steps.values()), messages)
+
+    def revert_batch(self, change: Change) -> Batch:
+        """A rollback writes each change's inverse alone, after reading the object."""
+        return Batch((change,), Phase.ROLLBACK, self.request_for([change], Phase.ROLLBACK))
 
     def _position(self, change: Change) -> int:
         for index, known in enumerate(self.changes):
@@ -527,23 +622,9 @@ class Executor:
         self.client.save_config()
         self._journal("save", ok=True)
 
-    def dry_run(self, pending: Sequence[Change]) -> list[str]:
-        """The exact requests apply would send, in order, batched as apply would batch them."""
-        requests = []
-        batches = self.batches(list(pending))
-        if batches and len(batches[0]) > 1:
-            batches = [[batches[0][0]], batches[0][1:], *batches[1:]]
-        for batch in batches:
-            if len(batch) == 1:
-                requests.append(self.describe(batch[0].operation).render())
-            else:
-                ops = [c.operation for c in batch]
-                requests.append(
-                    self.client.describe_update_bulk(
-                        ops[0].resource, [op.record for op in ops], onerror="continue"
-                    ).render()
-                )
-        return requests
+
+def _joined(problems: Iterable[Problem]) -> str:
+    return "; ".join(str(p) for p in problems)
 
 
 def _presence(present: bool) -> dict[str, str]:

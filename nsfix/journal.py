@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -22,13 +23,21 @@ from nsfix.planner import Change
 
 JOURNAL_VERSION: Final = 1
 
-# Step outcomes.
-APPLIED: Final = "applied"
-FAILED: Final = "failed"
-UNKNOWN: Final = "unknown"
-"""The request may or may not have reached the appliance (connection lost after sending)."""
-REVERTED: Final = "reverted"
-SKIPPED: Final = "skipped"
+
+class Phase(StrEnum):
+    APPLY = "apply"
+    ROLLBACK = "rollback"
+
+
+class Recorded(StrEnum):
+    """The outcome of one write, as the journal records it."""
+
+    APPLIED = "applied"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    """The request may or may not have reached the appliance (connection lost after sending)."""
+    REVERTED = "reverted"
+    SKIPPED = "skipped"
 
 
 class JournalError(ValueError):
@@ -105,17 +114,16 @@ class StepState:
     """What the journal says happened to one change."""
 
     change: Change
-    applied: str | None = None
-    """None (never attempted), applied, failed, unknown, skipped."""
-    reverted: str | None = None
-    """None, reverted, failed, unknown, skipped."""
+    applied: Recorded | None = None
+    """None: never attempted."""
+    reverted: Recorded | None = None
 
     @property
     def may_be_on_appliance(self) -> bool:
         """Whether the appliance may carry this change now (so a rollback must look at it)."""
-        if self.reverted in {REVERTED, SKIPPED}:
+        if self.reverted in {Recorded.REVERTED, Recorded.SKIPPED}:
             return False
-        return self.applied in {APPLIED, UNKNOWN}
+        return self.applied in {Recorded.APPLIED, Recorded.UNKNOWN}
 
 
 @dataclass
@@ -183,18 +191,18 @@ def read_journal(path: Path) -> JournalState:
         kind = record.get("type")
         if kind == "result":
             step = state.step(str(record.get("change")))
-            outcome = str(record.get("outcome"))
-            if record.get("phase") == "rollback":
+            outcome = _recorded(path, record.get("outcome"))
+            if record.get("phase") == Phase.ROLLBACK:
                 step.reverted = outcome
             else:
                 step.applied = outcome
         elif kind == "intent":
             step = state.step(str(record.get("change")))
             # An intent without a result: the process died around the request.
-            if record.get("phase") == "rollback":
-                step.reverted = UNKNOWN
+            if record.get("phase") == Phase.ROLLBACK:
+                step.reverted = Recorded.UNKNOWN
             else:
-                step.applied = UNKNOWN
+                step.applied = Recorded.UNKNOWN
         elif kind == "preflight":
             value = record.get("config_changed_before")
             state.config_changed_before = value if isinstance(value, bool) else None
@@ -207,6 +215,13 @@ def read_journal(path: Path) -> JournalState:
         elif kind == "end":
             state.status = str(record.get("status"))
     return state
+
+
+def _recorded(path: Path, value: Any) -> Recorded:
+    try:
+        return Recorded(value)
+    except ValueError:
+        raise JournalError(f"{path}: unknown step outcome {value!r}") from None
 
 
 def _records(path: Path, lines: list[str]) -> Iterator[dict[str, Any]]:

@@ -8,9 +8,9 @@ import pytest
 import requests
 
 from mocks.fixtures import MockFactory, RunningMock
-from nsfix.executor import AFTER, BEFORE, ApplyOptions, Executor, binding_matches
+from nsfix.executor import ApplyOptions, Executor, Where, binding_matches
 from nsfix.findings import ObjectRef
-from nsfix.journal import APPLIED, StepState
+from nsfix.journal import Phase, Recorded, StepState
 from nsfix.nitro import NitroClient
 from nsfix.nitro.client import Credentials
 from nsfix.planner import Change, Operation
@@ -70,7 +70,7 @@ def test_a_member_bound_by_server_name_and_port_is_applied_and_rolled_back(
     )
     run = executor(client, change)
     [seen] = run.observe([change])
-    assert seen.where == BEFORE
+    assert seen.where is Where.BEFORE
     pending, done = run.preflight()
     assert (len(pending), done) == (1, [])
     report = run.apply([change])
@@ -78,7 +78,7 @@ def test_a_member_bound_by_server_name_and_port_is_applied_and_rolled_back(
     assert ("web-01", "10.20.2.71", "8080") in web_members(mock)
     assert ("web-01", "10.20.2.71", "80") in web_members(mock)
     [seen] = run.observe([change])
-    assert seen.where == AFTER
+    assert seen.where is Where.AFTER
     report = executor(client, change).roll_back([_applied(change)])
     assert report.status == "rolled-back", report
     assert ("web-01", "10.20.2.71", "8080") not in web_members(mock)
@@ -90,10 +90,10 @@ def test_a_member_is_unbound_by_ip_and_port_only(mock: RunningMock, client: Nitr
         "unbind", {"servicegroupname": "sg_web_proxy", "ip": "10.20.2.72", "port": 80}
     )
     run = executor(client, change)
-    request = run.describe(change.operation).render()
+    request = run.request_for([change], Phase.APPLY).render()
     assert f"DELETE /nitro/v1/config/{MEMBERS}/sg_web_proxy?args=ip:10.20.2.72,port:80" in request
     [seen] = run.observe([change])
-    assert seen.where == BEFORE  # present: still to unbind
+    assert seen.where is Where.BEFORE  # present: still to unbind
     assert run.apply([change]).status == "applied"
     assert web_members(mock) == {("web-01", "10.20.2.71", "80")}
     # A rollback binds it again, by the same ip and port.
@@ -110,4 +110,4 @@ def test_a_member_matches_only_when_every_naming_attribute_does() -> None:
 
 
 def _applied(change: Change) -> StepState:
-    return StepState(change, APPLIED)
+    return StepState(change, Recorded.APPLIED)
