@@ -21,11 +21,13 @@ from nsfix import __version__
 from nsfix.executor import (
     ApplyOptions,
     Executor,
+    Observation,
     Refused,
     Report,
     RunStatus,
     StepOutcome,
     StepReport,
+    TargetFacts,
     Where,
 )
 from nsfix.exitcodes import ExitCode
@@ -140,12 +142,7 @@ def run_apply(
     reaudit: Callable[[NitroClient, Plan], set[str]] | None = None,
 ) -> Outcome:
     the_plan, digest = load_plan(plan_path)
-    plan_url = normalise_url(str(the_plan.target.get("url", "")))
-    if target.url != plan_url:
-        raise Refused(
-            f"the plan was made for {plan_url}, not {target.url}: make a plan against the "
-            "appliance you want to change"
-        )
+    _check_plan_target(the_plan, target)
     partition = str(the_plan.target.get("partition") or "default")
     if not the_plan.changes:
         return Outcome(
@@ -160,16 +157,7 @@ def run_apply(
             say=say,
             reaudit=(lambda: reaudit(client, the_plan)) if reaudit else None,
         )
-        facts = executor.check_target(the_plan.target)
-        for warning in facts.ha_warnings:
-            say(f"warning: {warning}")
-        if options.save and facts.config_changed_before and not options.save_anyway:
-            raise Refused(
-                "the appliance already has unsaved changes that nsfix did not make; --save would "
-                "persist them too. Save or discard them first, or pass --save-anyway"
-            )
-        observations, done = executor.preflight()
-        pending = [o.change for o in observations]
+        facts, pending, done = _preflight(executor, the_plan, options, say)
         if not pending:
             return Outcome(
                 Report(
@@ -180,16 +168,7 @@ def run_apply(
                 )
             )
         if dry_run:
-            report = Report(
-                RunStatus.DRY_RUN,
-                ExitCode.OK,
-                [StepReport(c, StepOutcome.WOULD_APPLY) for c in pending]
-                + [StepReport(o.change, StepOutcome.ALREADY_IN_PLACE) for o in done],
-                [f"preconditions hold for {len(pending)} change(s); nothing was written"],
-            )
-            report.requests = executor.dry_run(pending)
-            report.messages.extend(f"warning: {w}" for w in facts.ha_warnings)
-            return Outcome(report)
+            return Outcome(_dry_run_report(executor, pending, done, facts))
         say(f"{len(pending)} change(s) to {target.url} partition {partition}:")
         for line in changes_summary(pending):
             say(line)
@@ -199,8 +178,7 @@ def run_apply(
             interactive=interactive,
             ask=ask,
         )
-        now = datetime.now(UTC)
-        path = journal_path or default_journal_path(host_of(target.url), digest, now)
+        path = journal_path or default_journal_path(host_of(target.url), digest, datetime.now(UTC))
         journal = JournalWriter.create(path)
         executor.journal = journal
         say(f"journal: {path}")
@@ -242,32 +220,82 @@ def run_apply(
                     executor, journal, pending, report, options, say, ask, interactive
                 )
             if report.exit_code == ExitCode.OK and options.save:
-                try:
-                    executor.save()
-                except NitroError as exc:
-                    # The changes are live and verified; say so, and how to keep or undo them.
-                    journal.write("save", ok=False, error=str(exc))
-                    report.exit_code = ExitCode.ERROR
-                    report.messages.append(
-                        f"applied and verified, but saving the configuration failed: {exc}. "
-                        "The changes are live but not saved: save on the appliance, or undo "
-                        f"them with: nsfix rollback {path}"
-                    )
-                else:
-                    report.messages.append("running configuration saved")
+                _save(executor, journal, report)
             if report.exit_code == ExitCode.ROLLBACK_INCOMPLETE:
                 report.messages.append(ha_hint(client, path))
             if journalled:
-                journal.write(
-                    "end",
-                    status=report.status,
-                    exit_code=int(report.exit_code),
-                    steps={s.change.id: s.outcome for s in report.steps},
-                )
+                _write_end(journal, report, Phase.APPLY)
         finally:
             journal.close()
         report.messages.extend(f"warning: {w}" for w in facts.ha_warnings)
         return Outcome(report, path)
+
+
+def _check_plan_target(the_plan: Plan, target: Target) -> None:
+    plan_url = normalise_url(str(the_plan.target.get("url", "")))
+    if target.url != plan_url:
+        raise Refused(
+            f"the plan was made for {plan_url}, not {target.url}: make a plan against the "
+            "appliance you want to change"
+        )
+
+
+def _preflight(
+    executor: Executor, the_plan: Plan, options: ApplyOptions, say: Say
+) -> tuple[TargetFacts, list[Change], list[Observation]]:
+    """The appliance, its saved state and every precondition: (facts, to apply, in place)."""
+    facts = executor.check_target(the_plan.target)
+    for warning in facts.ha_warnings:
+        say(f"warning: {warning}")
+    if options.save and facts.config_changed_before and not options.save_anyway:
+        raise Refused(
+            "the appliance already has unsaved changes that nsfix did not make; --save would "
+            "persist them too. Save or discard them first, or pass --save-anyway"
+        )
+    observations, done = executor.preflight()
+    return facts, [o.change for o in observations], done
+
+
+def _dry_run_report(
+    executor: Executor, pending: Sequence[Change], done: Sequence[Observation], facts: TargetFacts
+) -> Report:
+    report = Report(
+        RunStatus.DRY_RUN,
+        ExitCode.OK,
+        [StepReport(c, StepOutcome.WOULD_APPLY) for c in pending]
+        + [StepReport(o.change, StepOutcome.ALREADY_IN_PLACE) for o in done],
+        [f"preconditions hold for {len(pending)} change(s); nothing was written"],
+    )
+    report.requests = executor.dry_run(pending)
+    report.messages.extend(f"warning: {w}" for w in facts.ha_warnings)
+    return report
+
+
+def _save(executor: Executor, journal: JournalWriter, report: Report) -> None:
+    """Save after a verified apply; a failed save leaves the change live and says so."""
+    try:
+        executor.save()
+    except NitroError as exc:
+        journal.write("save", ok=False, error=str(exc))
+        report.exit_code = ExitCode.ERROR
+        report.messages.append(
+            f"applied and verified, but saving the configuration failed: {exc}. "
+            "The changes are live but not saved: save on the appliance, or undo "
+            f"them with: nsfix rollback {journal.path}"
+        )
+    else:
+        report.messages.append("running configuration saved")
+
+
+def _write_end(journal: JournalWriter, report: Report, phase: Phase) -> None:
+    """The run's last record: how it ended, and each change's outcome."""
+    journal.write(
+        "end",
+        status=report.status,
+        exit_code=int(report.exit_code),
+        **({"phase": phase} if phase is Phase.ROLLBACK else {}),
+        steps={s.change.id: s.outcome for s in report.steps},
+    )
 
 
 def _local_user() -> str:
@@ -442,13 +470,7 @@ def run_rollback(
                 force=options.force,
             )
             report = executor.roll_back(pending)
-            writer.write(
-                "end",
-                status=report.status,
-                exit_code=int(report.exit_code),
-                phase="rollback",
-                steps={s.change.id: s.outcome for s in report.steps},
-            )
+            _write_end(writer, report, Phase.ROLLBACK)
         finally:
             writer.close()
         return Outcome(report, journal_path)
