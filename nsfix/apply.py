@@ -307,14 +307,14 @@ def _local_user() -> str:
 
 def ha_hint(client: NitroClient, journal: Path) -> str:
     """The exact command that finishes a rollback, and where to run it after an HA failover."""
-    from nsfix.model import ha_role
+    from nsfix.model import HaRole, ha_role
 
     command = f"nsfix rollback {journal}"
     try:
         role, peers = ha_role(client.get("hanode", attrs=["id", "ipaddress", "state"]))
     except Exception:
         return f"finish with: {command}"
-    if role == "Secondary":
+    if role is HaRole.SECONDARY:
         if not peers:
             # No peer address to name: a made-up URL would be worse than none.
             return (

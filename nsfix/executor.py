@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from nsfix.exitcodes import ExitCode
 from nsfix.journal import JournalError, JournalWriter, Phase, Recorded, StepState
-from nsfix.model import DEFAULT_PARTITION, ha_role, ha_warnings
+from nsfix.model import DEFAULT_PARTITION, HaRole, ha_role, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
 from nsfix.nitro.client import WriteRequest
 from nsfix.planner import Change, Operation
@@ -123,7 +123,7 @@ class TargetFacts:
     """What preflight learnt about the appliance; journalled as the `preflight` record."""
 
     hostname: str | None
-    ha_role: str
+    ha_role: HaRole
     config_changed_before: bool
     ha_warnings: tuple[str, ...]
 
@@ -331,7 +331,7 @@ class Executor:
             )
         nodes = self.client.get("hanode", attrs=["id", "ipaddress", "state", "hasync"])
         role, peers = ha_role(nodes)
-        if role == "Secondary":
+        if role is HaRole.SECONDARY:
             peer = f" (its peer {', '.join(peers)} should be primary)" if peers else ""
             raise Refused(
                 f"{self.client.url} is an HA secondary node{peer}: changes there are not "

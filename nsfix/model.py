@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Final
 
 from nsfix.resources import FALSE_WORDS, TRUE_WORDS, WILDCARD_PORT
@@ -26,6 +27,15 @@ REDIRECTION_MODES: Final = frozenset({"IP", "MAC", "IPTUNNEL", "TOS"})
 DSR_MODES: Final = frozenset({"MAC", "IPTUNNEL", "TOS"})
 
 SCRIPT_MONITOR_TYPES: Final = frozenset({"USER"})
+
+
+class HaRole(StrEnum):
+    """This node's part in an HA pair, as `show ha node` names it."""
+
+    PRIMARY = "Primary"
+    SECONDARY = "Secondary"
+    STANDALONE = "Standalone"
+    UNKNOWN = "Unknown"
 
 
 @dataclass(frozen=True)
@@ -183,8 +193,7 @@ class ApplianceFacts:
     version: str
     release: str | None
     """`14.1-25.56` parsed from `nsversion`, when the string has NetScaler's usual shape."""
-    ha_role: str
-    """`Primary`, `Secondary`, `Standalone` or `Unknown`."""
+    ha_role: HaRole
     ha_peers: tuple[str, ...]
     config_changed: bool | None
     """`nsconfig.configchanged`: running configuration differs from the saved one."""
@@ -503,7 +512,7 @@ def parse_release(version: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-def ha_role(hanodes: Iterable[Record]) -> tuple[str, tuple[str, ...]]:
+def ha_role(hanodes: Iterable[Record]) -> tuple[HaRole, tuple[str, ...]]:
     """This node's role from `hanode` (id 0 is the node we talk to) and the peers' addresses."""
     own: Record | None = None
     peers: list[str] = []
@@ -513,13 +522,17 @@ def ha_role(hanodes: Iterable[Record]) -> tuple[str, tuple[str, ...]]:
         else:
             peers.append(text(node, "ipaddress"))
     if own is None:
-        return "Unknown", tuple(peers)
+        return HaRole.UNKNOWN, tuple(peers)
     state = text(own, "state").strip().upper()
     if not peers and state in {"", "UNKNOWN", "PRIMARY", "STANDALONE"}:
         # Without a peer the node serves alone, whatever its state field says.
-        return "Standalone", ()
-    roles = {"PRIMARY": "Primary", "SECONDARY": "Secondary", "STAYSECONDARY": "Secondary"}
-    return roles.get(state, "Unknown"), tuple(peers)
+        return HaRole.STANDALONE, ()
+    roles = {
+        "PRIMARY": HaRole.PRIMARY,
+        "SECONDARY": HaRole.SECONDARY,
+        "STAYSECONDARY": HaRole.SECONDARY,
+    }
+    return roles.get(state, HaRole.UNKNOWN), tuple(peers)
 
 
 def ha_warnings(hanodes: Iterable[Record]) -> list[str]:

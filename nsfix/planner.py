@@ -17,6 +17,7 @@ from nsfix.flow import Trace
 from nsfix.model import (
     DataDefect,
     DefectLog,
+    HaRole,
     LbVserver,
     Service,
     ServiceGroup,
@@ -234,7 +235,7 @@ def plan(
             continue
         keys = tuple(finding_key(f) for f in automatic + (monitor_fix if opts.bind_monitor else []))
         obj = object_of(snapshot, ref)
-        if snapshot.appliance.ha_role == "Secondary":
+        if snapshot.appliance.ha_role is HaRole.SECONDARY:
             refusals.append(
                 Refusal(
                     ref,
