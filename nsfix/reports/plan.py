@@ -6,6 +6,7 @@ from typing import Final
 
 from nsfix.planner import Change, Plan, ServerTaskItem
 from nsfix.reports.text import aligned
+from nsfix.resources import key_of
 
 TaskKey = tuple[tuple[str, ...], tuple[str, ...], tuple[ServerTaskItem, ...]]
 COLUMNS: Final = ("Step", "Object", "Change", "Virtual servers", "Path before → after")
@@ -22,8 +23,7 @@ def change_text(change: Change, *, undo: bool = False) -> str:
         return f"undo: {change.inverse.verb} {change.inverse.resource}"
     record = change.operation.record
     if verb == "add":
-        name = record.get("name") or record.get("servicegroupname")
-        return f"add {change.operation.resource} {name}"
+        return f"add {change.operation.resource} {record.get(key_of(change.operation.resource))}"
     detail = ", ".join(f"{k}={v}" for k, v in record.items())
     return f"{verb} {detail}"
 
