@@ -26,7 +26,16 @@ from nsfix.journal import (
 )
 from nsfix.model import DEFAULT_PARTITION, ha_role, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
-from nsfix.nitro.client import WriteRequest
+from nsfix.nitro.writes import (
+    WriteRequest,
+    describe_add,
+    describe_bind,
+    describe_delete,
+    describe_save_config,
+    describe_unbind,
+    describe_update,
+    describe_update_bulk,
+)
 from nsfix.planner import Change, Operation
 from nsfix.rules.attributes import same_value
 
@@ -277,19 +286,18 @@ class Executor:
     # --- writing ------------------------------------------------------------------------
 
     def describe(self, op: Operation) -> WriteRequest:
-        client = self.client
         if op.verb == "update":
-            return client.describe_update(op.resource, op.record)
+            return describe_update(op.resource, op.record)
         if op.verb == "add":
-            return client.describe_add(op.resource, op.record)
+            return describe_add(op.resource, op.record)
         if op.verb == "delete":
             key = object_key(op.resource)
-            return client.describe_delete(op.resource, str(op.record[key]))
+            return describe_delete(op.resource, str(op.record[key]))
         if op.verb == "bind":
-            return client.describe_bind(op.resource, op.record)
+            return describe_bind(op.resource, op.record)
         if op.verb == "unbind":
             parent, args = parent_and_args(op)
-            return client.describe_unbind(op.resource, parent, args)
+            return describe_unbind(op.resource, parent, args)
         raise ValueError(f"unknown operation {op.verb!r}")
 
     def batches(self, changes: Sequence[Change]) -> list[list[Change]]:
@@ -319,13 +327,13 @@ class Executor:
         if len(batch) == 1:
             request = self.describe(ops[0])
         else:
-            request = self.client.describe_update_bulk(
+            request = describe_update_bulk(
                 ops[0].resource, [op.record for op in ops], onerror="continue"
             )
         for change in batch:
             self._journal("intent", change=change.id, phase=phase, request=request.render())
         try:
-            results = self.client.execute(request)
+            results = self.client.writer().send(request)
             outcomes = [(APPLIED if phase == "apply" else REVERTED, "")] * len(batch)
         except NitroTransportError as exc:
             outcome = UNKNOWN if exc.outcome_unknown else FAILED
@@ -524,7 +532,7 @@ class Executor:
         return -1
 
     def save(self) -> None:
-        self.client.save_config()
+        self.client.writer().send(describe_save_config())
         self._journal("save", ok=True)
 
     def dry_run(self, pending: Sequence[Change]) -> list[str]:
@@ -539,7 +547,7 @@ class Executor:
             else:
                 ops = [c.operation for c in batch]
                 requests.append(
-                    self.client.describe_update_bulk(
+                    describe_update_bulk(
                         ops[0].resource, [op.record for op in ops], onerror="continue"
                     ).render()
                 )
