@@ -18,7 +18,16 @@ from nsfix.exitcodes import ExitCode
 from nsfix.journal import JournalError, JournalWriter, Phase, Recorded, StepState
 from nsfix.model import DEFAULT_PARTITION, HaRole, ha_role, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
-from nsfix.nitro.client import WriteRequest
+from nsfix.nitro.writes import (
+    WriteRequest,
+    describe_add,
+    describe_bind,
+    describe_delete,
+    describe_save_config,
+    describe_unbind,
+    describe_update,
+    describe_update_bulk,
+)
 from nsfix.planner import Change, Operation
 from nsfix.resources import DOWN_STATES, WILDCARD_PORT, Binding, key_of, resource, same_value
 
@@ -372,21 +381,21 @@ class Executor:
         if len(ops) > 1:
             # Only a run of updates of one resource type goes in one request (see schedule).
             assert all(op.verb == "update" and op.resource == ops[0].resource for op in ops)
-            return self.client.describe_update_bulk(
+            return describe_update_bulk(
                 ops[0].resource, [op.record for op in ops], onerror="continue"
             )
         [op] = ops
         if op.verb == "update":
-            return self.client.describe_update(op.resource, op.record)
+            return describe_update(op.resource, op.record)
         if op.verb == "add":
-            return self.client.describe_add(op.resource, op.record)
+            return describe_add(op.resource, op.record)
         if op.verb == "delete":
-            return self.client.describe_delete(op.resource, str(op.record[key_of(op.resource)]))
+            return describe_delete(op.resource, str(op.record[key_of(op.resource)]))
         if op.verb == "bind":
-            return self.client.describe_bind(op.resource, op.record)
+            return describe_bind(op.resource, op.record)
         if op.verb == "unbind":
             parent, args = parent_and_args(op)
-            return self.client.describe_unbind(op.resource, parent, args)
+            return describe_unbind(op.resource, parent, args)
         raise ValueError(f"unknown operation {op.verb!r}")
 
     def schedule(self, pending: Sequence[Change]) -> list[Batch]:
@@ -428,7 +437,7 @@ class Executor:
             self._journal("intent", change=change.id, phase=phase, request=batch.request.render())
         outcomes: list[tuple[Recorded, str]]
         try:
-            results = self.client.execute(batch.request)
+            results = self.client.writer().send(batch.request)
             outcomes = [
                 (success, "") if r.ok else (Recorded.FAILED, f"{r.errorcode}: {r.message}")
                 for r in results
@@ -619,7 +628,7 @@ class Executor:
         return -1
 
     def save(self) -> None:
-        self.client.save_config()
+        self.client.writer().send(describe_save_config())
         self._journal("save", ok=True)
 
 

@@ -1,14 +1,6 @@
-"""NITRO REST client of nsfix: sessions, reads, writes, retries and typed errors."""
+"""NITRO REST client of nsfix: sessions, reads, described writes and their one door, errors."""
 
-from nsfix.nitro.client import (
-    ONERROR_MODES,
-    SAFE_ACTIONS,
-    SESSION_EXPIRED_CODES,
-    Credentials,
-    NitroClient,
-    RequestStats,
-    WriteRequest,
-)
+from nsfix.nitro.client import Credentials, NitroClient, RequestStats
 from nsfix.nitro.encoding import build_target, encode_name, encode_pairs
 from nsfix.nitro.errors import (
     NOT_ATTEMPTED,
@@ -23,6 +15,9 @@ from nsfix.nitro.errors import (
     NitroSessionExpired,
     NitroTransportError,
 )
+from nsfix.nitro.replies import SESSION_EXPIRED_CODES
+from nsfix.nitro.writer import NitroWriter
+from nsfix.nitro.writes import ONERROR_MODES, SAFE_ACTIONS, WriteRequest
 
 __all__ = [
     "NOT_ATTEMPTED",
@@ -41,6 +36,7 @@ __all__ = [
     "NitroProtocolError",
     "NitroSessionExpired",
     "NitroTransportError",
+    "NitroWriter",
     "RequestStats",
     "WriteRequest",
     "build_target",

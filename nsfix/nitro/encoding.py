@@ -1,10 +1,11 @@
-"""Builds NITRO URL paths and query strings, encoding object names the way the appliance expects."""
+"""Spells NITRO requests: URL paths, query strings with names encoded as NITRO expects, bodies."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 NITRO_PREFIX = "/nitro/v1"
@@ -105,3 +106,8 @@ def build_target(
         query.append(f"{key}={value}")
     path = build_path(kind, resource, name)
     return f"{path}?{'&'.join(query)}" if query else path
+
+
+def body_text(body: dict[str, Any]) -> str:
+    """The JSON body exactly as sent; a dry run prints the same text."""
+    return json.dumps(body)

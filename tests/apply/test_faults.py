@@ -13,7 +13,7 @@ from mocks.fixtures import RunningMock
 from nsfix import apply as apply_module
 from nsfix.executor import Executor
 from nsfix.journal import JournalError, JournalWriter
-from nsfix.nitro import NitroClient
+from nsfix.nitro import NitroWriter
 from tests.apply.helpers import (
     Nsfix,
     StartAppliance,
@@ -376,17 +376,17 @@ def test_ctrl_c_while_a_write_is_on_the_wire_rolls_that_write_back_too(
 ) -> None:
     mock = appliance("mixed")
     plan_path, before = planned(nsfix, mock, tmp_path)
-    real_execute = NitroClient.execute
+    real_send = NitroWriter.send
     sent: list[object] = []
 
-    def execute(self: NitroClient, write: Any) -> Any:
-        results = real_execute(self, write)
+    def send(self: NitroWriter, write: Any) -> Any:
+        results = real_send(self, write)
         sent.append(write)
         if len(sent) == nth_write:
             raise KeyboardInterrupt  # the appliance has applied it; the reply never got read
         return results
 
-    monkeypatch.setattr(NitroClient, "execute", execute)
+    monkeypatch.setattr(NitroWriter, "send", send)
     run = nsfix("apply", str(plan_path), "--yes", "--settle", "0", "--json")
     assert run.code == 5, run.out + run.err
     assert_same_config(before, mock.appliance)

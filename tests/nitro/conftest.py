@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import responses
 
-from nsfix.nitro import Credentials, NitroClient
+from nsfix.nitro import Credentials, NitroClient, NitroWriter
 
 BASE = "https://127.0.0.1"
 CONFIG = f"{BASE}/nitro/v1/config"
@@ -63,6 +63,12 @@ def client(rsps: responses.RequestsMock, make_client: Callable[..., NitroClient]
     made = make_client()
     made.login()
     return made
+
+
+@pytest.fixture
+def writer(client: NitroClient) -> NitroWriter:
+    """The write door of the logged-in client."""
+    return client.writer()
 
 
 def sent(rsps: responses.RequestsMock) -> list[tuple[str, str]]:

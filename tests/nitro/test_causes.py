@@ -8,7 +8,7 @@ import ssl
 import pytest
 import requests
 
-from nsfix.nitro.client import _plain_cause
+from nsfix.nitro.transport import _plain_cause
 
 
 def wrapped(root: BaseException) -> BaseException:

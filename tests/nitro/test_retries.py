@@ -19,6 +19,7 @@ from urllib3.exceptions import (
 )
 
 from nsfix.nitro import NitroClient, NitroError, NitroTransportError
+from nsfix.nitro.writes import WriteRequest, describe_add, describe_update
 from tests.nitro.conftest import BASE, CONFIG, CREDS, DONE, login_reply, sent
 
 SERVICES = {**DONE, "service": [{"name": "web1"}]}
@@ -43,7 +44,7 @@ def test_a_write_that_never_left_is_retried(
 ) -> None:
     rsps.add("POST", f"{CONFIG}/service", body=failure)
     rsps.add("POST", f"{CONFIG}/service", status=201, json=DONE)
-    client.add("service", {"name": "web1"})
+    client.writer().send(describe_add("service", {"name": "web1"}))
     assert [m for m, _ in sent(rsps)] == ["POST", "POST", "POST"]
     assert len(sleeps) == 1
     assert client.stats().retries == 1
@@ -60,10 +61,10 @@ def test_a_read_without_reply_is_retried(
 
 @pytest.mark.parametrize("failure", [requests.exceptions.ReadTimeout(), reset_after_send()])
 @pytest.mark.parametrize(
-    ("method", "call"),
+    ("method", "write"),
     [
-        ("PUT", lambda c: c.update("service", {"name": "web1", "usip": "YES"})),
-        ("POST", lambda c: c.add("service", {"name": "web1"})),
+        ("PUT", describe_update("service", {"name": "web1", "usip": "YES"})),
+        ("POST", describe_add("service", {"name": "web1"})),
     ],
 )
 def test_a_write_without_reply_is_not_resent_and_its_outcome_is_unknown(
@@ -71,11 +72,11 @@ def test_a_write_without_reply_is_not_resent_and_its_outcome_is_unknown(
     rsps: responses.RequestsMock,
     failure: Exception,
     method: str,
-    call: Callable[[NitroClient], None],
+    write: WriteRequest,
 ) -> None:
     rsps.add(method, f"{CONFIG}/service", body=failure)
     with pytest.raises(NitroTransportError) as caught:
-        call(client)
+        client.writer().send(write)
     assert caught.value.outcome_unknown
     assert "read it back" in str(caught.value)
     assert len(rsps.calls) == 2  # login + the one write
@@ -107,7 +108,7 @@ def test_503_is_retried_for_any_method_honouring_retry_after_seconds(
     if method == "GET":
         client.get("service")
     else:
-        client.add("service", {"name": "web1"})
+        client.writer().send(describe_add("service", {"name": "web1"}))
     assert sleeps == [7.0]
 
 
@@ -140,7 +141,7 @@ def test_gateway_error_on_an_add_is_not_retried_and_may_have_landed(
 ) -> None:
     rsps.add("POST", f"{CONFIG}/service", status=status, body="<html>gateway</html>")
     with pytest.raises(NitroTransportError) as caught:
-        client.add("service", {"name": "web1"})
+        client.writer().send(describe_add("service", {"name": "web1"}))
     assert caught.value.http_status == status
     assert caught.value.outcome_unknown
     assert len(rsps.calls) == 2
@@ -151,7 +152,7 @@ def test_exhausted_503_ends_in_a_transport_error_that_did_not_apply(
 ) -> None:
     rsps.add("PUT", f"{CONFIG}/service", status=503, body="<html>maintenance</html>")
     with pytest.raises(NitroTransportError) as caught:
-        client.update("service", {"name": "web1"})
+        client.writer().send(describe_update("service", {"name": "web1"}))
     assert caught.value.http_status == 503
     assert not caught.value.outcome_unknown
     assert len(sleeps) == 3
@@ -164,7 +165,7 @@ def test_exhausted_503_with_a_nitro_body_keeps_the_errorcode(
     body = {"errorcode": 293, "message": "Configuration operation in progress", "severity": "ERROR"}
     rsps.add("PUT", f"{CONFIG}/service", status=503, json=body)
     with pytest.raises(NitroError, match="in progress") as caught:
-        client.update("service", {"name": "web1"})
+        client.writer().send(describe_update("service", {"name": "web1"}))
     assert caught.value.errorcode == 293
 
 
@@ -187,7 +188,7 @@ def test_stats_count_every_request_by_method_and_resource(
     rsps.add("PUT", f"{CONFIG}/lbvserver", json=DONE)
     rsps.add("POST", f"{CONFIG}/logout", json=DONE)
     client.get("service")
-    client.update("lbvserver", {"name": "vs1"})
+    client.writer().send(describe_update("lbvserver", {"name": "vs1"}))
     client.logout()
     stats = client.stats()
     assert stats.total == 5

@@ -11,6 +11,7 @@ import requests
 import responses
 
 from nsfix.nitro import Credentials, NitroClient, NitroError
+from nsfix.nitro.writes import describe_update
 from tests.nitro.conftest import CONFIG, DONE, PASSWORD, TOKEN, TOKEN2, login_reply, nitro_error
 
 SECRETS = (PASSWORD, TOKEN, TOKEN2, quote(PASSWORD, safe=""))
@@ -43,7 +44,7 @@ def test_full_cycle_logs_no_secret(
     with make_client() as client:
         client.get("service")
         client.get("service")
-        client.update("service", {"name": "web1", "usip": "YES"})
+        client.writer().send(describe_update("service", {"name": "web1", "usip": "YES"}))
         assert_clean(repr(client))
         assert_clean(str(client.stats()))
     messages = [record.getMessage() for record in debug_log.records]
@@ -83,7 +84,8 @@ def test_secrets_echoed_by_the_appliance_are_redacted_from_errors(
     client.login()
     errors.append(raised(lambda: client.get("service")))
     errors.append(raised(lambda: client.get("lbvserver")))
-    errors.append(raised(lambda: client.update("service", {"name": "x"})))
+    write = describe_update("service", {"name": "x"})
+    errors.append(raised(lambda: client.writer().send(write)))
     for error in errors:
         assert_clean(str(error))
         assert_clean(repr(error))

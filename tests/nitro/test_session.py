@@ -15,6 +15,7 @@ from nsfix.nitro import (
     NitroProtocolError,
     NitroSessionExpired,
 )
+from nsfix.nitro.writes import describe_add, describe_delete, describe_update_bulk
 from tests.nitro.conftest import (
     CONFIG,
     DONE,
@@ -213,8 +214,9 @@ def test_expired_session_on_an_add_is_not_repeated_and_says_it_was_not_applied(
     rsps.add("POST", f"{CONFIG}/service", **nitro_error(1027, "Not logged in", 401))
     rsps.add(**login_reply(TOKEN2))
     rsps.add("GET", f"{CONFIG}/service", json=DONE)
+    record = {"name": "web1", "ip": "10.0.0.5", "servicetype": "ANY", "port": 0}
     with pytest.raises(NitroSessionExpired) as caught:
-        client.add("service", {"name": "web1", "ip": "10.0.0.5", "servicetype": "ANY", "port": 0})
+        client.writer().send(describe_add("service", record))
     assert "did not apply" in str(caught.value)
     assert "not idempotent" in str(caught.value)
     assert [m for m, _ in sent(rsps)] == ["POST", "POST", "POST"]  # login, add, login
@@ -233,7 +235,8 @@ def test_expiry_reported_inside_a_200_bulk_reply_is_recovered(
     rsps.add("PUT", f"{CONFIG}/service", json=expired_items, status=200)
     rsps.add(**login_reply(TOKEN2))
     rsps.add("PUT", f"{CONFIG}/service", json=DONE, status=200)
-    results = client.update_bulk("service", [{"name": "a", "usip": "YES"}, {"name": "b"}])
+    write = describe_update_bulk("service", [{"name": "a", "usip": "YES"}, {"name": "b"}])
+    results = client.writer().send(write)
     assert [r.ok for r in results] == [True, True]
     assert client.stats().relogins == 1
 
@@ -245,7 +248,7 @@ def test_expiry_right_after_a_fresh_login_gives_up(
     rsps.add(**login_reply(TOKEN2))
     rsps.add("DELETE", f"{CONFIG}/service/web1", **EXPIRED_444)
     with pytest.raises(NitroSessionExpired):
-        client.delete("service", "web1")
+        client.writer().send(describe_delete("service", "web1"))
     assert len(rsps.calls) == 4
     assert client.stats().relogins == 1
 

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from nsfix.nitro import Credentials, NitroClient, NitroTransportError
-from nsfix.nitro.client import _never_sent
+from nsfix.nitro.transport import _never_sent
+from nsfix.nitro.writes import describe_add, describe_update
 
 READ_TIMEOUT = 0.3
 
@@ -122,7 +123,7 @@ def test_silent_appliance_on_an_update_is_not_resent(appliance: Appliance) -> No
     client = local_client(appliance.server_address[1])
     client.login()
     with pytest.raises(NitroTransportError) as caught:
-        client.update("service", {"name": "web1", "usip": "YES"})
+        client.writer().send(describe_update("service", {"name": "web1", "usip": "YES"}))
     assert caught.value.outcome_unknown
     assert appliance.seen["PUT /nitro/v1/config/service"] == 1
 
@@ -131,7 +132,7 @@ def test_hang_up_on_an_add_is_not_resent(appliance: Appliance) -> None:
     client = local_client(appliance.server_address[1])
     client.login()
     with pytest.raises(NitroTransportError) as caught:
-        client.add("lbvserver", {"name": "vs1"})
+        client.writer().send(describe_add("lbvserver", {"name": "vs1"}))
     assert caught.value.outcome_unknown
     assert appliance.seen["POST /nitro/v1/config/lbvserver"] == 1
 

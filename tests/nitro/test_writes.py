@@ -1,4 +1,4 @@
-"""Writes: the exact requests sent, bulk results, described (dry-run) writes and error mapping."""
+"""Writes: the exact requests the door sends, bulk results, described (dry-run) writes, errors."""
 
 from __future__ import annotations
 
@@ -7,21 +7,34 @@ import responses
 
 from nsfix.nitro import (
     NOT_ATTEMPTED,
-    NitroClient,
+    NitroBulkError,
     NitroError,
     NitroExists,
     NitroNotAuthorized,
     NitroNotFound,
     NitroProtocolError,
+    NitroWriter,
+)
+from nsfix.nitro.writes import (
+    describe_action,
+    describe_add,
+    describe_bind,
+    describe_delete,
+    describe_save_config,
+    describe_unbind,
+    describe_unset,
+    describe_update,
+    describe_update_bulk,
 )
 from tests.nitro.conftest import CONFIG, DONE, body_of, nitro_error, sent
 
 
 def test_add_posts_the_record_and_accepts_an_empty_201(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
     rsps.add("POST", f"{CONFIG}/service", status=201, body="")
-    client.add("service", {"name": "web1", "ip": "10.0.0.5", "servicetype": "ANY", "port": 65535})
+    record = {"name": "web1", "ip": "10.0.0.5", "servicetype": "ANY", "port": 65535}
+    writer.send(describe_add("service", record))
     assert sent(rsps)[-1] == ("POST", "/nitro/v1/config/service")
     assert body_of(rsps) == {
         "service": {"name": "web1", "ip": "10.0.0.5", "servicetype": "ANY", "port": 65535}
@@ -30,30 +43,32 @@ def test_add_posts_the_record_and_accepts_an_empty_201(
 
 
 def test_add_of_an_existing_object_raises_exists(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
     rsps.add("POST", f"{CONFIG}/service", **nitro_error(273, "Resource already exists", 409))
     with pytest.raises(NitroExists, match="Resource already exists"):
-        client.add("service", {"name": "web1"})
+        writer.send(describe_add("service", {"name": "web1"}))
 
 
-def test_update_puts_the_key_in_the_body(client: NitroClient, rsps: responses.RequestsMock) -> None:
+def test_update_puts_the_key_in_the_body(writer: NitroWriter, rsps: responses.RequestsMock) -> None:
     rsps.add("PUT", f"{CONFIG}/service", json=DONE)
-    client.update("service", {"name": "web 1", "usip": "YES", "useproxyport": "NO"})
+    writer.send(describe_update("service", {"name": "web 1", "usip": "YES", "useproxyport": "NO"}))
     assert sent(rsps)[-1] == ("PUT", "/nitro/v1/config/service")
     assert body_of(rsps) == {"service": {"name": "web 1", "usip": "YES", "useproxyport": "NO"}}
 
 
-def test_update_bulk_all_ok(client: NitroClient, rsps: responses.RequestsMock) -> None:
+def test_update_bulk_all_ok(writer: NitroWriter, rsps: responses.RequestsMock) -> None:
     rsps.add("PUT", f"{CONFIG}/service", json=DONE)
-    results = client.update_bulk("service", [{"name": "a", "usip": "YES"}, {"name": "b"}])
+    results = writer.send(
+        describe_update_bulk("service", [{"name": "a", "usip": "YES"}, {"name": "b"}])
+    )
     assert [(r.index, r.ok) for r in results] == [(0, True), (1, True)]
     assert rsps.calls[-1].request.headers["X-NITRO-ONERROR"] == "continue"
     assert body_of(rsps) == {"service": [{"name": "a", "usip": "YES"}, {"name": "b"}]}
 
 
 def test_update_bulk_partial_failure_reports_each_record(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
     rsps.add(
         "PUT",
@@ -70,14 +85,16 @@ def test_update_bulk_partial_failure_reports_each_record(
             ],
         },
     )
-    results = client.update_bulk("service", [{"name": "a"}, {"name": "b"}, {"name": "c"}])
+    with pytest.raises(NitroBulkError) as caught:
+        writer.send(describe_update_bulk("service", [{"name": "a"}, {"name": "b"}, {"name": "c"}]))
+    results = caught.value.results
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].errorcode == 258
     assert results[1].message == "No such resource [name, b]"
 
 
 def test_update_bulk_with_onerror_exit_marks_the_rest_not_attempted(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
     rsps.add(
         "PUT",
@@ -94,7 +111,9 @@ def test_update_bulk_with_onerror_exit_marks_the_rest_not_attempted(
         },
     )
     records = [{"name": n} for n in "abcd"]
-    results = client.update_bulk("service", records, onerror="exit")
+    with pytest.raises(NitroBulkError) as caught:
+        writer.send(describe_update_bulk("service", records, onerror="exit"))
+    results = caught.value.results
     assert rsps.calls[-1].request.headers["X-NITRO-ONERROR"] == "exit"
     assert [r.errorcode for r in results] == [0, 1097, NOT_ATTEMPTED, NOT_ATTEMPTED]
     assert [r.attempted for r in results] == [True, True, False, False]
@@ -102,54 +121,57 @@ def test_update_bulk_with_onerror_exit_marks_the_rest_not_attempted(
 
 
 def test_bulk_reply_with_more_results_than_records_is_a_protocol_error(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
     item = {"errorcode": 0, "message": "Done", "severity": "NONE"}
     rsps.add(
         "PUT", f"{CONFIG}/service", status=207, json={"errorcode": 1243, "response": [item] * 3}
     )
     with pytest.raises(NitroProtocolError, match="bulk reply"):
-        client.update_bulk("service", [{"name": "a"}])
+        writer.send(describe_update_bulk("service", [{"name": "a"}]))
 
 
-def test_update_bulk_of_nothing_sends_nothing_and_bad_onerror_is_refused(
-    client: NitroClient, rsps: responses.RequestsMock
+def test_update_bulk_of_nothing_and_bad_onerror_are_refused_before_sending(
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
-    assert client.update_bulk("service", []) == []
+    with pytest.raises(ValueError, match="at least one record"):
+        describe_update_bulk("service", [])
     with pytest.raises(ValueError, match="onerror"):
-        client.update_bulk("service", [{"name": "a"}], onerror="ignore")
+        describe_update_bulk("service", [{"name": "a"}], onerror="ignore")
     assert len(rsps.calls) == 1
 
 
-def test_delete_and_unbind_use_args(client: NitroClient, rsps: responses.RequestsMock) -> None:
+def test_delete_and_unbind_use_args(writer: NitroWriter, rsps: responses.RequestsMock) -> None:
     rsps.add("DELETE", f"{CONFIG}/nsip/10.0.0.9", json=DONE)
     rsps.add("DELETE", f"{CONFIG}/lbvserver_service_binding/vs%25201", json=DONE)
-    client.delete("nsip", "10.0.0.9", args={"td": 0})
-    client.unbind("lbvserver_service_binding", "vs 1", {"servicename": "svc 1"})
+    writer.send(describe_delete("nsip", "10.0.0.9", args={"td": 0}))
+    writer.send(describe_unbind("lbvserver_service_binding", "vs 1", {"servicename": "svc 1"}))
     assert sent(rsps)[1:] == [
         ("DELETE", "/nitro/v1/config/nsip/10.0.0.9?args=td:0"),
         ("DELETE", "/nitro/v1/config/lbvserver_service_binding/vs%25201?args=servicename:svc%201"),
     ]
     with pytest.raises(ValueError, match="unbind needs args"):
-        client.unbind("lbvserver_service_binding", "vs 1", {})
+        describe_unbind("lbvserver_service_binding", "vs 1", {})
 
 
-def test_bind_puts_the_binding(client: NitroClient, rsps: responses.RequestsMock) -> None:
+def test_bind_puts_the_binding(writer: NitroWriter, rsps: responses.RequestsMock) -> None:
     rsps.add("PUT", f"{CONFIG}/lbvserver_service_binding", json=DONE)
-    client.bind("lbvserver_service_binding", {"name": "vs1", "servicename": "svc1"})
+    writer.send(describe_bind("lbvserver_service_binding", {"name": "vs1", "servicename": "svc1"}))
     assert sent(rsps)[-1] == ("PUT", "/nitro/v1/config/lbvserver_service_binding")
     assert body_of(rsps) == {"lbvserver_service_binding": {"name": "vs1", "servicename": "svc1"}}
 
 
-def test_actions_unset_and_save(client: NitroClient, rsps: responses.RequestsMock) -> None:
+def test_actions_unset_and_save(writer: NitroWriter, rsps: responses.RequestsMock) -> None:
     rsps.add("POST", f"{CONFIG}/service?action=disable", json=DONE)
     rsps.add("POST", f"{CONFIG}/service?action=unset", json=DONE)
     rsps.add("POST", f"{CONFIG}/nsconfig?action=save", json=DONE)
-    client.action("service", "disable", {"name": "web1", "graceful": "YES", "delay": 30})
+    writer.send(
+        describe_action("service", "disable", {"name": "web1", "graceful": "YES", "delay": 30})
+    )
     assert body_of(rsps) == {"service": {"name": "web1", "graceful": "YES", "delay": 30}}
-    client.unset("service", {"name": "web1"}, ["usip", "cip"])
+    writer.send(describe_unset("service", {"name": "web1"}, ["usip", "cip"]))
     assert body_of(rsps) == {"service": {"name": "web1", "usip": True, "cip": True}}
-    client.save_config()
+    writer.send(describe_save_config())
     assert body_of(rsps) == {"nsconfig": {}}
     assert [path for _, path in sent(rsps)[1:]] == [
         "/nitro/v1/config/service?action=disable",
@@ -158,11 +180,11 @@ def test_actions_unset_and_save(client: NitroClient, rsps: responses.RequestsMoc
     ]
 
 
-def test_unset_refuses_key_attributes_and_a_bare_string(client: NitroClient) -> None:
+def test_unset_refuses_key_attributes_and_a_bare_string() -> None:
     with pytest.raises(ValueError, match="cannot unset key attributes: name"):
-        client.unset("service", {"name": "web1"}, ["name"])
+        describe_unset("service", {"name": "web1"}, ["name"])
     with pytest.raises(ValueError, match="list of attribute names"):
-        client.unset("service", {"name": "web1"}, "usip")
+        describe_unset("service", {"name": "web1"}, "usip")
 
 
 @pytest.mark.parametrize(
@@ -175,7 +197,7 @@ def test_unset_refuses_key_attributes_and_a_bare_string(client: NitroClient) -> 
     ],
 )
 def test_error_codes_map_to_their_classes(
-    client: NitroClient,
+    writer: NitroWriter,
     rsps: responses.RequestsMock,
     code: int,
     status: int,
@@ -183,26 +205,24 @@ def test_error_codes_map_to_their_classes(
 ) -> None:
     rsps.add("PUT", f"{CONFIG}/service", **nitro_error(code, "refused", status))
     with pytest.raises(cls) as caught:
-        client.update("service", {"name": "web1", "usip": "YES"})
+        writer.send(describe_update("service", {"name": "web1", "usip": "YES"}))
     assert type(caught.value) is cls
     assert caught.value.errorcode == code
     assert caught.value.http_status == status
 
 
 def test_error_inside_a_200_reply_is_raised(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
     rsps.add("PUT", f"{CONFIG}/service", **nitro_error(1097, "Invalid argument value", 200))
     with pytest.raises(NitroError, match="Invalid argument value"):
-        client.update("service", {"name": "web1", "usip": "MAYBE"})
+        writer.send(describe_update("service", {"name": "web1", "usip": "MAYBE"}))
 
 
 def test_described_write_is_exactly_what_is_sent(
-    client: NitroClient, rsps: responses.RequestsMock
+    writer: NitroWriter, rsps: responses.RequestsMock
 ) -> None:
-    write = client.describe_update_bulk(
-        "service", [{"name": "web1", "usip": "YES"}], onerror="exit"
-    )
+    write = describe_update_bulk("service", [{"name": "web1", "usip": "YES"}], onerror="exit")
     assert write.render() == (
         "PUT /nitro/v1/config/service\n"
         "X-NITRO-ONERROR: exit\n"
@@ -211,7 +231,7 @@ def test_described_write_is_exactly_what_is_sent(
     assert write.idempotent
     assert len(rsps.calls) == 1  # describing sends nothing
     rsps.add("PUT", f"{CONFIG}/service", json=DONE)
-    assert [r.ok for r in client.execute(write)] == [True]
+    assert [r.ok for r in writer.send(write)] == [True]
     request = rsps.calls[-1].request
     assert (request.method, request.url) == (write.method, "https://127.0.0.1" + write.target)
     assert body_of(rsps) == write.body
@@ -219,11 +239,11 @@ def test_described_write_is_exactly_what_is_sent(
     assert request.headers["X-NITRO-ONERROR"] == "exit"
 
 
-def test_described_writes_know_which_ones_are_safe_to_repeat(client: NitroClient) -> None:
-    assert not client.describe_add("service", {"name": "a"}).idempotent
-    assert not client.describe_bind("lbvserver_service_binding", {"name": "v"}).idempotent
-    assert not client.describe_action("service", "rename", {"name": "a", "newname": "b"}).idempotent
-    assert client.describe_action("service", "enable", {"name": "a"}).idempotent
-    assert client.describe_unset("service", {"name": "a"}, ["usip"]).idempotent
-    assert client.describe_save_config().idempotent
-    assert client.describe_delete("service", "a").idempotent
+def test_described_writes_know_which_ones_are_safe_to_repeat() -> None:
+    assert not describe_add("service", {"name": "a"}).idempotent
+    assert not describe_bind("lbvserver_service_binding", {"name": "v"}).idempotent
+    assert not describe_action("service", "rename", {"name": "a", "newname": "b"}).idempotent
+    assert describe_action("service", "enable", {"name": "a"}).idempotent
+    assert describe_unset("service", {"name": "a"}, ["usip"]).idempotent
+    assert describe_save_config().idempotent
+    assert describe_delete("service", "a").idempotent
