@@ -1,5 +1,8 @@
-"""What the change fixes, writes and leaves to people: the findings it fixes, the changes in
-order, the packet paths before and after, what nsfix refuses, and the servers' own tasks."""
+"""What a change fixes, writes and leaves to people, in the CAB report.
+
+The sections: the findings it fixes, the changes in order, the packet paths before and after,
+what nsfix refuses, the findings left to a person, and the backends' own tasks.
+"""
 
 from __future__ import annotations
 

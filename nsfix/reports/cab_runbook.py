@@ -1,5 +1,4 @@
-"""How the change is carried out and undone: the apply's pre-checks, the commands in order,
-what the rollback restores, how the result is verified, and who approves."""
+"""How a change is carried out, undone, verified and approved, in the CAB report."""
 
 from __future__ import annotations
 

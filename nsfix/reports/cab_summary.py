@@ -1,5 +1,4 @@
-"""The first page of the CAB report: what the change does, where, why, at what risk, and the
-change record that identifies it."""
+"""The CAB report's first page: what the change does, where, why, at what risk, and its record."""
 
 from __future__ import annotations
 

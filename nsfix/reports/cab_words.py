@@ -1,5 +1,4 @@
-"""How the CAB report speaks: counts and lists in words, outcome and resource names, and
-references from one section to another."""
+"""How the CAB report speaks: counts, lists, outcome and resource names, section references."""
 
 from __future__ import annotations
 
