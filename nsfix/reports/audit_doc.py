@@ -1,19 +1,42 @@
-"""An audit for people to read: Markdown, and one self-contained HTML page that prints on A4."""
+"""The audit for people to read: Markdown, and one self-contained HTML page that prints on A4.
+
+`audit_document` says it all once; the two formats are renderings of that document.
+"""
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from nsfix import __version__
 from nsfix.exitcodes import ExitCode
-from nsfix.findings import Finding, ObjectRef, Severity, TargetAudit, audit_exit_code
+from nsfix.findings import Finding, Severity, TargetAudit, audit_exit_code
+from nsfix.reports import html_page, markdown
+from nsfix.reports.document import (
+    Anchor,
+    Block,
+    Bullets,
+    Callout,
+    Code,
+    Document,
+    Group,
+    Heading,
+    Label,
+    Link,
+    Mark,
+    Note,
+    Only,
+    Paragraph,
+    Rich,
+    Section,
+    Strong,
+    Table,
+    codes,
+    join,
+)
 from nsfix.reports.text import SUMMARY_COLUMNS, remediation_text, summary_counts
 
-SEVERITY_ORDER: Final = (Severity.CRITICAL, Severity.WARNING, Severity.INFO)
 FINDING_COLUMNS: Final = (
     "Severity",
     "Rule",
@@ -55,10 +78,6 @@ class TargetView:
     @property
     def title(self) -> str:
         return f"{self.target.url} [{self.target.partition}]"
-
-
-def where(target: TargetAudit) -> str:
-    return f"{target.url} [{target.partition}]"
 
 
 def fix_text(finding: Finding) -> str:
@@ -175,180 +194,188 @@ def change_cell(finding: Finding) -> str:
     return f"{finding.attribute}: {finding.current or '-'} → {finding.expected or '-'}"
 
 
-def is_web_link(url: str | None) -> bool:
-    return bool(url) and re.match(r"https?://[^\s<>\"']+$", url or "") is not None
+# --- the document, built once for both formats ----------------------------------------------
 
 
-# --- Markdown ----------------------------------------------------------------------------------
-
-_MD_SPECIAL: Final = re.compile(r"([\\`*_\[\]<>|#!~])")
-
-
-def md(text: object) -> str:
-    """Plain text for Markdown: special characters escaped, one line (it may sit in a table)."""
-    flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", flat)
-
-
-def md_code(text: object) -> str:
-    """An inline code span that survives back-ticks and pipes in the name."""
-    flat = " ".join(str(text).split()).replace("|", "\\|")
-    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
-    fence = "`" * (longest + 1)
-    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
-    return f"{fence}{pad}{flat}{pad}{fence}"
-
-
-def md_link(url: str) -> str:
-    return f"<{url}>" if is_web_link(url) else md(url)
-
-
-def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines.extend("| " + " | ".join(row) + " |" for row in rows)
-    return lines
-
-
-def render_audit_markdown(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
+def audit_document(targets: Sequence[TargetAudit], fail_on: Severity) -> Document:
     """The audit for people: verdict, totals, then per partition what is wrong and how to fix it."""
     headline, sentence = verdict(targets, fail_on)
     code = audit_exit_code(targets, fail_on)
-    lines = [
-        "# nsfix compliance audit",
-        "",
-        f"**{headline}:** {md(sentence)}",
-        "",
-    ]
-    summary_rows = []
-    for target in targets:
+    mood = {ExitCode.OK: "good", ExitCode.PARTIAL: "warn"}.get(code, "bad")
+    rows: list[tuple[Rich, ...]] = []
+    for index, target in enumerate(targets, 1):
         cells = summary_counts(target)
-        status = "read" if cells is not None else "**not read**"
-        summary_rows.append(
-            [md(target.url), md_code(target.partition), status, *(cells or ["-"] * 6)]
-        )
-    lines.extend(
-        md_table(
-            SUMMARY_COLUMNS,
-            summary_rows,
-        )
-    )
-    total = totals(targets)
-    lines += [
-        "",
-        f"Totals: {total['critical']} critical, {total['warning']} warning, {total['info']} info "
-        f"active findings; {total['waived']} waived; {total['unevaluated']} not evaluated; "
-        f"{total['passed']} compliant checks. Exit code {int(code)} "
-        f"({code.name.lower()}; --fail-on {fail_on.value}).",
-    ]
-    books = playbook_lines(targets)
-    if books:
-        lines += ["", "Rules from:", ""]
-        lines.extend(
-            f"- {md_code(name)} ({md(source)}, {md_code(digest)})" for name, source, digest in books
-        )
-    for target in targets:
-        lines += ["", *_md_target(view(target), fail_on)]
-    lines += ["", "---", "", md(f"Written by nsfix {__version__}.")]
-    return "\n".join(lines) + "\n"
-
-
-def _md_target(v: TargetView, fail_on: Severity) -> list[str]:
-    target = v.target
-    lines = [f"## {md(v.title)}", ""]
-    if target.result is None:
-        lines.append(f"**Not audited:** {md(target.error or 'not read')}")
-        return lines
-    lines += [md(facts_text(target)), ""]
-    if v.active:
-        lines += [f"### Findings ({len(v.active)} active)", ""]
-        lines.extend(
-            md_table(
-                FINDING_COLUMNS,
-                [
-                    [
-                        f"**{f.severity.value}**"
-                        if f.severity is Severity.CRITICAL
-                        else f.severity.value,
-                        md_code(f.rule),
-                        md_code(f.object),
-                        ", ".join(md_code(v) for v in f.via) or "-",
-                        md(change_cell(f)),
-                        md(f.flow or "-"),
-                        "yes" if f.severity.at_least(fail_on) else "no",
-                    ]
-                    for f in v.active
-                ],
+        status: Rich = ("read",) if cells is not None else (Mark("not read", "error", loud=True),)
+        rows.append(
+            (
+                (Anchor(target.url, f"target-{index}"),),
+                (Code(target.partition),),
+                status,
+                *((cell,) for cell in cells or ["-"] * 6),
             )
         )
-        lines += ["", "### What the rules ask, and how to fix it"]
-        for note in v.rules:
-            lines += [
-                "",
-                f"#### {md_code(note.rule)} {md(note.title)} ({note.severity.value})",
-                "",
-            ]
-            if note.rationale:
-                lines += [f"Why: {md(note.rationale)}", ""]
-            lines += [f"Fix: {md(note.fix)}", ""]
-            if note.reference:
-                lines += [f"Reference: {md_link(note.reference)}", ""]
-            lines.append("Objects: " + ", ".join(md_code(o) for o in note.objects))
-        lines.append("")
-        lines.append("Messages:")
-        lines.append("")
-        lines.extend(f"- {md_code(f.rule)} {md(f.message)}" for f in v.active)
+    total = totals(targets)
+    body: list[Block | Section] = [
+        Callout((Strong(f"{headline}:"), f" {sentence}"), style=f"verdict {mood}"),
+        Table(SUMMARY_COLUMNS, tuple(rows)),
+        Paragraph(
+            (
+                f"Totals: {total['critical']} critical, {total['warning']} warning, "
+                f"{total['info']} info active findings; {total['waived']} waived; "
+                f"{total['unevaluated']} not evaluated; {total['passed']} compliant checks. "
+                f"Exit code {int(code)} ({code.name.lower()}; --fail-on {fail_on.value}).",
+            )
+        ),
+    ]
+    books = tuple(
+        (Code(name), f" ({source}, ", Code(digest), ")")
+        for name, source, digest in playbook_lines(targets)
+    )
+    if books:
+        # A list in Markdown; one quiet line on the page, where it is small print.
+        body.append(Only("markdown", (Paragraph(("Rules from:",)), Bullets(books))))
+        body.append(Only("html", (Paragraph(("Rules from: ", *join(books, "; ")), style="muted"),)))
+    for index, target in enumerate(targets, 1):
+        v = view(target)
+        body.append(Section(f"target-{index}", v.title, target_blocks(v, fail_on)))
+    return Document(
+        title="nsfix compliance audit",
+        page_title=f"nsfix compliance audit: {headline}",
+        body=tuple(body),
+        footer=(f"Written by nsfix {__version__}.",),
+    )
+
+
+def target_blocks(v: TargetView, fail_on: Severity) -> tuple[Block, ...]:
+    target = v.target
+    result = target.result
+    if result is None:
+        # The paragraph's style already says it in HTML; Markdown needs the bold.
+        return (
+            Paragraph(
+                (Mark("Not audited:", loud=True), f" {target.error or 'not read'}"),
+                style="error",
+            ),
+        )
+    out: list[Block] = [Paragraph((facts_text(target),), style="muted")]
+    if v.active:
+        out.append(Heading((f"Findings ({len(v.active)} active)",)))
+        out.append(
+            Table(
+                FINDING_COLUMNS,
+                tuple(
+                    (
+                        (severity_mark(f.severity, loud=f.severity is Severity.CRITICAL),),
+                        (Code(f.rule),),
+                        (Code(str(f.object)), Note(f.message)),
+                        codes(f.via) or ("-",),
+                        (change_cell(f),),
+                        (Mark(f.flow or "-", "path harm" if f.flow in HARMFUL_PATHS else "path"),),
+                        ("yes" if f.severity.at_least(fail_on) else "no",),
+                    )
+                    for f in v.active
+                ),
+                tight=(0, 1, 5, 6),
+            )
+        )
+        out.append(Heading(("What the rules ask, and how to fix it",)))
+        out.extend(rule_note(note) for note in v.rules)
+        # The HTML table shows each message under its object; a Markdown row has no room.
+        out.append(
+            Only(
+                "markdown",
+                (
+                    Paragraph(("Messages:",)),
+                    Bullets(tuple((Code(f.rule), f" {f.message}") for f in v.active)),
+                ),
+            )
+        )
     else:
-        lines.append("**Compliant:** no active finding.")
+        out.append(Paragraph((Strong("Compliant:"), " no active finding.")))
     if v.waived:
-        lines += ["", f"### Waived ({len(v.waived)})", ""]
-        lines.extend(
-            md_table(
+        out.append(Heading((f"Waived ({len(v.waived)})",)))
+        out.append(
+            Table(
                 ("Rule", "Object", "Severity", "Until", "Owner", "Reason", "Waiver"),
-                [
-                    [
-                        md_code(f.rule),
-                        md_code(f.object),
-                        f.severity.value,
-                        str(f.waiver.expires),
-                        md(f.waiver.owner),
-                        md(f.waiver.reason),
-                        md(f.waiver.source or "-"),
-                    ]
+                tuple(
+                    (
+                        (Code(f.rule),),
+                        (Code(str(f.object)),),
+                        (f.severity.value,),
+                        (str(f.waiver.expires),),
+                        (f.waiver.owner,),
+                        (f.waiver.reason,),
+                        (f.waiver.source or "-",),
+                    )
                     for f in v.waived
                     if f.waiver is not None
-                ],
+                ),
             )
         )
-    result = target.result
     if result.expired_waivers:
-        lines += ["", "### Expired waivers (they hide nothing any more)", ""]
-        lines.extend(
-            f"- {md_code(w.rule)} {md_code(w.object)} expired {w.expires} "
-            f"({md(w.owner)}: {md(w.reason)}; {md(w.source or '-')})"
-            for w in result.expired_waivers
+        out.append(Heading(("Expired waivers (they hide nothing any more)",)))
+        out.append(
+            Bullets(
+                tuple(
+                    (
+                        Code(w.rule),
+                        " ",
+                        Code(w.object),
+                        f" expired {w.expires} ({w.owner}: {w.reason}; {w.source or '-'})",
+                    )
+                    for w in result.expired_waivers
+                )
+            )
         )
     if result.unevaluated:
-        lines += ["", f"### Not evaluated ({len(result.unevaluated)})", ""]
-        lines.extend(
-            md_table(
+        out.append(Heading((f"Not evaluated ({len(result.unevaluated)})",)))
+        out.append(
+            Table(
                 ("Rule", "Object", "Needs", "Why"),
-                [
-                    [md_code(u.rule), md_code(u.object), md_code(u.attribute), md(u.reason)]
+                tuple(
+                    ((Code(u.rule),), (Code(str(u.object)),), (Code(u.attribute),), (u.reason,))
                     for u in result.unevaluated
-                ],
+                ),
             )
         )
     if v.passed:
-        lines += ["", f"### Compliant checks ({len(result.passed)})", ""]
-        lines.extend(
-            f"- {md_code(rule)}: {len(objects)} object(s): "
-            + ", ".join(md_code(o) for o in objects)
-            for rule, objects in v.passed.items()
+        out.append(Heading((f"Compliant checks ({len(result.passed)})",)))
+        out.append(
+            Bullets(
+                tuple(
+                    (Code(rule), f": {len(objects)} object(s): ", *codes(objects))
+                    for rule, objects in v.passed.items()
+                )
+            )
         )
-    return lines
+    return tuple(out)
 
 
-# --- HTML --------------------------------------------------------------------------------------
+def severity_mark(severity: Severity, *, loud: bool = False) -> Mark:
+    return Mark(severity.value, f"sev {severity.value}", loud=loud)
+
+
+def rule_note(note: RuleNote) -> Group:
+    blocks: list[Block] = [
+        Heading((Code(note.rule), f" {note.title}"), level=4, badge=severity_mark(note.severity))
+    ]
+    if note.rationale:
+        blocks.append(Paragraph((Label("Why:"), f" {note.rationale}")))
+    blocks.append(Paragraph((Label("Fix:"), f" {note.fix}")))
+    if note.reference:
+        blocks.append(Paragraph((Label("Reference:"), " ", Link(note.reference))))
+    blocks.append(Paragraph((Label("Objects:"), " ", *codes(note.objects))))
+    return Group(tuple(blocks), style="rule")
+
+
+def render_audit_markdown(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
+    return markdown.render(audit_document(targets, fail_on))
+
+
+def render_audit_html(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
+    """One HTML file: inline CSS, no script, no image, nothing fetched from anywhere."""
+    return html_page.render(audit_document(targets, fail_on), css=CSS)
+
 
 CSS: Final = """
 @page { size: A4; margin: 14mm 12mm; }
@@ -386,187 +413,3 @@ ul { margin: 1mm 0 2mm; padding-left: 6mm; }
 footer { margin-top: 8mm; font-size: 8.5pt; color: #57606a; }
 @media print { body { padding: 0; } a { color: inherit; } }
 """
-
-
-def h(text: object) -> str:
-    return html.escape(str(text), quote=True)
-
-
-def h_code(text: object) -> str:
-    return f"<code>{h(text)}</code>"
-
-
-def h_sev(severity: Severity) -> str:
-    return f'<span class="sev {severity.value}">{h(severity.value)}</span>'
-
-
-def h_link(url: str) -> str:
-    # Only http(s) becomes a link: a playbook could name any scheme, javascript: included.
-    if is_web_link(url):
-        return f'<a href="{h(url)}" rel="noreferrer noopener">{h(url)}</a>'
-    return h(url)
-
-
-def h_table(header: Sequence[str], rows: Sequence[Sequence[str]], tight: Sequence[int] = ()) -> str:
-    """A table of ready-made HTML cells; columns in `tight` never wrap (short words, badges)."""
-
-    def cell(tag: str, index: int, content: str) -> str:
-        style = ' class="tight"' if index in tight else ""
-        return f"<{tag}{style}>{content}</{tag}>"
-
-    head = "".join(cell("th", i, h(c)) for i, c in enumerate(header))
-    body = "".join(
-        "<tr>" + "".join(cell("td", i, c) for i, c in enumerate(row)) + "</tr>" for row in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def render_audit_html(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
-    """One HTML file: inline CSS, no script, no image, nothing fetched from anywhere."""
-    headline, sentence = verdict(targets, fail_on)
-    code = audit_exit_code(targets, fail_on)
-    mood = {ExitCode.OK: "good", ExitCode.PARTIAL: "warn"}.get(code, "bad")
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>nsfix compliance audit: {h(headline)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>nsfix compliance audit</h1>",
-        f'<div class="verdict {mood}"><strong>{h(headline)}:</strong> {h(sentence)}</div>',
-    ]
-    rows = []
-    for index, target in enumerate(targets, 1):
-        anchor = f'<a href="#target-{index}">{h(target.url)}</a>'
-        cells = summary_counts(target)
-        status = "read" if cells is not None else '<span class="error">not read</span>'
-        rows.append([anchor, h_code(target.partition), status, *(cells or ["-"] * 6)])
-    parts.append(
-        h_table(
-            SUMMARY_COLUMNS,
-            rows,
-        )
-    )
-    total = totals(targets)
-    parts.append(
-        f"<p>Totals: {total['critical']} critical, {total['warning']} warning, "
-        f"{total['info']} info active findings; {total['waived']} waived; "
-        f"{total['unevaluated']} not evaluated; {total['passed']} compliant checks. "
-        f"Exit code {int(code)} ({h(code.name.lower())}; --fail-on {h(fail_on.value)}).</p>"
-    )
-    books = playbook_lines(targets)
-    if books:
-        parts.append(
-            '<p class="muted">Rules from: '
-            + "; ".join(f"{h_code(n)} ({h(s)}, {h_code(d)})" for n, s, d in books)
-            + "</p>"
-        )
-    for index, target in enumerate(targets, 1):
-        parts.append(_html_target(view(target), index, fail_on))
-    parts.append(f"<footer>Written by nsfix {h(__version__)}.</footer>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def _object_cell(ref: ObjectRef) -> str:
-    return h_code(ref)
-
-
-def _html_target(v: TargetView, index: int, fail_on: Severity) -> str:
-    target = v.target
-    out = [f'<section id="target-{index}"><h2>{h(v.title)}</h2>']
-    if target.result is None:
-        out.append(f'<p class="error">Not audited: {h(target.error or "not read")}</p></section>')
-        return "\n".join(out)
-    out.append(f'<p class="muted">{h(facts_text(target))}</p>')
-    if v.active:
-        out.append(f"<h3>Findings ({len(v.active)} active)</h3>")
-        out.append(
-            h_table(
-                FINDING_COLUMNS,
-                [
-                    [
-                        h_sev(f.severity),
-                        h_code(f.rule),
-                        _object_cell(f.object) + f'<br><span class="muted">{h(f.message)}</span>',
-                        ", ".join(h_code(x) for x in f.via) or "-",
-                        h(change_cell(f)),
-                        f'<span class="path{" harm" if f.flow in HARMFUL_PATHS else ""}">'
-                        f"{h(f.flow or '-')}</span>",
-                        "yes" if f.severity.at_least(fail_on) else "no",
-                    ]
-                    for f in v.active
-                ],
-                tight=(0, 1, 5, 6),
-            )
-        )
-        out.append("<h3>What the rules ask, and how to fix it</h3>")
-        for note in v.rules:
-            block = [
-                '<div class="rule">',
-                f"<h4>{h_sev(note.severity)} {h_code(note.rule)} {h(note.title)}</h4>",
-            ]
-            if note.rationale:
-                block.append(f"<p><strong>Why:</strong> {h(note.rationale)}</p>")
-            block.append(f"<p><strong>Fix:</strong> {h(note.fix)}</p>")
-            if note.reference:
-                block.append(f"<p><strong>Reference:</strong> {h_link(note.reference)}</p>")
-            block.append(
-                "<p><strong>Objects:</strong> "
-                + ", ".join(h_code(o) for o in note.objects)
-                + "</p></div>"
-            )
-            out.append("".join(block))
-    else:
-        out.append("<p><strong>Compliant:</strong> no active finding.</p>")
-    if v.waived:
-        out.append(f"<h3>Waived ({len(v.waived)})</h3>")
-        out.append(
-            h_table(
-                ("Rule", "Object", "Severity", "Until", "Owner", "Reason", "Waiver"),
-                [
-                    [
-                        h_code(f.rule),
-                        _object_cell(f.object),
-                        h(f.severity.value),
-                        h(f.waiver.expires),
-                        h(f.waiver.owner),
-                        h(f.waiver.reason),
-                        h(f.waiver.source or "-"),
-                    ]
-                    for f in v.waived
-                    if f.waiver is not None
-                ],
-            )
-        )
-    result = target.result
-    if result.expired_waivers:
-        out.append("<h3>Expired waivers (they hide nothing any more)</h3><ul>")
-        out.extend(
-            f"<li>{h_code(w.rule)} {h_code(w.object)} expired {h(w.expires)} "
-            f"({h(w.owner)}: {h(w.reason)}; {h(w.source or '-')})</li>"
-            for w in result.expired_waivers
-        )
-        out.append("</ul>")
-    if result.unevaluated:
-        out.append(f"<h3>Not evaluated ({len(result.unevaluated)})</h3>")
-        out.append(
-            h_table(
-                ("Rule", "Object", "Needs", "Why"),
-                [
-                    [h_code(u.rule), _object_cell(u.object), h_code(u.attribute), h(u.reason)]
-                    for u in result.unevaluated
-                ],
-            )
-        )
-    if v.passed:
-        out.append(f"<h3>Compliant checks ({len(result.passed)})</h3><ul>")
-        out.extend(
-            f"<li>{h_code(rule)}: {len(objects)} object(s): "
-            + ", ".join(h_code(o) for o in objects)
-            + "</li>"
-            for rule, objects in v.passed.items()
-        )
-        out.append("</ul>")
-    out.append("</section>")
-    return "\n".join(out)

@@ -1,0 +1,51 @@
+"""A packet path before and after a change as one figure: drawn in HTML, listed in Markdown."""
+
+from __future__ import annotations
+
+from nsfix.flow import Trace
+from nsfix.reports.document import Block, Bullets, CodeBlock, Figure, Paragraph, Strong
+from nsfix.reports.svg import HopRole, hop_role, outcome_line, paired_diagram
+from nsfix.reports.text import aligned
+
+
+def hop_lines(trace: Trace) -> list[str]:
+    """The hops of a trace as aligned text columns, for text renderings."""
+    header = ("#", "from", "to", "source -> destination", "path")
+    rows = []
+    for hop in trace.hops:
+        role = hop_role(trace, hop)
+        # Upper case so that a loop stands out in a monochrome text block too.
+        word = role.value.upper() if role is HopRole.LOOP else role.value
+        label = f"{hop.src_ip} -> {hop.dst_ip}"
+        rows.append((str(hop.phase), hop.sender, hop.receiver, label, word))
+    return aligned([header, *rows])
+
+
+def path_text(label: str, trace: Trace) -> tuple[Block, ...]:
+    """One trace for a reader without the drawing: outcome, the hops as a text block,
+    and the assumptions the trace rests on."""
+    usip = "unknown" if trace.usip is None else ("YES" if trace.usip else "NO")
+    heading = (
+        f"{label.upper()}: {trace.vserver} -> {trace.backend} "
+        f"({trace.backend_address or 'no address'}), mode {trace.mode}, usip {usip}"
+    )
+    body = (heading, *("  " + line for line in hop_lines(trace)), outcome_line(trace))
+    out: list[Block] = [
+        Paragraph((Strong(label), f": {outcome_line(trace)}: {trace.summary}")),
+        CodeBlock(body),
+    ]
+    if trace.assumptions:
+        out.append(Paragraph(("Assumptions:",)))
+        out.append(Bullets(tuple((a,) for a in trace.assumptions)))
+    return tuple(out)
+
+
+def before_after(name: str, before: Trace, after: Trace) -> Figure:
+    """One virtual server's path through one backend (`name` says which), before and after."""
+    assumptions = tuple((a,) for a in dict.fromkeys([*before.assumptions, *after.assumptions]))
+    return Figure(
+        svg=paired_diagram(before, f"Before: {name}", after, f"After: {name}"),
+        text=(*path_text("Before", before), *path_text("After", after)),
+        notes=Bullets(assumptions, style="assumptions") if assumptions else None,
+        style="path pair",
+    )
