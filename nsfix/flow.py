@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -356,16 +356,17 @@ class _Walk:
             return self.undetermined(
                 f"the VIP of {self.vs.name} is not an address ({self.vs.vip_text or 'missing'})"
             )
-        if self.vs.m is None:
+        mode = self.vs.m
+        if mode is None:
             return self.undetermined(
                 f"unknown redirection mode {self.vs.m_text!r} on {self.vs.name}"
             )
         if backend.address is None:
             what = backend.address_text or backend.servername or "missing"
             return self.undetermined(f"{backend.label} has no usable address ({what})")
-        if self.vs.m == "IP":
-            return self._proxy(backend, backend.address)
-        return self._dsr(backend, backend.address)
+        usip = self._usip(backend)
+        self._front()
+        return _WALKS[mode](self, backend, backend.address, usip)
 
     def _note_states(self, backend: _Backend) -> None:
         if self.vs.state == "DISABLED":
@@ -463,6 +464,12 @@ class _Walk:
             )
         return self._routed_snip(backend, address), False
 
+    def _no_source_snip(self, server: str) -> Trace:
+        return self.undetermined(
+            f"no SNIP of the same IP version as {server}: cannot tell which address the "
+            "NetScaler sources its server-side traffic from"
+        )
+
     def _is_snip(self, address: str) -> bool:
         canonical = canonical_address(address)
         return any(str(snip.address) == canonical for snip in self.snapshot.snips)
@@ -521,43 +528,46 @@ class _Walk:
 
     # -- m=IP: the NetScaler proxies --
 
-    def _proxy(self, backend: _Backend, address: IPAddress) -> Trace:
+    def _ip_mode(self, backend: _Backend, address: IPAddress, usip: bool) -> Trace:
+        """The server answers the source it saw: a SNIP with usip NO, the client with usip YES."""
+        if usip:
+            return self._proxy_keeping_client(backend, address)
+        return self._proxy_from_snip(backend, address)
+
+    def _proxy_from_snip(self, backend: _Backend, address: IPAddress) -> Trace:
         vip = self.vip or "?"
         server = str(address)
-        usip = self._usip(backend)
-        self._front()
-        if not usip:
-            snip, on_link = self._source_snip(backend, address)
-            if snip is None:
-                return self.undetermined(
-                    f"no SNIP of the same IP version as {server}: cannot tell which address the "
-                    "NetScaler sources its server-side traffic from"
-                )
-            source = str(snip.address)
-            self._to_server(
-                source,
-                server,
-                on_link,
-                f"IP mode: the NetScaler rewrites the destination from the VIP to the server; "
-                f"usip NO, so the source becomes SNIP {source}.",
-            )
-            self._to_netscaler(
-                server,
-                source,
-                on_link,
-                f"The server answers the address it saw, SNIP {source}, so the reply returns to "
-                "the NetScaler.",
-            )
-            self._netscaler_to_client(
-                vip,
-                "The NetScaler maps the reply back to the client's connection and sends it from "
-                "the VIP.",
-            )
-            return self._trace(
-                Outcome.VIA_NETSCALER,
-                f"proxy mode: the server answers SNIP {source} and the NetScaler relays the reply",
-            )
+        snip, on_link = self._source_snip(backend, address)
+        if snip is None:
+            return self._no_source_snip(server)
+        source = str(snip.address)
+        self._to_server(
+            source,
+            server,
+            on_link,
+            f"IP mode: the NetScaler rewrites the destination from the VIP to the server; "
+            f"usip NO, so the source becomes SNIP {source}.",
+        )
+        self._to_netscaler(
+            server,
+            source,
+            on_link,
+            f"The server answers the address it saw, SNIP {source}, so the reply returns to "
+            "the NetScaler.",
+        )
+        self._netscaler_to_client(
+            vip,
+            "The NetScaler maps the reply back to the client's connection and sends it from "
+            "the VIP.",
+        )
+        return self._trace(
+            Outcome.VIA_NETSCALER,
+            f"proxy mode: the server answers SNIP {source} and the NetScaler relays the reply",
+        )
 
+    def _proxy_keeping_client(self, backend: _Backend, address: IPAddress) -> Trace:
+        vip = self.vip or "?"
+        server = str(address)
         on_link = self._snip_on_subnet(backend, address) is not None
         self._to_server(
             self.client,
@@ -569,33 +579,7 @@ class _Walk:
         fact = self._fact(backend)
         gateway = fact.default_gateway if fact is not None else None
         if gateway is not None and not self._is_snip(gateway):
-            self.hop(
-                4,
-                SERVER,
-                ROUTER,
-                server,
-                self.client,
-                MAC_SERVER,
-                MAC_ROUTER,
-                f"The server answers the client through its default gateway {gateway}, which is "
-                "not a NetScaler SNIP, so the reply bypasses the NetScaler.",
-            )
-            self.hop(
-                5,
-                ROUTER,
-                CLIENT,
-                server,
-                self.client,
-                MAC_ROUTER,
-                MAC_CLIENT,
-                "The client expected a reply from the VIP, gets one from the server's own "
-                "address, does not match it to its connection and resets it (CTX233036).",
-            )
-            return self._trace(
-                Outcome.ASYMMETRIC,
-                f"usip YES in proxy mode but the server's gateway {gateway} is not a NetScaler "
-                "SNIP: replies bypass the NetScaler and the client resets",
-            )
+            return self._asymmetric(server, gateway)
         if gateway is None:
             self.assumptions.append(
                 f"default gateway of {server} unknown: assumed it is a NetScaler SNIP, which "
@@ -619,126 +603,214 @@ class _Walk:
             "proxy mode with usip YES: the server routes its reply back through the NetScaler",
         )
 
+    def _asymmetric(self, server: str, gateway: str) -> Trace:
+        """Proxy mode, usip YES, and a gateway that is not a SNIP: the reply bypasses the box."""
+        self.hop(
+            4,
+            SERVER,
+            ROUTER,
+            server,
+            self.client,
+            MAC_SERVER,
+            MAC_ROUTER,
+            f"The server answers the client through its default gateway {gateway}, which is "
+            "not a NetScaler SNIP, so the reply bypasses the NetScaler.",
+        )
+        self.hop(
+            5,
+            ROUTER,
+            CLIENT,
+            server,
+            self.client,
+            MAC_ROUTER,
+            MAC_CLIENT,
+            "The client expected a reply from the VIP, gets one from the server's own "
+            "address, does not match it to its connection and resets it (CTX233036).",
+        )
+        return self._trace(
+            Outcome.ASYMMETRIC,
+            f"usip YES in proxy mode but the server's gateway {gateway} is not a NetScaler "
+            "SNIP: replies bypass the NetScaler and the client resets",
+        )
+
     # -- MAC, IPTUNNEL, TOS: the server answers the client itself --
 
-    def _dsr(self, backend: _Backend, address: IPAddress) -> Trace:
-        mode = self.vs.m
+    def _mac_mode(self, backend: _Backend, address: IPAddress, usip: bool) -> Trace:
+        """Only the destination MAC changes, so the server must share a SNIP subnet."""
         vip = self.vip or "?"
         server = str(address)
-        usip = self._usip(backend)
-        self._front()
+        snip = self._snip_on_subnet(backend, address)
+        if snip is None:
+            self.hop(
+                3,
+                NETSCALER,
+                SERVER,
+                self.client if usip else "?",
+                vip,
+                MAC_NETSCALER,
+                None,
+                f"MAC mode rewrites only the destination MAC, but {server} is outside every "
+                "SNIP subnet: there is no layer-2 path to it.",
+            )
+            return self._trace(
+                Outcome.NO_LAYER2,
+                f"MAC mode cannot reach {server} (outside every SNIP subnet); use IPTUNNEL or "
+                "TOS redirection for remote servers",
+            )
+        snip_text = str(snip.address)
+        source = self.client if usip else snip_text
+        learned, why = self._mac_learning(backend)
+        if not learned:
+            self.hop(
+                3,
+                NETSCALER,
+                NETSCALER,
+                source,
+                vip,
+                MAC_NETSCALER,
+                MAC_NETSCALER,
+                f"{why}, so the NetScaler never learns the server's MAC; it ARPs for the "
+                "destination, its own VIP, gets its own MAC and sends the traffic back to "
+                "itself (CTX138969).",
+            )
+            return self._trace(
+                Outcome.MAC_NOT_LEARNED,
+                f"{why}: in MAC mode the NetScaler never learns the server's MAC and loops "
+                "the traffic to itself",
+            )
+        self._to_server(
+            source,
+            vip,
+            True,
+            f"MAC mode: the NetScaler rewrites only the destination MAC to the server's; the "
+            f"destination IP stays the VIP; {_keeps(usip, snip_text)}.",
+        )
+        return self._dsr_reply(backend, server, snip_text, True, usip)
 
-        if mode == "TOS" and not self.vs.tosid:
+    def _iptunnel_mode(self, backend: _Backend, address: IPAddress, usip: bool) -> Trace:
+        """IP-in-IP from a SNIP, so the server may sit behind a router."""
+        vip = self.vip or "?"
+        server = str(address)
+        snip, on_link = self._source_snip(backend, address)
+        if snip is None:
+            return self._no_source_snip(server)
+        snip_text = str(snip.address)
+        inner = self.client if usip else snip_text
+        self._to_server(
+            snip_text,
+            server,
+            on_link,
+            f"IPTUNNEL mode: the NetScaler wraps the request ({inner} -> VIP {vip}) in an "
+            f"IP-in-IP packet from SNIP {snip_text} to the server; {_keeps(usip, snip_text)} in "
+            "the inner packet.",
+        )
+        if not usip:
+            # The redirection-mode page says the inner client packet is not modified, but the
+            # USIP page lists DSR among the cases that need USIP; err on the side of a finding.
+            self.assumptions.append(
+                "IPTUNNEL with usip NO: assumed the inner source is a SNIP, as in MAC mode "
+                "(the docs say DSR needs USIP; the redirection-mode page says the inner "
+                "packet is not modified)"
+            )
+        return self._dsr_reply(backend, server, snip_text, on_link, usip)
+
+    def _tos_mode(self, backend: _Backend, address: IPAddress, usip: bool) -> Trace:
+        """The destination IP becomes the server's and the VIP travels as a TOS id."""
+        if not self.vs.tosid:
             return self.undetermined(
                 f"TOS mode without a TOS id on {self.vs.name}: the server cannot tell which VIP "
                 "the request was for"
             )
-
-        if mode == "MAC":
-            snip = self._snip_on_subnet(backend, address)
-            on_link = True
-            if snip is None:
-                self.hop(
-                    3,
-                    NETSCALER,
-                    SERVER,
-                    self.client if usip else "?",
-                    vip,
-                    MAC_NETSCALER,
-                    None,
-                    f"MAC mode rewrites only the destination MAC, but {server} is outside every "
-                    "SNIP subnet: there is no layer-2 path to it.",
-                )
-                return self._trace(
-                    Outcome.NO_LAYER2,
-                    f"MAC mode cannot reach {server} (outside every SNIP subnet); use IPTUNNEL or "
-                    "TOS redirection for remote servers",
-                )
-            learned, why = self._mac_learning(backend)
-            if not learned:
-                source = self.client if usip else str(snip.address)
-                self.hop(
-                    3,
-                    NETSCALER,
-                    NETSCALER,
-                    source,
-                    vip,
-                    MAC_NETSCALER,
-                    MAC_NETSCALER,
-                    f"{why}, so the NetScaler never learns the server's MAC; it ARPs for the "
-                    "destination, its own VIP, gets its own MAC and sends the traffic back to "
-                    "itself (CTX138969).",
-                )
-                return self._trace(
-                    Outcome.MAC_NOT_LEARNED,
-                    f"{why}: in MAC mode the NetScaler never learns the server's MAC and loops "
-                    "the traffic to itself",
-                )
-        elif mode == "IPTUNNEL" or not usip:
-            snip, on_link = self._source_snip(backend, address)
-            if snip is None:
-                return self.undetermined(
-                    f"no SNIP of the same IP version as {server}: cannot tell which address the "
-                    "NetScaler sources its server-side traffic from"
-                )
-        else:
+        server = str(address)
+        if usip:
+            # The source stays the client, so only whether the server shares a SNIP subnet
+            # matters, not which SNIP the NetScaler would source from.
             snip = self._snip_on_subnet(backend, address)
             on_link = snip is not None
-
+        else:
+            snip, on_link = self._source_snip(backend, address)
+            if snip is None:
+                return self._no_source_snip(server)
         snip_text = str(snip.address) if snip is not None else "?"
-        source = self.client if usip else snip_text
-        self._dsr_forward(server, source, snip_text, on_link, usip)
+        # TOS DSR rewrites the destination IP to the server and carries the VIP as a TOS id,
+        # which is why servers may sit in another network (NetScaler docs: "Configure DSR mode
+        # when using TOS", load-balancing-dsrmode-tos.html, and the IPv6 TOS use case,
+        # load-balancing-dsrmode-ipv6-tos.html). So TOS needs no layer-2 adjacency.
+        self._to_server(
+            self.client if usip else snip_text,
+            server,
+            on_link,
+            f"TOS mode: the NetScaler rewrites the destination IP to the server and encodes "
+            f"the VIP as TOS id {self.vs.tosid}; {_keeps(usip, snip_text)}.",
+        )
+        return self._dsr_reply(backend, server, snip_text, on_link, usip)
 
+    def _dsr_reply(
+        self, backend: _Backend, server: str, snip: str, on_link: bool, usip: bool
+    ) -> Trace:
+        """Phases 4 and 5 of a DSR mode: where the server's reply from the VIP goes."""
         fact = self._fact(backend)
         bad = self._check_server(backend, fact, on_link, usip)
         if bad is not None:
             return bad
-
         if not usip:
-            self._to_netscaler(
-                vip,
-                snip_text,
-                on_link,
-                f"The server saw SNIP {snip_text} as the source, so it answers SNIP {snip_text} "
-                "from the VIP on its loopback: the reply goes to the NetScaler instead of the "
-                "client (the write-up's phase 4).",
-            )
-            self._to_server(
-                vip,
-                snip_text,
-                on_link,
-                "The NetScaler forwarded the request without a proxy connection and expects no "
-                "reply, so the client never gets one; the write-up saw such frames bounce between "
-                "the NetScaler and the server and queue other services behind them (the exact "
-                "appliance behaviour is not documented).",
-                phase=5,
-            )
-            return self._trace(
-                Outcome.LOOP,
-                f"usip NO: the server answers SNIP {snip_text} instead of the client, so the "
-                "reply goes back to the NetScaler (the write-up's loop)",
-            )
-
+            return self._loop(snip, on_link)
         gateway = fact.default_gateway if fact is not None else None
         if gateway is not None and self._is_snip(gateway):
-            self._to_netscaler(
-                vip,
-                self.client,
-                True,
-                f"The server's default gateway is SNIP {gateway}, so its reply from the VIP goes "
-                "to the NetScaler rather than to the upstream router (CTX110501 wants the "
-                "router).",
-            )
-            self._netscaler_to_client(
-                vip,
-                "The NetScaler holds no session for this reply; at best it routes it on and the "
-                "point of direct server return is lost.",
-            )
-            return self._trace(
-                Outcome.VIA_NETSCALER,
-                f"the server's default gateway {gateway} is a NetScaler SNIP: DSR replies go "
-                "back through the NetScaler; point it at the upstream router",
-            )
+            return self._via_snip_gateway(gateway)
+        return self._direct_return(backend, server, gateway)
+
+    def _loop(self, snip: str, on_link: bool) -> Trace:
+        """usip NO in DSR: the server answers the SNIP it saw as the source."""
+        vip = self.vip or "?"
+        self._to_netscaler(
+            vip,
+            snip,
+            on_link,
+            f"The server saw SNIP {snip} as the source, so it answers SNIP {snip} "
+            "from the VIP on its loopback: the reply goes to the NetScaler instead of the "
+            "client (the write-up's phase 4).",
+        )
+        self._to_server(
+            vip,
+            snip,
+            on_link,
+            "The NetScaler forwarded the request without a proxy connection and expects no "
+            "reply, so the client never gets one; the write-up saw such frames bounce between "
+            "the NetScaler and the server and queue other services behind them (the exact "
+            "appliance behaviour is not documented).",
+            phase=5,
+        )
+        return self._trace(
+            Outcome.LOOP,
+            f"usip NO: the server answers SNIP {snip} instead of the client, so the "
+            "reply goes back to the NetScaler (the write-up's loop)",
+        )
+
+    def _via_snip_gateway(self, gateway: str) -> Trace:
+        """A DSR server whose default gateway is a SNIP sends its reply back to the NetScaler."""
+        vip = self.vip or "?"
+        self._to_netscaler(
+            vip,
+            self.client,
+            True,
+            f"The server's default gateway is SNIP {gateway}, so its reply from the VIP goes "
+            "to the NetScaler rather than to the upstream router (CTX110501 wants the "
+            "router).",
+        )
+        self._netscaler_to_client(
+            vip,
+            "The NetScaler holds no session for this reply; at best it routes it on and the "
+            "point of direct server return is lost.",
+        )
+        return self._trace(
+            Outcome.VIA_NETSCALER,
+            f"the server's default gateway {gateway} is a NetScaler SNIP: DSR replies go "
+            "back through the NetScaler; point it at the upstream router",
+        )
+
+    def _direct_return(self, backend: _Backend, server: str, gateway: str | None) -> Trace:
+        vip = self.vip or "?"
         if gateway is None:
             self.assumptions.append(
                 f"default gateway of {server} unknown: assumed it is the upstream router, not "
@@ -774,52 +846,6 @@ class _Walk:
             Outcome.DIRECT_RETURN,
             "DSR working: the server sees the client's address and answers it directly",
         )
-
-    def _dsr_forward(self, server: str, source: str, snip: str, on_link: bool, usip: bool) -> None:
-        """Phase 3 of a DSR mode: what the NetScaler rewrites before the server gets the packet."""
-        vip = self.vip or "?"
-        keeps = (
-            "usip YES, so the source stays the client"
-            if usip
-            else (f"usip NO, so the source becomes SNIP {snip}")
-        )
-        if self.vs.m == "MAC":
-            self._to_server(
-                source,
-                vip,
-                True,
-                f"MAC mode: the NetScaler rewrites only the destination MAC to the server's; the "
-                f"destination IP stays the VIP; {keeps}.",
-            )
-        elif self.vs.m == "TOS":
-            # TOS DSR rewrites the destination IP to the server and carries the VIP as a TOS id,
-            # which is why servers may sit in another network (NetScaler docs: "Configure DSR mode
-            # when using TOS", load-balancing-dsrmode-tos.html, and the IPv6 TOS use case,
-            # load-balancing-dsrmode-ipv6-tos.html). So TOS needs no layer-2 adjacency.
-            self._to_server(
-                source,
-                server,
-                on_link,
-                f"TOS mode: the NetScaler rewrites the destination IP to the server and encodes "
-                f"the VIP as TOS id {self.vs.tosid}; {keeps}.",
-            )
-        else:
-            inner = self.client if usip else snip
-            self._to_server(
-                snip,
-                server,
-                on_link,
-                f"IPTUNNEL mode: the NetScaler wraps the request ({inner} -> VIP {vip}) in an "
-                f"IP-in-IP packet from SNIP {snip} to the server; {keeps} in the inner packet.",
-            )
-            if not usip:
-                # The redirection-mode page says the inner client packet is not modified, but the
-                # USIP page lists DSR among the cases that need USIP; err on the side of a finding.
-                self.assumptions.append(
-                    "IPTUNNEL with usip NO: assumed the inner source is a SNIP, as in MAC mode "
-                    "(the docs say DSR needs USIP; the redirection-mode page says the inner "
-                    "packet is not modified)"
-                )
 
     def _check_server(
         self, backend: _Backend, fact: ServerFact | None, on_link: bool, usip: bool
@@ -857,6 +883,11 @@ class _Walk:
                 "does not share a segment with the router that ARPs for the VIP"
             )
             return None
+        return self._arp_bypass(server, usip)
+
+    def _arp_bypass(self, server: str, usip: bool) -> Trace:
+        """The router may deliver the request to the server itself: phase 2 onwards is redrawn."""
+        vip = self.vip or "?"
         self.hops = [hop for hop in self.hops if hop.phase == 1]
         self.hop(
             2,
@@ -934,6 +965,25 @@ class _Walk:
             )
             return True, ""
         return False, f"only script monitors are bound ({', '.join(scripts)})"
+
+
+# One walk per redirection mode (model.REDIRECTION_MODES), each starting after phases 1 and 2
+# with the usip the appliance acts on.
+_WALKS: Final[Mapping[str, Callable[[_Walk, _Backend, IPAddress, bool], Trace]]] = {
+    "IP": _Walk._ip_mode,
+    "MAC": _Walk._mac_mode,
+    "IPTUNNEL": _Walk._iptunnel_mode,
+    "TOS": _Walk._tos_mode,
+}
+
+
+def _keeps(usip: bool, snip: str) -> str:
+    """What a DSR mode's forwarding does to the source address, as a phase-3 note says it."""
+    return (
+        "usip YES, so the source stays the client"
+        if usip
+        else f"usip NO, so the source becomes SNIP {snip}"
+    )
 
 
 def _best_snip(candidates: list[Snip], td: int) -> Snip | None:

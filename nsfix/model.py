@@ -577,39 +577,42 @@ def records(raw: Mapping[str, Any], resource: str) -> list[Record]:
     return [r for r in value if isinstance(r, Mapping)]
 
 
-def build_snapshot(
-    raw: Mapping[str, Any],
-    *,
-    url: str,
-    partition: str = DEFAULT_PARTITION,
-    collected_at: datetime,
-    requests: int = 0,
-) -> Snapshot:
-    """Assemble a snapshot from NITRO records keyed by resource type (the shape NITRO returns)."""
-    log = DefectLog(partition)
-    servers = {s.name: s for s in (parse_server(r, log) for r in records(raw, "server"))}
-    monitors = {m.name: m for m in (parse_monitor(r) for r in records(raw, "lbmonitor"))}
+def single(raw: Mapping[str, Any], resource: str) -> Record | None:
+    """The one record of a singleton resource (`nsmode`, `nsversion`, ...), if it was read."""
+    found = records(raw, resource)
+    return found[0] if found else None
 
-    service_monitors = group_by(records(raw, "service_lbmonitor_binding"), "name")
+
+def parse_services(
+    raw: Mapping[str, Any], servers: Mapping[str, Server], log: DefectLog
+) -> dict[str, Service]:
+    """Services with their bound monitors; name-bound ones take their server's address."""
+    bound_monitors = group_by(records(raw, "service_lbmonitor_binding"), "name")
     services: dict[str, Service] = {}
     for record in records(raw, "service"):
         name = text(record, "name")
         services[name] = parse_service(
-            record, monitor_names(service_monitors.get(name, ())), servers, log
+            record, monitor_names(bound_monitors.get(name, ())), servers, log
         )
+    return services
 
+
+def parse_servicegroups(
+    raw: Mapping[str, Any], servers: Mapping[str, Server], log: DefectLog
+) -> dict[str, ServiceGroup]:
+    """Service groups with their members and monitors; members of no group are defects."""
     members_by_group: dict[str, list[ServiceGroupMember]] = {}
     for record in records(raw, "servicegroup_servicegroupmember_binding"):
         member = resolve_member(parse_member(record, log), servers)
         members_by_group.setdefault(member.servicegroupname, []).append(member)
-    group_monitors = group_by(records(raw, "servicegroup_lbmonitor_binding"), "servicegroupname")
+    bound_monitors = group_by(records(raw, "servicegroup_lbmonitor_binding"), "servicegroupname")
     groups: dict[str, ServiceGroup] = {}
     for record in records(raw, "servicegroup"):
         name = text(record, "servicegroupname")
         groups[name] = parse_servicegroup(
             record,
             members_by_group.pop(name, ()),
-            monitor_names(group_monitors.get(name, ())),
+            monitor_names(bound_monitors.get(name, ())),
             log,
         )
     for orphan in members_by_group:
@@ -620,15 +623,26 @@ def build_snapshot(
             orphan,
             "members bound to a service group that does not exist",
         )
+    return groups
 
+
+def parse_lbvservers(
+    raw: Mapping[str, Any],
+    services: Mapping[str, Service],
+    groups: Mapping[str, ServiceGroup],
+    log: DefectLog,
+) -> dict[str, LbVserver]:
+    """Virtual servers with what is bound to them, and the binding weights a rebind restores."""
     service_bindings = group_by(records(raw, "lbvserver_service_binding"), "name")
     group_bindings = group_by(records(raw, "lbvserver_servicegroup_binding"), "name")
     vservers: dict[str, LbVserver] = {}
     for record in records(raw, "lbvserver"):
         name = text(record, "name")
-        bound_services = [text(b, "servicename") for b in service_bindings.get(name, ())]
-        bound_groups = [text(b, "servicegroupname") for b in group_bindings.get(name, ())]
-        for service in bound_services:
+        bound_services = service_bindings.get(name, [])
+        bound_groups = group_bindings.get(name, [])
+        service_names = [text(b, "servicename") for b in bound_services]
+        group_names = [text(b, "servicegroupname") for b in bound_groups]
+        for service in service_names:
             if service not in services:
                 log.add(
                     "lbvserver_service_binding",
@@ -637,7 +651,7 @@ def build_snapshot(
                     service,
                     "bound service does not exist",
                 )
-        for group in bound_groups:
+        for group in group_names:
             if group not in groups:
                 log.add(
                     "lbvserver_servicegroup_binding",
@@ -646,33 +660,39 @@ def build_snapshot(
                     group,
                     "bound service group does not exist",
                 )
-        weights = {
-            text(b, "servicename"): weight
-            for b in service_bindings.get(name, ())
-            if (weight := integer(b, "weight")) is not None
-        }
-        group_weights = {
-            text(b, "servicegroupname"): weight
-            for b in group_bindings.get(name, ())
-            if (weight := integer(b, "weight")) is not None
-        }
         vservers[name] = replace(
-            parse_lbvserver(record, bound_services, bound_groups, log),
-            service_weights=weights,
-            servicegroup_weights=group_weights,
+            parse_lbvserver(record, service_names, group_names, log),
+            service_weights=binding_weights(bound_services, "servicename"),
+            servicegroup_weights=binding_weights(bound_groups, "servicegroupname"),
         )
+    return vservers
 
-    for svc in services.values():
-        for monitor in svc.monitors:
+
+def binding_weights(bindings: Iterable[Record], attribute: str) -> dict[str, int]:
+    """The weights of the bindings that report one, by bound name."""
+    return {
+        text(b, attribute): weight for b in bindings if (weight := integer(b, "weight")) is not None
+    }
+
+
+def check_service_monitors(
+    services: Iterable[Service], monitors: Mapping[str, Monitor], log: DefectLog
+) -> None:
+    """A service bound to a monitor that does not exist is a defect."""
+    for service in services:
+        for monitor in service.monitors:
             if monitor not in monitors:
                 log.add(
                     "service_lbmonitor_binding",
-                    svc.name,
+                    service.name,
                     "monitor_name",
                     monitor,
                     "bound monitor does not exist",
                 )
 
+
+def log_unread(raw: Mapping[str, Any], log: DefectLog) -> None:
+    """Resources the inventory could not read: whatever depends on them is unknown."""
     for unread in records(raw, "_unread"):
         log.add(
             text(unread, "resource"),
@@ -681,29 +701,56 @@ def build_snapshot(
             text(unread, "error"),
             "could not be read; what depends on it is unknown",
         )
-    snips = tuple(s for s in (parse_snip(r, log) for r in records(raw, "nsip")) if s is not None)
-    modes = parse_modes(records(raw, "nsmode")[0] if records(raw, "nsmode") else {})
-    version = text(records(raw, "nsversion")[0], "version") if records(raw, "nsversion") else ""
+
+
+def parse_appliance_facts(raw: Mapping[str, Any], url: str, partition: str) -> ApplianceFacts:
+    """Version, HA role, saved-config state and partitions: what gates a read or a write."""
+    nsversion = single(raw, "nsversion")
+    version = text(nsversion, "version") if nsversion is not None else ""
     role, peers = ha_role(records(raw, "hanode"))
-    nsconfig = records(raw, "nsconfig")
+    nsconfig = single(raw, "nsconfig")
+    hostname = single(raw, "nshostname")
     partitions = tuple(
         text(r, "partitionname") for r in records(raw, "nspartition") if text(r, "partitionname")
     )
-    hostnames = records(raw, "nshostname")
-    facts = ApplianceFacts(
+    return ApplianceFacts(
         url=url,
-        hostname=text(hostnames[0], "hostname") or None if hostnames else None,
+        hostname=(text(hostname, "hostname") or None) if hostname is not None else None,
         version=version,
         release=parse_release(version),
         ha_role=role,
         ha_peers=peers,
-        config_changed=flag(nsconfig[0], "configchanged") if nsconfig else None,
+        config_changed=flag(nsconfig, "configchanged") if nsconfig is not None else None,
         partition=partition,
         partitions=partitions,
     )
+
+
+def build_snapshot(
+    raw: Mapping[str, Any],
+    *,
+    url: str,
+    partition: str = DEFAULT_PARTITION,
+    collected_at: datetime,
+    requests: int = 0,
+) -> Snapshot:
+    """Assemble a snapshot from NITRO records keyed by resource type (the shape NITRO returns).
+
+    Each step logs its defects as it goes, so their order (servers, services, service groups,
+    virtual servers, monitor bindings, unread resources, SNIPs) is the order of the steps.
+    """
+    log = DefectLog(partition)
+    servers = {s.name: s for s in (parse_server(r, log) for r in records(raw, "server"))}
+    monitors = {m.name: m for m in (parse_monitor(r) for r in records(raw, "lbmonitor"))}
+    services = parse_services(raw, servers, log)
+    groups = parse_servicegroups(raw, servers, log)
+    vservers = parse_lbvservers(raw, services, groups, log)
+    check_service_monitors(services.values(), monitors, log)
+    log_unread(raw, log)
+    snips = tuple(s for s in (parse_snip(r, log) for r in records(raw, "nsip")) if s is not None)
     return Snapshot(
-        appliance=facts,
-        modes=modes,
+        appliance=parse_appliance_facts(raw, url, partition),
+        modes=parse_modes(single(raw, "nsmode") or {}),
         snips=snips,
         vservers=vservers,
         services=services,

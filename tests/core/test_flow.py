@@ -18,7 +18,7 @@ from nsfix.flow import (
     trace,
     trace_vserver,
 )
-from nsfix.model import Snapshot, build_snapshot
+from nsfix.model import REDIRECTION_MODES, Snapshot, build_snapshot
 from nsfix.serverfacts import ServerFact, ServerFacts
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
@@ -294,6 +294,22 @@ def test_tos_without_a_tos_id_is_undetermined() -> None:
     assert "TOS id" in result.summary
 
 
+# The write-up's set-up (usip NO, no server facts) in each mode the model accepts: the walk
+# table must know them all.
+WRITE_UP_OUTCOMES = {
+    "IP": Outcome.VIA_NETSCALER,
+    "MAC": Outcome.LOOP,
+    "IPTUNNEL": Outcome.LOOP,
+    "TOS": Outcome.LOOP,
+}
+
+
+@pytest.mark.parametrize("m", sorted(REDIRECTION_MODES))
+def test_every_redirection_mode_the_model_accepts_is_walked(m: str) -> None:
+    result = trace(snapshot(m=m, tosid=5), "vs", "svc")
+    assert (result.mode, result.outcome) == (m, WRITE_UP_OUTCOMES[m]), render_trace(result)
+
+
 def test_the_write_ups_non_address_is_undetermined_with_the_reason() -> None:
     result = trace(snapshot(address="333:333:33:333"), "vs", "svc")
     assert result.outcome is Outcome.UNDETERMINED
@@ -488,9 +504,11 @@ def test_trace_never_raises_and_is_self_consistent(
     override: BackendOverride | None,
 ) -> None:
     snap = snapshot(m=m, usip=usip, address=address, vip=vip, monitors=monitors, tosid=tosid)
-    for result in trace_vserver(
+    results = trace_vserver(
         snap, "vs", facts=facts, overrides={"svc": override} if override else None
-    ):
+    )
+    assert len(results) == 1  # `vs` has one service and no group
+    for result in results:
         assert phases(result) == sorted(phases(result))
         assert all(1 <= p <= 5 for p in phases(result))
         assert result.healthy == (
@@ -529,7 +547,9 @@ def test_dsr_with_usip_layer2_a_learnable_mac_and_good_facts_returns_directly(
         raw["lbvserver_servicegroup_binding"] = [{"name": "vs", "servicegroupname": "sg"}]
     snap = build_snapshot(raw, url="https://ns.test", collected_at=NOW)
     facts = good_facts(address=address) if known_facts else None
-    for result in trace_vserver(snap, "vs", facts=facts):
+    results = trace_vserver(snap, "vs", facts=facts)
+    assert [r.backend for r in results] == ["svc"] + ([f"sg/{address}:65535"] if group else [])
+    for result in results:
         assert result.outcome is Outcome.DIRECT_RETURN, render_trace(result)
         assert result.healthy
         assert result.hops[-1].receiver == "client"

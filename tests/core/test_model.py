@@ -155,6 +155,46 @@ def test_unknown_mode_missing_fields_and_dangling_bindings_are_defects() -> None
     assert not snap.vservers["vs_web"].is_dsr
 
 
+def test_defects_come_in_the_order_of_the_parsing_steps() -> None:
+    raw = appliance(
+        server=[{"name": "app-09", "ipaddress": "bogus"}],
+        service_lbmonitor_binding=[{"name": "svc_app1", "monitor_name": "ghost-monitor"}],
+        _unread=[{"resource": "nshostname", "error": "timeout"}],
+    )
+    raw["service"][1]["usip"] = "MAYBE"
+    raw["servicegroup_servicegroupmember_binding"].append(
+        {"servicegroupname": "sg_app", "ip": "bogus", "port": 80}
+    )
+    raw["servicegroup"][0]["cip"] = "SOMETIMES"
+    raw["servicegroup_servicegroupmember_binding"].append(
+        {"servicegroupname": "sg_gone", "ip": "10.20.0.49", "port": 80}
+    )
+    raw["lbvserver_servicegroup_binding"].append({"name": "vs_web", "servicegroupname": "sg_nope"})
+    raw["lbvserver"][1]["m"] = "FOO"
+    raw["nsip"].append({"ipaddress": "10.30.0.5", "netmask": "not-a-mask", "type": "SNIP"})
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    assert [(d.resource, d.attribute, d.problem) for d in snap.defects] == [
+        ("server", "ipaddress", "not an IPv4 or IPv6 address"),
+        ("service", "usip", "not a YES/NO value"),
+        ("servicegroup_servicegroupmember_binding", "ip", "not an IPv4 or IPv6 address"),
+        ("servicegroup", "cip", "not a YES/NO value"),
+        (
+            "servicegroup_servicegroupmember_binding",
+            "servicegroupname",
+            "members bound to a service group that does not exist",
+        ),
+        (
+            "lbvserver_servicegroup_binding",
+            "servicegroupname",
+            "bound service group does not exist",
+        ),
+        ("lbvserver", "m", "unknown redirection mode"),
+        ("service_lbmonitor_binding", "monitor_name", "bound monitor does not exist"),
+        ("nshostname", "-", "could not be read; what depends on it is unknown"),
+        ("nsip", "netmask", "not a netmask"),
+    ]
+
+
 def test_members_bound_by_server_name_get_the_servers_address() -> None:
     raw = appliance(
         server=[{"name": "app-03", "ipaddress": "10.20.0.43", "state": "ENABLED"}],
