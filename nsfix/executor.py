@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from nsfix.errors import NsfixError
 from nsfix.exitcodes import ExitCode
 from nsfix.journal import (
     APPLIED,
@@ -54,8 +55,10 @@ STATE_ATTRIBUTE: Final[Mapping[str, str]] = {
 DOWN_STATES: Final = frozenset({"DOWN", "OUT OF SERVICE", "DOWN WHEN GOING OUT OF SERVICE"})
 
 
-class Refused(Exception):
+class Refused(NsfixError):
     """Preflight said no; nothing was written. The message says why and what to do."""
+
+    exit_code = ExitCode.REFUSED
 
     def __init__(self, message: str, details: Sequence[str] = ()) -> None:
         super().__init__(message)

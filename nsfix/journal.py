@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from nsfix.canonical import DecodeError, from_jsonable, jsonable
+from nsfix.errors import NsfixError
 from nsfix.planner import Change
 
 JOURNAL_VERSION: Final = 1
@@ -31,7 +32,7 @@ REVERTED: Final = "reverted"
 SKIPPED: Final = "skipped"
 
 
-class JournalError(ValueError):
+class JournalError(NsfixError):
     """A journal that cannot be read or written; the message names the file."""
 
 

@@ -15,20 +15,17 @@ import typer
 from rich.console import Console
 
 from nsfix import __version__
-from nsfix.demo import MockUnavailable
+from nsfix.errors import NsfixError
 from nsfix.executor import Refused, Report
 from nsfix.exitcodes import ExitCode
 from nsfix.inventory import Progress
-from nsfix.journal import JournalError
 from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.nitro import NitroError
 from nsfix.operations import explain_nitro_error, run_audit
-from nsfix.planfile import PlanFileError
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
 from nsfix.settings import SettingsError, Target, resolve_target
 from nsfix.shell import (
-    InputError,
     PartitionRead,
     load_snapshot_file,
     playbooks_for,
@@ -87,17 +84,18 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
         for detail in exc.details:
             say(f"  {detail}")
         if json_result:
-            emit_failure("refused", ExitCode.REFUSED, [str(exc), *exc.details])
-        raise typer.Exit(int(ExitCode.REFUSED)) from None
-    except (SettingsError, InputError, MockUnavailable, PlanFileError, JournalError) as exc:
+            emit_failure("refused", exc.exit_code, [str(exc), *exc.details])
+        raise typer.Exit(int(exc.exit_code)) from None
+    except NsfixError as exc:
+        # NITRO's own words name the request, not what the operator should check.
+        message = (
+            explain_nitro_error(exc, target or "appliance")
+            if isinstance(exc, NitroError)
+            else str(exc)
+        )
         if json_result:
-            emit_failure("error", ExitCode.ERROR, [str(exc)])
-        fail(str(exc))
-    except NitroError as exc:
-        message = explain_nitro_error(exc, target or "appliance")
-        if json_result:
-            emit_failure("error", ExitCode.ERROR, [message])
-        fail(message)
+            emit_failure("error", exc.exit_code, [message])
+        fail(message, exc.exit_code)
     except KeyboardInterrupt:
         say("nsfix: interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
