@@ -13,12 +13,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from nsfix.errors import NsfixError
+
 DEMO_USER = "nsroot"
 # The mock's factory-default credentials; not a secret of any real appliance.
 DEMO_PASSWORD = "nsroot"  # noqa: S105
 
 
-class MockUnavailable(RuntimeError):
+class MockUnavailable(NsfixError):
     """The mock appliance could not be found or did not start."""
 
 

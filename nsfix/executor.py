@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
 
+from nsfix.errors import NsfixError
 from nsfix.exitcodes import ExitCode
 from nsfix.journal import JournalError, JournalWriter, Phase, Recorded, StepState
 from nsfix.model import DEFAULT_PARTITION, HaRole, ha_role, ha_warnings
@@ -137,8 +138,10 @@ class TargetFacts:
     ha_warnings: tuple[str, ...]
 
 
-class Refused(Exception):
+class Refused(NsfixError):
     """Preflight said no; nothing was written. The message says why and what to do."""
+
+    exit_code = ExitCode.REFUSED
 
     def __init__(self, message: str, details: Sequence[str] = ()) -> None:
         super().__init__(message)

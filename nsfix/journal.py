@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final, TextIO
 
 from nsfix.canonical import DecodeError, from_jsonable, jsonable
+from nsfix.errors import NsfixError
 from nsfix.planner import Change
 
 JOURNAL_VERSION: Final = 1
@@ -40,7 +41,7 @@ class Recorded(StrEnum):
     SKIPPED = "skipped"
 
 
-class JournalError(ValueError):
+class JournalError(NsfixError):
     """A journal that cannot be read or written; the message names the file."""
 
 

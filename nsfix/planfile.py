@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from nsfix import __version__
 from nsfix.canonical import DecodeError, digest, from_jsonable, jsonable
+from nsfix.errors import NsfixError
 from nsfix.model import Snapshot
 from nsfix.planner import Plan
 
@@ -18,7 +19,7 @@ SCHEMA: Final = "nsfix.plan"
 SCHEMA_VERSION: Final = 1
 
 
-class PlanFileError(ValueError):
+class PlanFileError(NsfixError):
     """The file is not a plan nsfix can trust; the message says why."""
 
 

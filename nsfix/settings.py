@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from nsfix.errors import NsfixError
+
 ENV_URL = "NSFIX_URL"
 ENV_USER = "NSFIX_USER"
 ENV_PASSWORD = "NSFIX_PASSWORD"  # noqa: S105 - the variable's name, not a password
 ENV_PASSWORD_FILE = "NSFIX_PASSWORD_FILE"  # noqa: S105
 
 
-class SettingsError(ValueError):
+class SettingsError(NsfixError):
     """A setting is missing or unusable; the message says which and how to give it."""
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from nsfix.errors import NsfixError
 from nsfix.findings import PlaybookRef, Waiver
 from nsfix.inventory import Progress, collect
 from nsfix.model import DEFAULT_PARTITION, Snapshot
@@ -21,7 +22,7 @@ from nsfix.settings import SettingsError, Target
 from nsfix.yamlsource import SourceError
 
 
-class InputError(ValueError):
+class InputError(NsfixError):
     """A file the user gave cannot be used; the message names it and the problem."""
 
 

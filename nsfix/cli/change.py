@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,36 +11,36 @@ import typer
 
 from nsfix.apply import run_apply, run_confirm, run_rollback
 from nsfix.cli.common import (
-    USER_AGENT,
-    CaBundleOption,
-    InsecureOption,
-    JsonOption,
-    PasswordFileOption,
-    TimeoutOption,
-    UrlOption,
-    UserOption,
-    VerboseOption,
     app,
     configure_logging,
     emit_report,
     handled_errors,
+    opener,
     parse_duration,
     reaudit_with,
     say,
-    target_from,
+)
+from nsfix.cli.options import (
+    CaBundleOption,
+    Connection,
+    InsecureOption,
+    JsonOption,
+    PasswordFileOption,
+    PlanFileArgument,
+    TimeoutOption,
+    UrlOption,
+    UserOption,
+    VerboseOption,
+    YesOption,
 )
 from nsfix.executor import ApplyOptions, Refused
 from nsfix.planfile import PlanFileError
-from nsfix.settings import Target
-from nsfix.shell import (
-    InputError,
-    open_client,
-)
+from nsfix.shell import InputError
 
 
 @app.command()
 def apply(
-    plan_file: Annotated[Path, typer.Argument(help="The plan file made by nsfix plan -o.")],
+    plan_file: PlanFileArgument,
     url: UrlOption = None,
     user: UserOption = None,
     password_file: PasswordFileOption = None,
@@ -50,7 +49,7 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every precondition, print the requests.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")] = False,
+    yes: YesOption = False,
     journal: Annotated[
         Path | None,
         typer.Option(
@@ -89,8 +88,9 @@ def apply(
     Exit 0 applied and verified, 4 refused (nothing written), 5 failed and rolled back,
     6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
     """
+    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     configure_logging(verbose)
-    with handled_errors(url or os.environ.get("NSFIX_URL", ""), json_result=as_json):
+    with handled_errors(connection.where, json_result=as_json):
         try:
             the_plan_url = json.loads(plan_file.read_text(encoding="utf-8"))["plan"]["target"][
                 "url"
@@ -99,7 +99,7 @@ def apply(
             raise InputError(f"plan file {plan_file} does not exist") from None
         except (OSError, ValueError, KeyError, TypeError):
             the_plan_url = None
-        target = target_from(url or the_plan_url, user, password_file, ca_bundle, insecure)
+        target = connection.target_at(url or the_plan_url)
         if save_anyway:
             save = True
         options = ApplyOptions(
@@ -114,7 +114,7 @@ def apply(
             outcome = run_apply(
                 plan_file,
                 target,
-                lambda t: open_client(t, timeout, USER_AGENT),
+                opener(timeout),
                 options,
                 dry_run=dry_run,
                 yes=yes,
@@ -144,7 +144,7 @@ def rollback(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be reverted.")
     ] = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")] = False,
+    yes: YesOption = False,
     force: Annotated[
         bool, typer.Option("--force", help="Also revert objects changed since nsfix wrote them.")
     ] = False,
@@ -157,18 +157,16 @@ def rollback(
 
     Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run.
     """
+    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     configure_logging(verbose)
+    # Without --url the journal names the appliance: NSFIX_URL is not a default here.
     with handled_errors(url or "", json_result=as_json):
-
-        def target_for(recorded: str) -> Target:
-            return target_from(recorded, user, password_file, ca_bundle, insecure)
-
-        target = target_for(url) if url else None
+        target = connection.target() if url else None
         outcome = run_rollback(
             journal_file,
             target,
-            lambda t: open_client(t, timeout, USER_AGENT),
-            target_for,
+            opener(timeout),
+            connection.target_at,
             ApplyOptions(settle_seconds=settle, force=force),
             dry_run=dry_run,
             yes=yes,

@@ -1,36 +1,34 @@
-"""What every nsfix command shares: the app, options, messages, errors and session helpers."""
+"""What every nsfix command shares: the app, messages, errors, reads and session helpers."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
 from nsfix import __version__
-from nsfix.demo import MockUnavailable
+from nsfix.cli.options import Source
+from nsfix.errors import NsfixError
 from nsfix.executor import Refused, Report
 from nsfix.exitcodes import ExitCode
 from nsfix.inventory import Progress
-from nsfix.journal import JournalError
 from nsfix.model import DEFAULT_PARTITION, Snapshot
-from nsfix.nitro import NitroError
+from nsfix.nitro import NitroClient, NitroError
 from nsfix.operations import explain_nitro_error, run_audit
-from nsfix.planfile import PlanFileError
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
-from nsfix.settings import SettingsError, Target, resolve_target
+from nsfix.settings import SettingsError, Target
 from nsfix.shell import (
-    InputError,
     PartitionRead,
     load_snapshot_file,
+    open_client,
     playbooks_for,
     read_partitions,
     require_single,
@@ -87,17 +85,18 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
         for detail in exc.details:
             say(f"  {detail}")
         if json_result:
-            emit_failure("refused", ExitCode.REFUSED, [str(exc), *exc.details])
-        raise typer.Exit(int(ExitCode.REFUSED)) from None
-    except (SettingsError, InputError, MockUnavailable, PlanFileError, JournalError) as exc:
+            emit_failure("refused", exc.exit_code, [str(exc), *exc.details])
+        raise typer.Exit(int(exc.exit_code)) from None
+    except NsfixError as exc:
+        # NITRO's own words name the request, not what the operator should check.
+        message = (
+            explain_nitro_error(exc, target or "appliance")
+            if isinstance(exc, NitroError)
+            else str(exc)
+        )
         if json_result:
-            emit_failure("error", ExitCode.ERROR, [str(exc)])
-        fail(str(exc))
-    except NitroError as exc:
-        message = explain_nitro_error(exc, target or "appliance")
-        if json_result:
-            emit_failure("error", ExitCode.ERROR, [message])
-        fail(message)
+            emit_failure("error", exc.exit_code, [message])
+        fail(message, exc.exit_code)
     except KeyboardInterrupt:
         say("nsfix: interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
@@ -169,23 +168,13 @@ def read(
         )
 
 
-def snapshot_of(
-    from_file: Path | None,
-    url: str | None,
-    user: str | None,
-    password_file: Path | None,
-    ca_bundle: Path | None,
-    insecure: bool,
-    partitions: Sequence[str],
-    timeout: float,
-    quiet: bool,
-) -> Snapshot:
+def snapshot_of(source: Source, *, quiet: bool) -> Snapshot:
     """One partition's snapshot: read from the appliance, or offline from a records file."""
-    require_single(partitions, False)
-    if from_file is not None:
-        return load_snapshot_file(from_file, partitions[0] if partitions else None)
-    target = target_from(url, user, password_file, ca_bundle, insecure)
-    return read_one(target, partitions, timeout, quiet)
+    require_single(source.partitions, source.all_partitions)
+    if source.from_file is not None:
+        return load_snapshot_file(source.from_file, source.partition)
+    connection = source.connection
+    return read_one(connection.target(), source.partitions, connection.timeout, quiet)
 
 
 def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: bool) -> Snapshot:
@@ -197,180 +186,17 @@ def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: b
     return result.snapshot
 
 
+def opener(timeout: float) -> Callable[[Target], NitroClient]:
+    """How apply and rollback open a session with a target: as nsfix, with this timeout."""
+    return lambda target: open_client(target, timeout, USER_AGENT)
+
+
 def write_out(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
     else:
         write_atomically(output, text)
         say(f"wrote {output}")
-
-
-UrlOption = Annotated[
-    str | None,
-    typer.Option("--url", envvar="NSFIX_URL", help="Appliance URL (https://NSIP); or NSFIX_URL."),
-]
-
-
-UserOption = Annotated[
-    str | None, typer.Option("--user", envvar="NSFIX_USER", help="NITRO user; or NSFIX_USER.")
-]
-
-
-PasswordFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--password-file",
-        help="File whose first line is the password (else NSFIX_PASSWORD, else a prompt).",
-        dir_okay=False,
-    ),
-]
-
-
-CaBundleOption = Annotated[
-    Path | None,
-    typer.Option("--ca-bundle", help="CA bundle to verify the appliance's certificate."),
-]
-
-
-InsecureOption = Annotated[
-    bool, typer.Option("--insecure", help="Do not verify TLS certificates (says so loudly).")
-]
-
-
-PartitionOption = Annotated[
-    list[str] | None,
-    typer.Option("--partition", help="Admin partition to read (repeatable; default: default)."),
-]
-
-
-AllPartitionsOption = Annotated[
-    bool, typer.Option("--all-partitions", help="Every partition the appliance has.")
-]
-
-
-TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each NITRO reply.")
-]
-
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
-
-
-VerboseOption = Annotated[
-    int, typer.Option("--verbose", "-v", count=True, help="More log output on stderr (-vv: debug).")
-]
-
-
-PlaybookOption = Annotated[
-    list[Path] | None,
-    typer.Option("--playbook", help="Extra playbook YAML (repeatable).", dir_okay=False),
-]
-
-
-NoBuiltinOption = Annotated[
-    bool, typer.Option("--no-builtin-playbook", help="Do not use the shipped dsr-source-ip rules.")
-]
-
-
-WaiversOption = Annotated[
-    Path | None, typer.Option("--waivers", help="Waiver file (YAML).", dir_okay=False)
-]
-
-
-ServerFactsOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--server-facts",
-        help="YAML of what you know about backends (loopback VIPs, ARP, gateway).",
-        dir_okay=False,
-    ),
-]
-
-
-FromFileOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--from-file",
-        help="Work offline from NITRO records saved by 'nsfix inventory --raw' (no appliance).",
-        dir_okay=False,
-    ),
-]
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-    md = "md"
-    html = "html"
-    junit = "junit"
-    sarif = "sarif"
-
-
-def target_from(
-    url: str | None,
-    user: str | None,
-    password_file: Path | None,
-    ca_bundle: Path | None,
-    insecure: bool,
-) -> Target:
-    return resolve_target(
-        url=url,
-        username=user,
-        password_file=password_file,
-        ca_bundle=ca_bundle,
-        insecure=insecure,
-    )
-
-
-FleetOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--fleet", help="Fleet file (YAML or TOML) of appliances to audit.", dir_okay=False
-    ),
-]
-
-
-SelectOption = Annotated[
-    list[str] | None,
-    typer.Option("--select", help="Only fleet appliances with this tag (repeatable)."),
-]
-
-
-WorkersOption = Annotated[
-    int, typer.Option("--workers", min=1, max=64, help="Appliances audited at once (fleet).")
-]
-
-
-def check_fleet_usage(
-    ctx: typer.Context,
-    fleet: Path | None,
-    select: Sequence[str] | None,
-    single: Mapping[str, object],
-) -> None:
-    """--fleet brings its own targets; mixing it with single-appliance options is a usage error.
-
-    Only options given on the command line clash: NSFIX_URL or NSFIX_USER set in a cron job's
-    environment are simply not used for a fleet.
-    """
-    if fleet is None:
-        if select:
-            raise typer.BadParameter("--select needs --fleet", param_hint="--select")
-        return
-    clash = [
-        name
-        for name, value in single.items()
-        if value and not from_environment(ctx, name.lstrip("-").replace("-", "_"))
-    ]
-    if clash:
-        raise typer.BadParameter(
-            f"{', '.join(clash)} cannot be combined with --fleet (the fleet file says it)",
-            param_hint="--fleet",
-        )
-
-
-def from_environment(ctx: typer.Context, parameter: str) -> bool:
-    source = ctx.get_parameter_source(parameter)
-    return source is not None and source.name == "ENVIRONMENT"
 
 
 def parse_duration(text: str) -> float:

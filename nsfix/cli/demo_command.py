@@ -13,11 +13,11 @@ import typer
 
 from nsfix.apply import run_apply, run_rollback
 from nsfix.cli.common import (
-    USER_AGENT,
     app,
     configure_logging,
     emit_report,
     handled_errors,
+    opener,
     read_one,
     reaudit_with,
 )
@@ -36,10 +36,7 @@ from nsfix.reports.inventory import render_text
 from nsfix.reports.plan import render_plan_text
 from nsfix.rules.playbook import Playbook
 from nsfix.settings import Target
-from nsfix.shell import (
-    load_playbooks,
-    open_client,
-)
+from nsfix.shell import load_playbooks
 
 
 @app.command()
@@ -99,7 +96,7 @@ def demo_apply(
             outcome = run_apply(
                 plan_path,
                 target,
-                lambda t: open_client(t, 30.0, USER_AGENT),
+                opener(30.0),
                 ApplyOptions(settle_seconds=5.0),
                 dry_run=dry_run,
                 yes=True,
@@ -126,7 +123,7 @@ def demo_apply(
         outcome = run_rollback(
             journal,
             target,
-            lambda t: open_client(t, 30.0, USER_AGENT),
+            opener(30.0),
             lambda u: target,
             ApplyOptions(settle_seconds=5.0),
             dry_run=False,

@@ -6,7 +6,7 @@ import difflib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -15,40 +15,48 @@ from typing import Annotated, Any
 import typer
 
 from nsfix import __version__
+from nsfix import fleet as fleets
 from nsfix.cli.common import (
     USER_AGENT,
-    AllPartitionsOption,
-    CaBundleOption,
-    FleetOption,
-    Format,
-    FromFileOption,
-    InsecureOption,
-    JsonOption,
-    NoBuiltinOption,
-    PartitionOption,
-    PasswordFileOption,
-    PlaybookOption,
-    SelectOption,
-    ServerFactsOption,
-    TimeoutOption,
-    UrlOption,
-    UserOption,
-    VerboseOption,
-    WaiversOption,
-    WorkersOption,
     app,
-    check_fleet_usage,
     configure_logging,
     handled_errors,
     progress_bars,
     say,
     snapshot_of,
     stdout_console,
-    target_from,
     write_out,
 )
+from nsfix.cli.options import (
+    AllPartitionsOption,
+    CaBundleOption,
+    Connection,
+    Fleet,
+    FleetOption,
+    Format,
+    FromFileOption,
+    InsecureOption,
+    JsonOption,
+    NoBuiltinOption,
+    Output,
+    PartitionOption,
+    PasswordFileOption,
+    PlanFileArgument,
+    PlaybookOption,
+    ReportFileOption,
+    SelectOption,
+    ServerFactsOption,
+    Source,
+    TimeoutOption,
+    UrlOption,
+    UserOption,
+    VerboseOption,
+    WaiversOption,
+    WorkersOption,
+    check_fleet_usage,
+)
 from nsfix.exitcodes import ExitCode
-from nsfix.findings import Severity, TargetAudit, audit_exit_code
+from nsfix.findings import Severity, TargetAudit, Waiver, audit_exit_code
 from nsfix.flow import render_trace, trace_vserver
 from nsfix.model import Snapshot
 from nsfix.operations import audit_appliance, make_plan, run_audit
@@ -104,19 +112,11 @@ def inventory(
     """List virtual servers (DSR first), their services, groups and members, SNIPs and modes."""
     from nsfix.inventory import raw_document
 
+    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    source = Source(connection, tuple(partition or ()), from_file=from_file)
     configure_logging(verbose)
-    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
-        snapshot = snapshot_of(
-            from_file,
-            url,
-            user,
-            password_file,
-            ca_bundle,
-            insecure,
-            partition or [],
-            timeout,
-            quiet=as_json,
-        )
+    with handled_errors(connection.where):
+        snapshot = snapshot_of(source, quiet=as_json)
         if raw is not None:
             write_atomically(raw, json.dumps(raw_document(snapshot), indent=1) + "\n")
             say(f"NITRO records saved to {raw} (use with --from-file)")
@@ -145,9 +145,7 @@ def audit(
         Severity, typer.Option("--fail-on", help="Lowest severity that makes the exit code 2.")
     ] = Severity.WARNING,
     output_format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
+    output: ReportFileOption = None,
     since: Annotated[
         Path | None,
         typer.Option(
@@ -165,66 +163,55 @@ def audit(
 
     Exit 0 compliant, 1 could not run, 2 findings at or above --fail-on, 3 partial.
     """
-    from nsfix import fleet as fleets
     from nsfix import since as history
 
+    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    source = Source(connection, tuple(partition or ()), all_partitions, from_file)
+    appliances = Fleet(fleet, tuple(select or ()), workers)
+    out = Output.given(as_json, output_format, output)
     configure_logging(verbose)
-    fmt = Format.json if as_json else output_format
     check_fleet_usage(
         ctx,
-        fleet,
-        select,
+        appliances,
         {
-            "--url": url,
-            "--user": user,
-            "--password-file": password_file,
-            "--ca-bundle": ca_bundle,
-            "--insecure": insecure,
-            "--partition": partition,
+            **source.appliance_options(),
             "--from-file": from_file,
             "--all-partitions": all_partitions,
         },
     )
-    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+    with handled_errors(connection.where):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         waiver_list = load_waivers_file(waivers)
         facts = load_server_facts_file(server_facts)
         # Read the previous state before any traffic: a corrupt file fails fast.
         previous = history.read_state(since) if since is not None else None
-        quiet = fmt is not Format.text or bool(output)
+        # Progress bars only for a person reading the text report on this terminal.
+        quiet = out.format is not Format.text or out.file is not None
         runs: list[fleets.ApplianceRun] = []
-        if fleet is not None:
-            appliances = fleets.select(fleets.load_fleet_file(fleet), select or [])
-            audit_one = fleets.audit_one_factory(
+        if appliances.file is not None:
+            runs = audit_fleet(
+                appliances,
                 books,
                 waiver_list,
                 facts,
-                timeout=timeout,
-                user_agent=USER_AGENT,
-                say=say,
-                environ=os.environ,
-            )
-            runs = fleets.run_fleet(
-                appliances,
-                audit_one,
-                workers=workers,
+                timeout,
                 # One line per appliance on stderr: the job's log says who was reached.
                 on_done=lambda run: say(fleets.describe_run(run)),
             )
             targets = fleets.fleet_targets(runs)
-        elif from_file is not None:
-            snapshot = load_snapshot_file(from_file, partition[0] if partition else None)
+        elif source.from_file is not None:
+            snapshot = load_snapshot_file(source.from_file, source.partition)
             result = run_audit(snapshot, books, waiver_list, facts)
             targets = [
                 TargetAudit(snapshot.appliance.url, snapshot.appliance.partition, snapshot, result)
             ]
         else:
-            target = target_from(url, user, password_file, ca_bundle, insecure)
+            target = connection.target()
             with progress_bars(sys.stderr.isatty() and not quiet) as progress:
                 targets = audit_appliance(
                     target,
-                    partition or [],
-                    all_partitions,
+                    source.partitions,
+                    source.all_partitions,
                     timeout=timeout,
                     user_agent=USER_AGENT,
                     playbooks=books,
@@ -239,27 +226,48 @@ def audit(
         if since is not None:
             state = history.state_document(targets, now, previous)
             change = history.compare(previous, state)
-        emit_audit(targets, fail_on, fmt, output, books, runs=runs, change=change)
+        emit_audit(targets, fail_on, out, books, runs=runs, change=change)
         if since is not None and state is not None:
             # After the report: a failed report write leaves the previous state in place.
             history.write_state(since, state)
         raise typer.Exit(int(audit_exit_code(targets, fail_on)))
 
 
+def audit_fleet(
+    fleet: Fleet,
+    books: Sequence[Playbook],
+    waiver_list: Sequence[Waiver],
+    facts: ServerFacts | None,
+    timeout: float,
+    on_done: Callable[[fleets.ApplianceRun], None] | None = None,
+) -> list[fleets.ApplianceRun]:
+    """Audit the appliances of the fleet file that carry the selected tags, a few at a time."""
+    assert fleet.file is not None
+    appliances = fleets.select(fleets.load_fleet_file(fleet.file), fleet.tags)
+    audit_one = fleets.audit_one_factory(
+        books,
+        waiver_list,
+        facts,
+        timeout=timeout,
+        user_agent=USER_AGENT,
+        say=say,
+        environ=os.environ,
+    )
+    return fleets.run_fleet(appliances, audit_one, workers=fleet.workers, on_done=on_done)
+
+
 def emit_audit(
     targets: Sequence[TargetAudit],
     fail_on: Severity,
-    fmt: Format,
-    output: Path | None,
+    out: Output,
     books: Sequence[Playbook] = (),
     *,
     runs: Sequence[Any] = (),
     change: Any = None,
 ) -> None:
-    from nsfix import fleet as fleets
     from nsfix import since as history
 
-    if fmt is Format.json:
+    if out.format is Format.json:
         document = audit_report.audit_document(
             targets, fail_on=fail_on, generated_at=datetime.now(UTC)
         )
@@ -267,22 +275,22 @@ def emit_audit(
             document["fleet"] = fleets.fleet_document(runs)
         if change is not None:
             document["since"] = history.change_document(change)
-        write_out(json.dumps(document, indent=2) + "\n", output)
+        write_out(json.dumps(document, indent=2) + "\n", out.file)
         return
-    if fmt is not Format.text:
-        write_out(render_audit_format(fmt, targets, fail_on, books), output)
+    if out.format is not Format.text:
+        write_out(render_audit_format(out.format, targets, fail_on, books), out.file)
         if change is not None:
             say(history.render_change_text(change).splitlines()[0])
         return
     extra = history.render_change_text(change) if change is not None else ""
-    if output is None and sys.stdout.isatty():
+    if out.file is None and sys.stdout.isatty():
         console = stdout_console()
         for renderable in audit_report.render_rich(targets, fail_on):
             console.print(renderable)
         if extra:
             sys.stdout.write(extra)
     else:
-        write_out(audit_report.render_text(targets, fail_on) + extra, output)
+        write_out(audit_report.render_text(targets, fail_on) + extra, out.file)
 
 
 def render_audit_format(
@@ -346,85 +354,38 @@ def plan_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
+    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    source = Source(connection, tuple(partition or ()), from_file=from_file)
+    appliances = Fleet(fleet, tuple(select or ()), workers)
+    out = Output.given(as_json, file=output)
     configure_logging(verbose)
-    check_fleet_usage(
-        ctx,
-        fleet,
-        select,
-        {
-            "--url": url,
-            "--user": user,
-            "--password-file": password_file,
-            "--ca-bundle": ca_bundle,
-            "--insecure": insecure,
-            "--partition": partition,
-            "--output": output,
-        },
-    )
-    if fleet is not None and output_dir is None:
+    check_fleet_usage(ctx, appliances, {**source.appliance_options(), "--output": output})
+    if appliances.file is not None and output_dir is None:
         raise typer.BadParameter(
             "--fleet needs --output-dir for the plan files", param_hint="--fleet"
         )
-    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+    with handled_errors(connection.where):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         waiver_list = load_waivers_file(waivers)
         facts = load_server_facts_file(server_facts)
         options = PlanOptions(bind_monitor, dedicated_copies)
-        if fleet is not None:
+        if appliances.file is not None:
             assert output_dir is not None
-            code = plan_fleet(
-                fleet,
-                select or [],
-                workers,
-                output_dir,
-                books,
-                waiver_list,
-                facts,
-                options,
-                timeout,
-            )
-            raise typer.Exit(int(code))
-        snapshot = snapshot_of(
-            from_file,
-            url,
-            user,
-            password_file,
-            ca_bundle,
-            insecure,
-            partition or [],
-            timeout,
-            quiet=as_json,
-        )
+            runs = audit_fleet(appliances, books, waiver_list, facts, timeout)
+            raise typer.Exit(int(plan_fleet(runs, output_dir, facts, options)))
+        snapshot = snapshot_of(source, quiet=out.as_json)
         result = run_audit(snapshot, books, waiver_list, facts)
         the_plan = make_plan(snapshot, result, facts, options)
-        emit_plan(the_plan, output, as_json)
+        emit_plan(the_plan, out)
 
 
 def plan_fleet(
-    fleet_file: Path,
-    tags: Sequence[str],
-    workers: int,
+    runs: Sequence[fleets.ApplianceRun],
     output_dir: Path,
-    books: Sequence[Playbook],
-    waiver_list: Sequence[Any],
     facts: ServerFacts | None,
     options: PlanOptions,
-    timeout: float,
 ) -> ExitCode:
-    """One plan file per appliance partition; exit 0 all planned, 3 some, 1 none."""
-    from nsfix import fleet as fleets
-
-    appliances = fleets.select(fleets.load_fleet_file(fleet_file), tags)
-    audit_one = fleets.audit_one_factory(
-        books,
-        waiver_list,
-        facts,
-        timeout=timeout,
-        user_agent=USER_AGENT,
-        say=say,
-        environ=os.environ,
-    )
-    runs = fleets.run_fleet(appliances, audit_one, workers=workers)
+    """One plan file per audited appliance partition; exit 0 all planned, 3 some, 1 none."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -446,21 +407,21 @@ def plan_fleet(
     return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
-def emit_plan(the_plan: Plan, output: Path | None, as_json: bool) -> None:
+def emit_plan(the_plan: Plan, out: Output) -> None:
     document = plan_document(the_plan)
-    if output is not None:
-        write_atomically(output, json.dumps(document, indent=2) + "\n")
-    if as_json:
+    if out.file is not None:
+        write_atomically(out.file, json.dumps(document, indent=2) + "\n")
+    if out.as_json:
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
     else:
         text = render_plan_text(
             the_plan,
             digest=str(document["digest"]),
-            path=str(output) if output is not None else None,
+            path=str(out.file) if out.file is not None else None,
         )
         sys.stdout.write(text)
-    if output is not None:
-        say(f"plan written to {output} ({document['digest']})")
+    if out.file is not None:
+        say(f"plan written to {out.file} ({document['digest']})")
 
 
 @app.command()
@@ -481,21 +442,13 @@ def explain(
     verbose: VerboseOption = 0,
 ) -> None:
     """Walk the packet path of a virtual server's backends, before and after the planned change."""
+    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    source = Source(connection, tuple(partition or ()), from_file=from_file)
     configure_logging(verbose)
-    with handled_errors(url or os.environ.get("NSFIX_URL", "")):
+    with handled_errors(connection.where):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         facts = load_server_facts_file(server_facts)
-        snapshot = snapshot_of(
-            from_file,
-            url,
-            user,
-            password_file,
-            ca_bundle,
-            insecure,
-            partition or [],
-            timeout,
-            quiet=as_json,
-        )
+        snapshot = snapshot_of(source, quiet=as_json)
         emit_explanation(snapshot, vserver, books, facts, as_json)
 
 
@@ -552,16 +505,14 @@ class ReportFormat(StrEnum):
 
 @app.command()
 def report(
-    plan_file: Annotated[Path, typer.Argument(help="The plan file made by nsfix plan -o.")],
+    plan_file: PlanFileArgument,
     output_format: Annotated[
         ReportFormat, typer.Option("--format", help="md or html for the CAB, json for tools.")
     ] = ReportFormat.md,
     ticket: Annotated[
         str | None, typer.Option("--ticket", help="Change ticket id to print in the report.")
     ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
-    ] = None,
+    output: ReportFileOption = None,
 ) -> None:
     """Render a plan for the Change Advisory Board: what, why, risk, rollback, server tasks.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nsfix.errors import NsfixError
+
 # Per-item marker for bulk entries the appliance never reached (onerror=exit stopped earlier).
 NOT_ATTEMPTED = -1
 
@@ -28,7 +30,7 @@ class ItemResult:
         return self.errorcode != NOT_ATTEMPTED
 
 
-class NitroError(Exception):
+class NitroError(NsfixError):
     """Base of every error the client raises; str() is one line and never holds a secret."""
 
     def __init__(
