@@ -16,7 +16,7 @@ from rich.console import Console
 from nsfix import __version__
 from nsfix.cli.options import Source
 from nsfix.errors import NsfixError
-from nsfix.executor import Refused, Report
+from nsfix.executor import Refused, Report, RunStatus
 from nsfix.exitcodes import ExitCode
 from nsfix.inventory import Progress
 from nsfix.model import DEFAULT_PARTITION, Snapshot
@@ -85,7 +85,7 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
         for detail in exc.details:
             say(f"  {detail}")
         if json_result:
-            emit_failure("refused", exc.exit_code, [str(exc), *exc.details])
+            emit_failure(RunStatus.REFUSED, exc.exit_code, [str(exc), *exc.details])
         raise typer.Exit(int(exc.exit_code)) from None
     except NsfixError as exc:
         # NITRO's own words name the request, not what the operator should check.
@@ -95,14 +95,14 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
             else str(exc)
         )
         if json_result:
-            emit_failure("error", exc.exit_code, [message])
+            emit_failure(RunStatus.ERROR, exc.exit_code, [message])
         fail(message, exc.exit_code)
     except KeyboardInterrupt:
         say("nsfix: interrupted")
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
-def emit_failure(status: str, code: ExitCode, messages: list[str]) -> None:
+def emit_failure(status: RunStatus, code: ExitCode, messages: list[str]) -> None:
     """The result document of a run that wrote nothing (refused) or could not run (error)."""
     document = {
         "schema": "nsfix.result",
@@ -260,7 +260,7 @@ def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) 
     out.append(f"{verb}: {report.status} (exit {int(report.exit_code)})")
     if journal is not None:
         out.append(f"journal: {journal}")
-        if report.status not in {"rolled-back", "not-confirmed-rolled-back", "dry-run"}:
+        if report.status not in {RunStatus.ROLLED_BACK, RunStatus.NOT_CONFIRMED, RunStatus.DRY_RUN}:
             out.append(f"to undo: nsfix rollback {journal}")
     sys.stdout.write("\n".join(out) + "\n")
 
