@@ -15,13 +15,10 @@ from nsfix.findings import AuditResult
 from nsfix.model import ServiceGroup, Snapshot, build_snapshot
 from nsfix.planfile import PlanFileError, plan_document, read_plan_document, snapshot_digest
 from nsfix.planner import (
-    HA_SECONDARY,
-    INVALID_DATA,
-    NO_LAYER2,
-    SHARED_WITH_PROXY,
     Change,
     Plan,
     PlanOptions,
+    RefusalReason,
     apply_in_memory,
     plan,
 )
@@ -86,10 +83,10 @@ def test_healthy_appliance_needs_no_plan() -> None:
 def test_mixed_refusals_each_have_their_reason() -> None:
     the_plan = make_plan(scenario("mixed"))
     codes = {r.object.name: r.code for r in the_plan.refusals}
-    assert codes["svc_shared_01"] == SHARED_WITH_PROXY
-    assert codes["svc_far_01"] == NO_LAYER2
-    assert codes["svc_badaddr_01"] == INVALID_DATA
-    shared = next(r for r in the_plan.refusals if r.code == SHARED_WITH_PROXY)
+    assert codes["svc_shared_01"] == RefusalReason.SHARED_WITH_PROXY
+    assert codes["svc_far_01"] == RefusalReason.NO_LAYER2
+    assert codes["svc_badaddr_01"] == RefusalReason.INVALID_DATA
+    shared = next(r for r in the_plan.refusals if r.code == RefusalReason.SHARED_WITH_PROXY)
     assert shared.alternative is not None
     assert "--dedicated-copies" in shared.alternative
     changed = {c.object.name for c in the_plan.changes}
@@ -144,7 +141,7 @@ def group_steps(the_plan: Plan) -> list[Change]:
 def test_a_shared_group_is_refused_without_the_opt_in() -> None:
     the_plan = make_plan(build_snapshot(shared_group_raw(), url="https://ns", collected_at=NOW))
     [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
-    assert refusal.code == SHARED_WITH_PROXY
+    assert refusal.code == RefusalReason.SHARED_WITH_PROXY
     assert "vs_shared_ip" in refusal.reason
     assert refusal.alternative is not None
     assert "--dedicated-copies" in refusal.alternative
@@ -279,7 +276,7 @@ def test_a_group_without_members_or_with_a_bad_member_is_still_refused() -> None
         build_snapshot(empty, url="https://ns", collected_at=NOW), dedicated_copies=True
     )
     [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
-    assert refusal.code == SHARED_WITH_PROXY
+    assert refusal.code == RefusalReason.SHARED_WITH_PROXY
     assert "no members" in refusal.reason
     assert refusal.alternative is not None
     assert "--dedicated-copies" not in refusal.alternative
@@ -293,7 +290,7 @@ def test_a_group_without_members_or_with_a_bad_member_is_still_refused() -> None
         build_snapshot(bad, url="https://ns", collected_at=NOW), dedicated_copies=True
     )
     [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
-    assert refusal.code == INVALID_DATA
+    assert refusal.code == RefusalReason.INVALID_DATA
     assert "10.20.1.999" in refusal.reason
     assert group_steps(the_plan) == []
 
@@ -305,7 +302,7 @@ def test_nothing_is_planned_on_an_ha_secondary() -> None:
     snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
     the_plan = make_plan(snap)
     assert the_plan.empty
-    assert {r.code for r in the_plan.refusals} == {HA_SECONDARY}
+    assert {r.code for r in the_plan.refusals} == {RefusalReason.HA_SECONDARY}
 
 
 def test_plan_file_round_trips_and_detects_any_edit() -> None:
