@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from nsfix.findings import AuditResult, ObjectRef
+from nsfix.findings import AuditResult
 from nsfix.model import (
     DefectLog,
     LbVserver,
@@ -27,14 +27,7 @@ from nsfix.model import (
     parse_servicegroup,
     resolve_member,
 )
-from nsfix.planner_changes import (
-    MEMBER_BINDING,
-    FlowProbe,
-    copy_changes,
-    monitor_change,
-    ordered_changes,
-    update_change,
-)
+from nsfix.planner_changes import MEMBER_BINDING, FlowProbe, planned_changes
 from nsfix.planner_guards import Subject, remedies, screen
 from nsfix.planner_records import (
     Change,
@@ -84,16 +77,16 @@ def plan(
     """Turn an audit into changes (one per object), refusals and server-side tasks."""
     opts = options or PlanOptions()
     active = audit.active()
-    wishes = remedies(active, opts)
+    asked = remedies(active, opts)
     refusals: list[Refusal] = []
     cleared: list[Subject] = []
-    for remedy in wishes:
+    for remedy in asked:
         outcome = screen(remedy, snapshot, opts)
         if isinstance(outcome, Refusal):
             refusals.append(outcome)
         elif outcome is not None:
             cleared.append(outcome)
-    changes = _changes(snapshot, cleared, flow, traffic)
+    changes = planned_changes(snapshot, cleared, flow, traffic)
     return Plan(
         target=target_facts(snapshot),
         snapshot_digest=snapshot_digest,
@@ -104,33 +97,10 @@ def plan(
         refusals=tuple(refusals),
         server_tasks=server_tasks(snapshot, {v for c in changes for v in c.vservers}),
         guidance=tuple(
-            f for remedy in wishes for f in remedy.findings if not f.remediation.automatic
+            f for remedy in asked for f in remedy.findings if not f.remediation.automatic
         ),
         findings=tuple(active),
     )
-
-
-def _changes(
-    snapshot: Snapshot,
-    cleared: Sequence[Subject],
-    flow: FlowProbe | None,
-    traffic: Mapping[str, int] | None,
-) -> list[Change]:
-    """The writes for the objects the guards let through, in apply order."""
-    updates: list[tuple[Subject, Change]] = []
-    monitors: dict[ObjectRef, Change] = {}
-    copies: list[Change] = []
-    taken = set(snapshot.services) | set(snapshot.servicegroups)
-    for subject in cleared:
-        if subject.proxy_users:
-            # The guards let a shared object through only when it gets its own DSR copy.
-            copies.extend(copy_changes(subject, taken))
-            continue
-        if subject.remedy.wanted:
-            updates.append((subject, update_change(snapshot, subject, flow)))
-        if subject.remedy.monitor is not None:
-            monitors[subject.ref] = monitor_change(subject)
-    return ordered_changes(updates, monitors, copies, traffic)
 
 
 def target_facts(snapshot: Snapshot) -> dict[str, Any]:

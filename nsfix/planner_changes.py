@@ -66,6 +66,29 @@ def observed(obj: Service | ServiceGroup, attribute: str) -> str:
     return "" if value is None else nitro_value(attribute, value)
 
 
+def planned_changes(
+    snapshot: Snapshot,
+    cleared: Sequence[Subject],
+    flow: FlowProbe | None,
+    traffic: Mapping[str, int] | None,
+) -> list[Change]:
+    """The writes for the objects the guards let through, in apply order."""
+    updates: list[tuple[Subject, Change]] = []
+    monitors: dict[ObjectRef, Change] = {}
+    copies: list[Change] = []
+    taken = set(snapshot.services) | set(snapshot.servicegroups)
+    for subject in cleared:
+        if subject.proxy_users:
+            # The guards let a shared object through only when it gets its own DSR copy.
+            copies.extend(copy_changes(subject, taken))
+            continue
+        if subject.remedy.wanted:
+            updates.append((subject, update_change(snapshot, subject, flow)))
+        if subject.remedy.monitor is not None:
+            monitors[subject.ref] = monitor_change(subject)
+    return ordered_changes(updates, monitors, copies, traffic)
+
+
 # --- updates and monitor bindings on the object itself ----------------------------------------
 
 
