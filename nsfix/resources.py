@@ -67,6 +67,12 @@ class Resource:
     binding: Binding | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
     """NITRO attribute → model field, where the names differ (for playbooks)."""
+    noun: str = ""
+    """What a person calls one object (`service group`)."""
+    vserver_binding: str | None = None
+    """The binding resource that binds a backend to an lbvserver."""
+    monitor_binding: str | None = None
+    """The binding resource that binds a monitor to a backend."""
 
 
 _SOURCE_IP: Final = frozenset({"usip", "useproxyport"})
@@ -180,6 +186,9 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         source_ip=_SOURCE_IP,
         state="svrstate",
         fields={"ipaddress": "address_text"},
+        noun="service",
+        vserver_binding="lbvserver_service_binding",
+        monitor_binding="service_lbmonitor_binding",
     ),
     Resource(
         "servicegroup",
@@ -203,6 +212,9 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         source_ip=_SOURCE_IP,
         state="servicegroupeffectivestate",
         fields={"servicegroupname": "name", "servicegroupeffectivestate": "effective_state"},
+        noun="service group",
+        vserver_binding="lbvserver_servicegroup_binding",
+        monitor_binding="servicegroup_lbmonitor_binding",
     ),
     Resource(
         "servicegroup_servicegroupmember_binding",

@@ -15,13 +15,11 @@ from nsfix.findings import AuditResult
 from nsfix.model import ServiceGroup, Snapshot, build_snapshot
 from nsfix.planfile import PlanFileError, plan_document, read_plan_document, snapshot_digest
 from nsfix.planner import (
-    HA_SECONDARY,
-    INVALID_DATA,
-    NO_LAYER2,
-    SHARED_WITH_PROXY,
     Change,
     Plan,
     PlanOptions,
+    RefusalReason,
+    Verb,
     apply_in_memory,
     plan,
 )
@@ -86,17 +84,25 @@ def test_healthy_appliance_needs_no_plan() -> None:
 def test_mixed_refusals_each_have_their_reason() -> None:
     the_plan = make_plan(scenario("mixed"))
     codes = {r.object.name: r.code for r in the_plan.refusals}
-    assert codes["svc_shared_01"] == SHARED_WITH_PROXY
-    assert codes["svc_far_01"] == NO_LAYER2
-    assert codes["svc_badaddr_01"] == INVALID_DATA
-    shared = next(r for r in the_plan.refusals if r.code == SHARED_WITH_PROXY)
+    assert codes["svc_shared_01"] == RefusalReason.SHARED_WITH_PROXY
+    assert codes["svc_far_01"] == RefusalReason.NO_LAYER2
+    assert codes["svc_badaddr_01"] == RefusalReason.INVALID_DATA
+    shared = next(r for r in the_plan.refusals if r.code == RefusalReason.SHARED_WITH_PROXY)
     assert shared.alternative is not None
     assert "--dedicated-copies" in shared.alternative
     changed = {c.object.name for c in the_plan.changes}
+    assert changed == {
+        "svc web tier/app 1",
+        "svc_dormant_01",
+        "svc_tos_01",
+        "svc_tunnel_01",
+        "sg_dsr_bad",
+        "svc_disabled_01",
+    }
     assert not changed & set(codes)
     # The script-only monitor is guidance unless the operator opts in.
     assert any(f.rule == "DSR-MONITOR" for f in the_plan.guidance)
-    assert all(c.operation.verb == "update" for c in the_plan.changes)
+    assert [c.operation.verb for c in the_plan.changes] == ["update"] * len(changed)
 
 
 def test_opt_ins_bind_a_monitor_and_give_dsr_its_own_copy() -> None:
@@ -144,7 +150,7 @@ def group_steps(the_plan: Plan) -> list[Change]:
 def test_a_shared_group_is_refused_without_the_opt_in() -> None:
     the_plan = make_plan(build_snapshot(shared_group_raw(), url="https://ns", collected_at=NOW))
     [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
-    assert refusal.code == SHARED_WITH_PROXY
+    assert refusal.code == RefusalReason.SHARED_WITH_PROXY
     assert "vs_shared_ip" in refusal.reason
     assert refusal.alternative is not None
     assert "--dedicated-copies" in refusal.alternative
@@ -279,7 +285,7 @@ def test_a_group_without_members_or_with_a_bad_member_is_still_refused() -> None
         build_snapshot(empty, url="https://ns", collected_at=NOW), dedicated_copies=True
     )
     [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
-    assert refusal.code == SHARED_WITH_PROXY
+    assert refusal.code == RefusalReason.SHARED_WITH_PROXY
     assert "no members" in refusal.reason
     assert refusal.alternative is not None
     assert "--dedicated-copies" not in refusal.alternative
@@ -293,7 +299,7 @@ def test_a_group_without_members_or_with_a_bad_member_is_still_refused() -> None
         build_snapshot(bad, url="https://ns", collected_at=NOW), dedicated_copies=True
     )
     [refusal] = [r for r in the_plan.refusals if r.object.name == GROUP]
-    assert refusal.code == INVALID_DATA
+    assert refusal.code == RefusalReason.INVALID_DATA
     assert "10.20.1.999" in refusal.reason
     assert group_steps(the_plan) == []
 
@@ -305,7 +311,50 @@ def test_nothing_is_planned_on_an_ha_secondary() -> None:
     snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
     the_plan = make_plan(snap)
     assert the_plan.empty
-    assert {r.code for r in the_plan.refusals} == {HA_SECONDARY}
+    assert {r.code for r in the_plan.refusals} == {RefusalReason.HA_SECONDARY}
+
+
+CONTRADICTING_PLAYBOOK = """
+playbook: contradicting
+version: 1
+description: asks for usip NO where dsr-source-ip asks for usip YES
+rules:
+  - id: X-USIP-NO
+    title: contradicting rule
+    severity: warning
+    select:
+      resource: lbvserver
+      where: {m: [MAC]}
+    follow: backends
+    expect: {useproxyport: "NO"}
+    remediation:
+      set: {usip: "NO"}
+    rationale: only for this test
+"""
+
+
+def test_the_first_guard_in_order_gives_the_refusal() -> None:
+    snap = scenario("mixed")
+    contradicting = parse_playbook(CONTRADICTING_PLAYBOOK, "contradicting.yaml")
+    result = evaluate(snap, [PLAYBOOK, contradicting], today=TODAY)
+    the_plan = plan(snap, result, snapshot_digest="x", created_at=NOW)
+    codes = {r.object.name: r.code for r in the_plan.refusals}
+    # Alone, these are refused for other reasons (see the mixed test); the conflict comes first.
+    assert codes["svc_far_01"] == RefusalReason.CONFLICTING_REMEDIATION
+    assert codes["svc_shared_01"] == RefusalReason.CONFLICTING_REMEDIATION
+    assert codes["svc_badaddr_01"] == RefusalReason.CONFLICTING_REMEDIATION
+    assert "svc_far_01" not in {c.object.name for c in the_plan.changes}
+
+
+def test_refusal_codes_and_verbs_are_plain_text_in_the_plan_file() -> None:
+    the_plan = make_plan(scenario("mixed"), dedicated_copies=True)
+    document = json.loads(json.dumps(plan_document(the_plan)))
+    body = document["plan"]
+    assert {r["code"] for r in body["refusals"]} == {"no-layer2-adjacency", "invalid-data"}
+    assert {c["operation"]["verb"] for c in body["changes"]} == {"update", "add", "bind", "unbind"}
+    again = read_plan_document(document)
+    assert {type(r.code) for r in again.refusals} == {RefusalReason}
+    assert {type(c.operation.verb) for c in again.changes} == {Verb}
 
 
 def test_plan_file_round_trips_and_detects_any_edit() -> None:
@@ -348,7 +397,7 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
                 "ipaddress": address,
                 "port": 65535,
                 "servicetype": "ANY",
-                "usip": draw(st.sampled_from(["YES", "NO"])),
+                "usip": "NO" if i == 0 else draw(st.sampled_from(["YES", "NO"])),
                 "useproxyport": draw(st.sampled_from(["YES", "NO"])),
                 "state": draw(st.sampled_from(["ENABLED", "ENABLED", "DISABLED"])),
                 "svrstate": draw(st.sampled_from(["UP", "DOWN"])),
@@ -357,7 +406,11 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
     n_vs = draw(st.integers(1, 5))
     vservers, bindings = [], []
     for v in range(n_vs):
-        mode = draw(st.sampled_from(["MAC", "MAC", "IP", "IPTUNNEL", "TOS", "BOGUS"]))
+        # vs0 forwards DSR to svc0, whose usip is NO: every appliance has something to fix.
+        if v == 0:
+            mode = draw(st.sampled_from(["MAC", "IPTUNNEL", "TOS"]))
+        else:
+            mode = draw(st.sampled_from(["MAC", "MAC", "IP", "IPTUNNEL", "TOS", "BOGUS"]))
         vservers.append(
             {
                 "name": f"vs{v}",
@@ -368,7 +421,10 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
                 "tosid": "7" if mode == "TOS" else None,
             }
         )
-        for i in draw(st.sets(st.integers(0, n_services - 1), max_size=3)):
+        picked = draw(st.sets(st.integers(0, n_services - 1), max_size=3))
+        if v == 0:
+            picked.add(0)
+        for i in picked:
             bindings.append({"name": f"vs{v}", "servicename": f"svc{i}"})
     monitors = [
         {"monitorname": "mon_script", "type": "USER", "scriptname": "x.pl"},
@@ -472,12 +528,18 @@ def test_applying_a_plan_leaves_nothing_remediable_and_touches_only_findings(
         created_at=NOW,
         options=PlanOptions(bind_monitor, dedicated_copies),
     )
-    finding_objects = {f.object.name for f in result.active()}
+    fixable = {
+        f.object.name
+        for f in result.active()
+        if f.remediation.automatic or (bind_monitor and f.remediation.bind_monitor)
+    }
+    # The generator always leaves something to fix, so an empty plan cannot pass unnoticed.
+    assert fixable
     refused = {r.object.name for r in the_plan.refusals}
-    for change in the_plan.changes:
-        origin = change.group.split(":", 1)[1] if change.group else change.object.name
-        assert origin in finding_objects
-        assert origin not in refused
+    changed = {c.group.split(":", 1)[1] if c.group else c.object.name for c in the_plan.changes}
+    # Every object with a finding nsfix may fix is either changed or refused, and nothing else.
+    assert changed | refused == fixable
+    assert not changed & refused
     after = apply_in_memory(snap, the_plan)
     for finding in audit(after).active():
         if finding.remediation.automatic:
@@ -487,6 +549,7 @@ def test_applying_a_plan_leaves_nothing_remediable_and_touches_only_findings(
     # Undoing every update restores the observed values exactly.
     for change in the_plan.changes:
         if change.operation.verb == "update":
+            assert change.before
             assert set(change.inverse.record) == set(change.operation.record)
             assert all(change.inverse.record[k] == v for k, v in change.before.items())
         else:
@@ -499,9 +562,11 @@ def test_applying_a_plan_leaves_nothing_remediable_and_touches_only_findings(
         original = snap.servicegroups[add.group.split(":", 1)[1]]
         copy = after.servicegroups[str(add.operation.record["servicegroupname"])]
         assert member_keys(copy) == member_keys(original)
+        proxy = [vs.name for vs in snap.vservers_of_servicegroup(original.name) if vs.m == "IP"]
+        assert add.vservers
+        assert proxy  # a copy exists only for a group shared by DSR and proxy-mode vservers
         for vs_name in add.vservers:
             assert copy.name in after.vservers[vs_name].servicegroups
             assert original.name not in after.vservers[vs_name].servicegroups
-        for proxy_vs in snap.vservers_of_servicegroup(original.name):
-            if proxy_vs.m == "IP":
-                assert original.name in after.vservers[proxy_vs.name].servicegroups
+        for vs_name in proxy:
+            assert original.name in after.vservers[vs_name].servicegroups

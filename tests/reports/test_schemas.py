@@ -15,7 +15,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mocks.fixtures import MockFactory
-from nsfix import planner
+from nsfix import planner_guards
 from nsfix.cli import main, result_document
 from nsfix.executor import Report, RunStatus, StepReport
 from nsfix.exitcodes import ExitCode
@@ -24,7 +24,7 @@ from nsfix.flow import Outcome
 from nsfix.model import Snapshot, build_snapshot
 from nsfix.operations import make_plan, run_audit
 from nsfix.planfile import plan_document, read_plan_document
-from nsfix.planner import PlanOptions
+from nsfix.planner import PlanOptions, RefusalReason
 from nsfix.reports import audit as audit_report
 from nsfix.reports import inventory as inventory_report
 from nsfix.rules.playbook import Playbook
@@ -146,21 +146,20 @@ def test_closed_vocabularies_match_the_code() -> None:
     assert set(load_schema("plan")["$defs"]["refusal"]["properties"]["code"]["enum"]) == (
         refusal_codes()
     )
+    assert refusal_codes() == {reason.value for reason in RefusalReason}
 
 
 def refusal_codes() -> set[str]:
-    """The `code` of every `Refusal(...)` the planner makes: a literal or a module constant."""
-    source = Path(planner.__file__).read_text(encoding="utf-8")
+    """The `code` of every `Refusal(...)` the planner's guards make: a `RefusalReason` member."""
+    source = Path(planner_guards.__file__).read_text(encoding="utf-8")
     codes: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Refusal":
             code = node.args[1] if len(node.args) > 1 else None
             code = code or next((k.value for k in node.keywords if k.arg == "code"), None)
-            if isinstance(code, ast.Constant):
-                codes.add(str(code.value))
-            elif isinstance(code, ast.Name):
-                codes.add(str(getattr(planner, code.id)))
-    assert codes, "no Refusal(...) found in nsfix/planner.py"
+            if isinstance(code, ast.Attribute):
+                codes.add(RefusalReason[code.attr].value)
+    assert codes, "no Refusal(...) found in nsfix/planner_guards.py"
     return codes
 
 

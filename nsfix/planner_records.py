@@ -1,0 +1,146 @@
+"""The records a plan is made of: NITRO writes with their undo, refusals, server-side tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from nsfix.findings import Finding, ObjectRef, PlaybookRef
+from nsfix.flow import Trace
+
+
+class Verb(StrEnum):
+    """The NITRO write an operation makes; plan files and journals carry the value."""
+
+    UPDATE = "update"
+    """PUT: change attributes of an existing object."""
+    ADD = "add"
+    """POST: create an object."""
+    DELETE = "delete"
+    BIND = "bind"
+    UNBIND = "unbind"
+
+
+class RefusalReason(StrEnum):
+    """Why nsfix will not fix an object itself: stable codes for scripts and reports."""
+
+    SHARED_WITH_PROXY = "shared-with-proxy-vserver"
+    NO_LAYER2 = "no-layer2-adjacency"
+    INVALID_DATA = "invalid-data"
+    HA_SECONDARY = "ha-secondary"
+    UNKNOWN_BINDING_MODE = "bound-to-unknown-mode"
+    CONFLICTING_REMEDIATION = "conflicting-remediation"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One NITRO write, in NITRO's words: verb, resource type and the record sent."""
+
+    verb: Verb
+    resource: str
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One write to one object, with what it expects to find and how to undo it."""
+
+    id: str
+    object: ObjectRef
+    operation: Operation
+    inverse: Operation
+    before: Mapping[str, str]
+    """Observed values of the attributes it changes (empty for an add or bind)."""
+    after: Mapping[str, str]
+    precondition: str
+    """`attributes`: the object must still have `before`; `absent`/`present`: the object or
+    binding must not exist / must exist."""
+    fixes: tuple[str, ...]
+    """Finding keys `RULE object` this change resolves."""
+    vservers: tuple[str, ...]
+    risk: str
+    canary: bool = False
+    group: str | None = None
+    """Changes of one opt-in step sequence (a dedicated copy) share a group."""
+    flow_before: str | None = None
+    flow_after: str | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A finding nsfix will not fix automatically, and why."""
+
+    object: ObjectRef
+    code: RefusalReason
+    reason: str
+    findings: tuple[str, ...]
+    alternative: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerTaskItem:
+    title: str
+    linux: tuple[str, ...]
+    windows: tuple[str, ...]
+    check: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServerTasks:
+    """What must be true on one backend server for its DSR virtual servers to work."""
+
+    address: str
+    vips: tuple[str, ...]
+    vservers: tuple[str, ...]
+    modes: tuple[str, ...]
+    items: tuple[ServerTaskItem, ...]
+
+
+@dataclass(frozen=True)
+class VserverPath:
+    """One backend's packet path through a changed virtual server, before and after the plan."""
+
+    vserver: str
+    backend: str
+    before: Trace
+    after: Trace
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    bind_monitor: bool = False
+    """Bind the rule's monitor (ping-default) where script-only monitors keep MAC mode blind."""
+    dedicated_copies: bool = False
+    """For a service or service group shared with a proxy-mode vserver: give the DSR vserver its
+    own copy."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    target: Mapping[str, Any]
+    snapshot_digest: str
+    playbooks: tuple[PlaybookRef, ...]
+    created_at: datetime
+    options: PlanOptions
+    changes: tuple[Change, ...]
+    refusals: tuple[Refusal, ...]
+    server_tasks: tuple[ServerTasks, ...]
+    guidance: tuple[Finding, ...]
+    """Active findings with no automatic remediation: a person must act."""
+    findings: tuple[Finding, ...]
+    """Every active finding the plan considered."""
+    paths: tuple[VserverPath, ...] = ()
+    """The packet path of each changed virtual server before and after, for reports."""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def finding_key(finding: Finding) -> str:
+    """How a change or refusal names the finding it answers: `RULE object`."""
+    return f"{finding.rule} {finding.object}"
