@@ -44,7 +44,7 @@ from nsfix.journal import (
 )
 from nsfix.nitro import NitroClient, NitroError
 from nsfix.planfile import PlanFileError, plan_digest, read_plan_document
-from nsfix.planner import Change, Plan
+from nsfix.planner import Change, Plan, Verb
 from nsfix.settings import Target, normalise_url
 from nsfix.shell import InputError, read_text
 
@@ -119,7 +119,7 @@ def confirm_or_refuse(question: str, *, yes: bool, interactive: bool, ask: Ask) 
 def changes_summary(changes: Sequence[Change]) -> list[str]:
     lines = []
     for change in changes:
-        if change.operation.verb == "update":
+        if change.operation.verb is Verb.UPDATE:
             what = ", ".join(f"{k} {change.before.get(k)} → {v}" for k, v in change.after.items())
         else:
             what = f"{change.operation.verb} {json.dumps(dict(change.operation.record))}"

@@ -29,7 +29,7 @@ from nsfix.nitro.writes import (
     describe_update,
     describe_update_bulk,
 )
-from nsfix.planner import Change, Operation
+from nsfix.planner import Change, Operation, Verb
 from nsfix.resources import DOWN_STATES, WILDCARD_PORT, Binding, key_of, resource, same_value
 
 
@@ -174,7 +174,7 @@ class Observation:
 
     def describe(self, against: Where = Where.BEFORE) -> str:
         """Now against the plan's before (preflight, rollback) or what nsfix set (AFTER)."""
-        if self.change.operation.verb == "update":
+        if self.change.operation.verb is Verb.UPDATE:
             now = ", ".join(f"{k} {self.current.get(k, '?')}" for k in self.change.after)
             if against is Where.AFTER:
                 done = ", ".join(f"{k} {v}" for k, v in self.change.after.items())
@@ -183,7 +183,7 @@ class Observation:
             return f"{self.change.object}: now {now}; the plan expected {was}"
         present = "present" if self.current.get("present") == "yes" else "absent"
         if against is Where.AFTER:
-            made = "present" if self.change.operation.verb in {"add", "bind"} else "absent"
+            made = "present" if self.change.operation.verb.creates else "absent"
             return f"{self.change.object}: {present}; nsfix made it {made}"
         return f"{self.change.object}: {present}; the plan expected it {self.change.precondition}"
 
@@ -302,7 +302,7 @@ class Executor:
             rows = self.client.get(op.resource, name, attrs=wanted)
         except NitroNotFound:
             rows = []
-        if op.verb in {"add", "delete"}:
+        if op.verb in {Verb.ADD, Verb.DELETE}:
             return Observation(
                 change, self._where_presence(op.verb, bool(rows)), _presence(bool(rows))
             )
@@ -321,9 +321,9 @@ class Executor:
         return Observation(change, where, current, state)
 
     @staticmethod
-    def _where_presence(verb: str, present: bool) -> Where:
+    def _where_presence(verb: Verb, present: bool) -> Where:
         # add/bind create: absent is before; unbind/delete remove: present is before.
-        if verb in {"add", "bind"}:
+        if verb.creates:
             return Where.AFTER if present else Where.BEFORE
         return Where.BEFORE if present else Where.AFTER
 
@@ -383,20 +383,20 @@ class Executor:
         ops = [c.operation if phase is Phase.APPLY else c.inverse for c in changes]
         if len(ops) > 1:
             # Only a run of updates of one resource type goes in one request (see schedule).
-            assert all(op.verb == "update" and op.resource == ops[0].resource for op in ops)
+            assert all(op.verb is Verb.UPDATE and op.resource == ops[0].resource for op in ops)
             return describe_update_bulk(
                 ops[0].resource, [op.record for op in ops], onerror="continue"
             )
         [op] = ops
-        if op.verb == "update":
+        if op.verb is Verb.UPDATE:
             return describe_update(op.resource, op.record)
-        if op.verb == "add":
+        if op.verb is Verb.ADD:
             return describe_add(op.resource, op.record)
-        if op.verb == "delete":
+        if op.verb is Verb.DELETE:
             return describe_delete(op.resource, str(op.record[key_of(op.resource)]))
-        if op.verb == "bind":
+        if op.verb is Verb.BIND:
             return describe_bind(op.resource, op.record)
-        if op.verb == "unbind":
+        if op.verb is Verb.UNBIND:
             parent, args = parent_and_args(op)
             return describe_unbind(op.resource, parent, args)
         raise ValueError(f"unknown operation {op.verb!r}")
@@ -409,8 +409,8 @@ class Executor:
             last = groups[-1] if groups else None
             if (
                 last is not None
-                and change.operation.verb == "update"
-                and last[0].operation.verb == "update"
+                and change.operation.verb is Verb.UPDATE
+                and last[0].operation.verb is Verb.UPDATE
                 and last[0].operation.resource == change.operation.resource
                 and len(last) < self.options.batch_size
             ):

@@ -9,7 +9,7 @@ from typing import Any, Final
 from nsfix.findings import ObjectRef
 from nsfix.model import LbVserver, Service, ServiceGroup, ServiceGroupMember, Snapshot
 from nsfix.planner_guards import SOURCE_ATTRIBUTES, Subject
-from nsfix.planner_records import Change, Operation, Verb, finding_key
+from nsfix.planner_records import Change, Operation, Precondition, Verb, finding_key
 from nsfix.resources import MEMBER_BINDING, Resource, nitro_value, resource
 
 DSR_COPY_SUFFIX: Final = "_dsr"
@@ -124,7 +124,7 @@ def update_change(snapshot: Snapshot, subject: Subject, flow: FlowProbe | None) 
         inverse=Operation(Verb.UPDATE, ref.resource, {**key, **{k: before[k] for k in changed}}),
         before={k: before[k] for k in changed},
         after=changed,
-        precondition="attributes",
+        precondition=Precondition.ATTRIBUTES,
         fixes=tuple(finding_key(f) for f in subject.remedy.automatic),
         vservers=vservers,
         risk=_update_risk(ref, obj, changed, vservers),
@@ -164,7 +164,7 @@ def monitor_change(subject: Subject) -> Change:
         inverse=Operation(Verb.UNBIND, backend.monitor_binding, record),
         before={},
         after={"monitor_name": monitor},
-        precondition="absent",
+        precondition=Precondition.ABSENT,
         fixes=tuple(finding_key(f) for f in subject.remedy.monitor_findings),
         vservers=tuple(sorted(vs.name for vs in subject.dsr)),
         risk=f"adds {monitor} probes toward the backend; the NetScaler learns its MAC from them",
@@ -259,7 +259,9 @@ def _copy_steps(
             inverse=inverse,
             before=dict(before or {}),
             after=dict(after or {}),
-            precondition="present" if operation.verb == Verb.UNBIND else "absent",
+            precondition=(
+                Precondition.PRESENT if operation.verb is Verb.UNBIND else Precondition.ABSENT
+            ),
             fixes=keys,
             vservers=on,
             group=f"copy:{original.name}",

@@ -23,6 +23,22 @@ class Verb(StrEnum):
     BIND = "bind"
     UNBIND = "unbind"
 
+    @property
+    def creates(self) -> bool:
+        """add and bind make something exist; delete and unbind remove it."""
+        return self in {Verb.ADD, Verb.BIND}
+
+
+class Precondition(StrEnum):
+    """What apply must find before it writes a change."""
+
+    ATTRIBUTES = "attributes"
+    """The object still has the change's `before` values."""
+    ABSENT = "absent"
+    """The object or binding does not exist yet."""
+    PRESENT = "present"
+    """The object or binding still exists."""
+
 
 class RefusalReason(StrEnum):
     """Why nsfix will not fix an object itself: stable codes for scripts and reports."""
@@ -55,9 +71,7 @@ class Change:
     before: Mapping[str, str]
     """Observed values of the attributes it changes (empty for an add or bind)."""
     after: Mapping[str, str]
-    precondition: str
-    """`attributes`: the object must still have `before`; `absent`/`present`: the object or
-    binding must not exist / must exist."""
+    precondition: Precondition
     fixes: tuple[str, ...]
     """Finding keys `RULE object` this change resolves."""
     vservers: tuple[str, ...]

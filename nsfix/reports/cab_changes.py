@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from nsfix.findings import Finding
 from nsfix.planner import Change, Plan, ServerTaskItem, ServerTasks, finding_key
+from nsfix.planner_records import Verb
 from nsfix.reports.cab_words import count
 from nsfix.reports.document import (
     Address,
@@ -76,7 +77,7 @@ def findings(plan: Plan) -> tuple[Block, ...]:
 def change_parts(change: Change) -> Rich:
     """What one change writes: `usip NO → YES; ...` for updates, the record otherwise."""
     op = change.operation
-    if op.verb == "update":
+    if op.verb is Verb.UPDATE:
         parts: list[Inline] = []
         for name, value in change.after.items():
             if parts:

@@ -6,6 +6,7 @@ import shlex
 from typing import Final
 
 from nsfix.planner import Change, Plan
+from nsfix.planner_records import Precondition, Verb
 from nsfix.reports.cab_words import section_ref
 from nsfix.reports.document import (
     Blank,
@@ -30,18 +31,16 @@ JOURNAL_PLACEHOLDER: Final = "<journal printed by apply>"
 
 def expectation(change: Change) -> Rich:
     """The precondition of one change in words: what the apply must find before writing."""
-    if change.precondition == "attributes":
+    if change.precondition is Precondition.ATTRIBUTES:
         parts: list[Inline] = []
         for name, value in change.before.items():
             if parts:
                 parts.append(", ")
             parts.extend((Code(name), f" {value or '(empty)'}"))
         return tuple(parts) or ("the object exists",)
-    if change.precondition == "absent":
+    if change.precondition is Precondition.ABSENT:
         return ("does not exist yet",)
-    if change.precondition == "present":
-        return ("still exists",)
-    return (change.precondition,)
+    return ("still exists",)
 
 
 def prechecks(plan: Plan, digest: str) -> tuple[Block, ...]:
@@ -99,7 +98,7 @@ def prechecks(plan: Plan, digest: str) -> tuple[Block, ...]:
 def inverse_parts(change: Change) -> Rich:
     """The operation that undoes one change, in the words of the change table."""
     inverse = change.inverse
-    if inverse.verb == "update":
+    if inverse.verb is Verb.UPDATE:
         parts: list[Inline] = [f"update {inverse.resource} "]
         for name, value in change.before.items():
             if len(parts) > 1:
@@ -111,9 +110,9 @@ def inverse_parts(change: Change) -> Rich:
 
 
 def restores(change: Change) -> Rich:
-    if change.precondition == "attributes":
+    if change.precondition is Precondition.ATTRIBUTES:
         return expectation(change)
-    if change.precondition == "absent":
+    if change.precondition is Precondition.ABSENT:
         return (f"{change.object} absent again, as before the plan",)
     return (f"{change.object} present again, as before the plan",)
 

@@ -9,6 +9,7 @@ from nsfix.findings import Severity
 from nsfix.flow import Outcome
 from nsfix.planfile import summary as plan_summary
 from nsfix.planner import Change, Plan
+from nsfix.planner_records import Verb
 from nsfix.reports.cab_changes import fixed_findings
 from nsfix.reports.cab_words import (
     OUTCOME_WORDS,
@@ -27,7 +28,7 @@ def what_it_sets(changes: Sequence[Change]) -> str:
     others: dict[str, Counter[str]] = {}
     for change in changes:
         op = change.operation
-        if op.verb == "update":
+        if op.verb is Verb.UPDATE:
             for name, value in change.after.items():
                 values.setdefault(name, [])
                 if value not in values[name]:
@@ -58,7 +59,7 @@ def risk_assessment(plan: Plan) -> tuple[str, str]:
         f"The first change ({canary.id}, {canary.object}) is a canary, applied and verified "
         "alone; any failure rolls every change back automatically."
     )
-    if any(change.operation.verb != "update" for change in plan.changes):
+    if any(change.operation.verb is not Verb.UPDATE for change in plan.changes):
         return (
             "high",
             "the plan adds objects or changes bindings (dedicated copies or monitors), so for a "

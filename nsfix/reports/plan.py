@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from nsfix.planner import Change, Plan, ServerTaskItem
+from nsfix.planner_records import Verb
 from nsfix.reports.text import aligned
 from nsfix.resources import key_of
 
@@ -15,14 +16,14 @@ COLUMNS: Final = ("Step", "Object", "Change", "Virtual servers", "Path before �
 def change_text(change: Change, *, undo: bool = False) -> str:
     """`usip NO → YES`; with `undo`, the direction a rollback writes (`usip YES → NO`)."""
     verb = change.operation.verb
-    if verb == "update" and undo:
+    if verb is Verb.UPDATE and undo:
         return ", ".join(f"{k} {v} → {change.before.get(k, '?')}" for k, v in change.after.items())
-    if verb == "update":
+    if verb is Verb.UPDATE:
         return ", ".join(f"{k} {change.before.get(k, '?')} → {v}" for k, v in change.after.items())
     if undo:
         return f"undo: {change.inverse.verb} {change.inverse.resource}"
     record = change.operation.record
-    if verb == "add":
+    if verb is Verb.ADD:
         return f"add {change.operation.resource} {record.get(key_of(change.operation.resource))}"
     detail = ", ".join(f"{k}={v}" for k, v in record.items())
     return f"{verb} {detail}"

@@ -14,21 +14,22 @@ from nsfix.journal import Phase, Recorded, StepState
 from nsfix.nitro import NitroClient
 from nsfix.nitro.client import Credentials
 from nsfix.planner import Change, Operation
+from nsfix.planner_records import Precondition, Verb
 from tests.apply.helpers import PASSWORD, USER, scenario
 
 MEMBERS = "servicegroup_servicegroupmember_binding"
 
 
-def member_change(verb: str, record: dict[str, object]) -> Change:
-    inverse = {"bind": "unbind", "unbind": "bind"}[verb]
+def member_change(verb: Verb, record: dict[str, object]) -> Change:
+    inverse = {Verb.BIND: Verb.UNBIND, Verb.UNBIND: Verb.BIND}[verb]
     return Change(
         id="c1",
         object=ObjectRef(MEMBERS, str(record["servicegroupname"])),
         operation=Operation(verb, MEMBERS, record),
         inverse=Operation(inverse, MEMBERS, record),
-        before={} if verb == "bind" else {"port": str(record["port"])},
-        after={"port": str(record["port"])} if verb == "bind" else {},
-        precondition="absent" if verb == "bind" else "present",
+        before={} if verb is Verb.BIND else {"port": str(record["port"])},
+        after={"port": str(record["port"])} if verb is Verb.BIND else {},
+        precondition=Precondition.ABSENT if verb is Verb.BIND else Precondition.PRESENT,
         fixes=(),
         vservers=(),
         risk="test",
@@ -66,7 +67,7 @@ def test_a_member_bound_by_server_name_and_port_is_applied_and_rolled_back(
 ) -> None:
     # web-01 is already a member on port 80: the same server on another port is another member.
     change = member_change(
-        "bind", {"servicegroupname": "sg_web_proxy", "servername": "web-01", "port": 8080}
+        Verb.BIND, {"servicegroupname": "sg_web_proxy", "servername": "web-01", "port": 8080}
     )
     run = executor(client, change)
     [seen] = run.observe([change])
@@ -87,7 +88,7 @@ def test_a_member_bound_by_server_name_and_port_is_applied_and_rolled_back(
 
 def test_a_member_is_unbound_by_ip_and_port_only(mock: RunningMock, client: NitroClient) -> None:
     change = member_change(
-        "unbind", {"servicegroupname": "sg_web_proxy", "ip": "10.20.2.72", "port": 80}
+        Verb.UNBIND, {"servicegroupname": "sg_web_proxy", "ip": "10.20.2.72", "port": 80}
     )
     run = executor(client, change)
     request = run.request_for([change], Phase.APPLY).render()
