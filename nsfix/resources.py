@@ -114,6 +114,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         "nsip",
         key="ipaddress",
         read=Read(("ipaddress", "netmask", "type", "state", "td"), Shape.LIST, "SNIPs"),
+        noun="SNIP",
     ),
     Resource(
         "nsmode",
@@ -143,6 +144,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
             essential=True,
         ),
         fields={"ipv46": "vip_text"},
+        noun="virtual server",
     ),
     Resource(
         "lbvserver_service_binding",
@@ -150,6 +152,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
             ("name", "servicename", "weight"), Shape.BINDINGS, "vserver bindings", essential=True
         ),
         binding=Binding("lbvserver", "name", ("servicename",)),
+        noun="virtual server binding",
     ),
     Resource(
         "lbvserver_servicegroup_binding",
@@ -160,6 +163,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
             essential=True,
         ),
         binding=Binding("lbvserver", "name", ("servicegroupname",)),
+        noun="virtual server binding",
     ),
     Resource(
         "service",
@@ -225,25 +229,30 @@ RESOURCES: Final[tuple[Resource, ...]] = (
             essential=True,
         ),
         binding=Binding("servicegroup", "servicegroupname", ("ip", "servername", "port")),
+        noun="group member",
     ),
     Resource(
         "server",
         read=Read(("name", "ipaddress", "domain", "state"), Shape.PAGED, "servers"),
+        noun="server",
     ),
     Resource(
         "lbmonitor",
         key="monitorname",
         read=Read(("monitorname", "type", "scriptname", "state"), Shape.LIST, "monitors"),
+        noun="monitor",
     ),
     Resource(
         "service_lbmonitor_binding",
         read=Read(("name", "monitor_name"), Shape.BINDINGS, "service monitors"),
         binding=Binding("service", "name", ("monitor_name",)),
+        noun="monitor binding",
     ),
     Resource(
         "servicegroup_lbmonitor_binding",
         read=Read(("servicegroupname", "monitor_name"), Shape.BINDINGS, "group monitors"),
         binding=Binding("servicegroup", "servicegroupname", ("monitor_name",)),
+        noun="monitor binding",
     ),
 )
 
@@ -262,6 +271,12 @@ def resource(name: str) -> Resource:
         return BY_NAME[name]
     except KeyError:
         raise UnknownResource(f"nsfix knows no NITRO resource {name!r}") from None
+
+
+def noun_of(name: str) -> str:
+    """What a person calls an object of resource type `name` (the type itself if unknown)."""
+    entry = BY_NAME.get(name)
+    return entry.noun if entry is not None and entry.noun else name
 
 
 def key_of(name: str) -> str:

@@ -13,13 +13,13 @@ from nsfix.planner_records import Verb
 from nsfix.reports.cab_changes import fixed_findings
 from nsfix.reports.cab_words import (
     OUTCOME_WORDS,
-    RESOURCE_WORDS,
     appliance_words,
     count,
     join_words,
     section_ref,
 )
 from nsfix.reports.document import Blank, Block, Code, Paragraph, Rich, Table
+from nsfix.resources import noun_of
 
 
 def what_it_sets(changes: Sequence[Change]) -> str:
@@ -34,7 +34,7 @@ def what_it_sets(changes: Sequence[Change]) -> str:
                 if value not in values[name]:
                     values[name].append(value)
         else:
-            others.setdefault(op.verb, Counter())[RESOURCE_WORDS.get(op.resource, op.resource)] += 1
+            others.setdefault(op.verb, Counter())[noun_of(op.resource)] += 1
     parts = []
     if values:
         parts.append("sets " + join_words([f"{k} {'/'.join(v)}" for k, v in values.items()]))
@@ -127,7 +127,7 @@ def summary(plan: Plan, ticket: str | None) -> tuple[Block, ...]:
         )
         return (Paragraph((text,), style="summary"), Paragraph(ticket_line))
     kinds = Counter(
-        RESOURCE_WORDS.get(resource, resource)
+        noun_of(resource)
         for resource, _ in dict.fromkeys((c.object.resource, c.object.name) for c in plan.changes)
     )
     kind_text = join_words([count(n, word) for word, n in sorted(kinds.items())])

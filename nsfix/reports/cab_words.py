@@ -20,16 +20,6 @@ OUTCOME_WORDS: Final = {
     Outcome.UNDETERMINED: "the path cannot be traced from the data",
 }
 
-RESOURCE_WORDS: Final = {
-    "service": "service",
-    "servicegroup": "service group",
-    "lbvserver_service_binding": "virtual server binding",
-    "lbvserver_servicegroup_binding": "virtual server binding",
-    "servicegroup_servicegroupmember_binding": "group member",
-    "service_lbmonitor_binding": "monitor binding",
-    "servicegroup_lbmonitor_binding": "monitor binding",
-}
-
 SECTIONS: Final = (
     "summary",
     "record",
