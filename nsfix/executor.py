@@ -253,6 +253,29 @@ def _is_binding(op: Operation) -> bool:
     return resource(op.resource).binding is not None
 
 
+def request_for(changes: Sequence[Change], phase: Phase) -> WriteRequest:
+    """The one request that carries `changes` (their operations, or in rollback their
+    inverses): the only place a write is built."""
+    ops = [c.operation if phase is Phase.APPLY else c.inverse for c in changes]
+    if len(ops) > 1:
+        # Only a run of updates of one resource type goes in one request (see schedule).
+        assert all(op.verb is Verb.UPDATE and op.resource == ops[0].resource for op in ops)
+        return describe_update_bulk(ops[0].resource, [op.record for op in ops], onerror="continue")
+    [op] = ops
+    if op.verb is Verb.UPDATE:
+        return describe_update(op.resource, op.record)
+    if op.verb is Verb.ADD:
+        return describe_add(op.resource, op.record)
+    if op.verb is Verb.DELETE:
+        return describe_delete(op.resource, str(op.record[key_of(op.resource)]))
+    if op.verb is Verb.BIND:
+        return describe_bind(op.resource, op.record)
+    if op.verb is Verb.UNBIND:
+        parent, args = parent_and_args(op)
+        return describe_unbind(op.resource, parent, args)
+    raise ValueError(f"unknown operation {op.verb!r}")
+
+
 class Executor:
     """Applies one plan (or reverts one journal) through one logged-in client."""
 
@@ -377,30 +400,6 @@ class Executor:
 
     # --- the requests -------------------------------------------------------------------
 
-    def request_for(self, changes: Sequence[Change], phase: Phase) -> WriteRequest:
-        """The one request that carries `changes` (their operations, or in rollback their
-        inverses): the only place a write is built."""
-        ops = [c.operation if phase is Phase.APPLY else c.inverse for c in changes]
-        if len(ops) > 1:
-            # Only a run of updates of one resource type goes in one request (see schedule).
-            assert all(op.verb is Verb.UPDATE and op.resource == ops[0].resource for op in ops)
-            return describe_update_bulk(
-                ops[0].resource, [op.record for op in ops], onerror="continue"
-            )
-        [op] = ops
-        if op.verb is Verb.UPDATE:
-            return describe_update(op.resource, op.record)
-        if op.verb is Verb.ADD:
-            return describe_add(op.resource, op.record)
-        if op.verb is Verb.DELETE:
-            return describe_delete(op.resource, str(op.record[key_of(op.resource)]))
-        if op.verb is Verb.BIND:
-            return describe_bind(op.resource, op.record)
-        if op.verb is Verb.UNBIND:
-            parent, args = parent_and_args(op)
-            return describe_unbind(op.resource, parent, args)
-        raise ValueError(f"unknown operation {op.verb!r}")
-
     def schedule(self, pending: Sequence[Change]) -> list[Batch]:
         """The requests of an apply, in order: the canary alone, then consecutive updates of one
         resource type together (up to --batch-size), everything else alone."""
@@ -420,7 +419,7 @@ class Executor:
         if groups and len(groups[0]) > 1:
             # The canary goes alone, whatever the batching.
             groups = [[groups[0][0]], groups[0][1:], *groups[1:]]
-        return [Batch(tuple(g), Phase.APPLY, self.request_for(g, Phase.APPLY)) for g in groups]
+        return [Batch(tuple(g), Phase.APPLY, request_for(g, Phase.APPLY)) for g in groups]
 
     def dry_run(self, pending: Sequence[Change]) -> list[str]:
         """The exact requests apply would send, in order, batched as apply would batch them."""
@@ -622,7 +621,7 @@ class Executor:
 
     def revert_batch(self, change: Change) -> Batch:
         """A rollback writes each change's inverse alone, after reading the object."""
-        return Batch((change,), Phase.ROLLBACK, self.request_for([change], Phase.ROLLBACK))
+        return Batch((change,), Phase.ROLLBACK, request_for([change], Phase.ROLLBACK))
 
     def _position(self, change: Change) -> int:
         for index, known in enumerate(self.changes):

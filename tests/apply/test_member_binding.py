@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from mocks.fixtures import MockFactory, RunningMock
-from nsfix.executor import ApplyOptions, Executor, Where, binding_matches
+from nsfix.executor import ApplyOptions, Executor, Where, binding_matches, request_for
 from nsfix.findings import ObjectRef
 from nsfix.journal import Phase, Recorded, StepState
 from nsfix.nitro import NitroClient
@@ -91,7 +91,7 @@ def test_a_member_is_unbound_by_ip_and_port_only(mock: RunningMock, client: Nitr
         Verb.UNBIND, {"servicegroupname": "sg_web_proxy", "ip": "10.20.2.72", "port": 80}
     )
     run = executor(client, change)
-    request = run.request_for([change], Phase.APPLY).render()
+    request = request_for([change], Phase.APPLY).render()
     assert f"DELETE /nitro/v1/config/{MEMBERS}/sg_web_proxy?args=ip:10.20.2.72,port:80" in request
     [seen] = run.observe([change])
     assert seen.where is Where.BEFORE  # present: still to unbind
