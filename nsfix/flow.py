@@ -311,7 +311,7 @@ class _Walk:
         backend = self.backend
         usip = self.override.usip
         if usip is None and backend is not None:
-            usip = backend.owner.usip
+            usip = backend.owner.effective_usip
         return Trace(
             vserver=self.vs.name,
             backend=self.label,
@@ -416,32 +416,48 @@ class _Walk:
         """The usip value the appliance would act on, with an assumption when it is unknown."""
         if self.override.usip is not None:
             return self.override.usip
-        if backend.owner.usip is not None:
-            return backend.owner.usip
+        owner = backend.owner
         where = f"{backend.kind} {backend.object_name}"
-        if self.snapshot.modes.usip is not None:
-            word = "on" if self.snapshot.modes.usip else "off"
-            # A service created without -usip inherits the global mode (CTX109858).
-            self.assumptions.append(
-                f"usip of {where} unknown: assumed it follows the global USIP mode ({word})"
-            )
-            return self.snapshot.modes.usip
+        if owner.usip is not None:
+            return owner.usip
+        if owner.effective_usip is not None:
+            # Not set on the object: it follows the global mode (CTX109858), a fact for a
+            # service and documented nowhere for a group.
+            if isinstance(owner, ServiceGroup):
+                word = "on" if owner.effective_usip else "off"
+                self.assumptions.append(
+                    f"usip of {where} not reported: assumed it follows the global USIP mode "
+                    f"({word}) as services do"
+                )
+            return owner.effective_usip
         self.assumptions.append(
             f"usip of {where} and the global USIP mode unknown: assumed NO, the factory default"
         )
         return False
 
     def _snip_on_subnet(self, backend: _Backend, address: IPAddress) -> Snip | None:
-        """The SNIP whose subnet holds the server: layer-2 adjacency, and the source USNIP picks."""
-        candidates = [
-            snip
-            for snip in self.snapshot.snips
-            if snip.network.version == address.version and address in snip.network
-        ]
-        return _best_snip(candidates, backend.owner.td)
+        """The SNIP of the backend's traffic domain whose subnet holds the server: layer-2
+        adjacency, and the source USNIP picks."""
+        return self.snapshot.snip_for(address, backend.owner.td)
+
+    def _off_link(self, backend: _Backend, address: IPAddress) -> str:
+        """Why no SNIP reaches the server: none holds it, or only one of another domain does."""
+        td = backend.owner.td
+        others = self.snapshot.other_domain_snips(address, td)
+        where = f"every SNIP subnet of traffic domain {td}" if td else "every SNIP subnet"
+        if not others:
+            return f"outside {where}"
+        return (
+            f"outside {where} (SNIP {others[0].address} of traffic domain {others[0].td} holds "
+            "it, but a SNIP of another traffic domain is no adjacency)"
+        )
 
     def _routed_snip(self, backend: _Backend, address: IPAddress) -> Snip | None:
-        candidates = [s for s in self.snapshot.snips if s.network.version == address.version]
+        candidates = [
+            s
+            for s in self.snapshot.snips
+            if s.network.version == address.version and s.td == backend.owner.td
+        ]
         snip = _best_snip(candidates, backend.owner.td)
         if snip is not None:
             self.assumptions.append(
@@ -649,13 +665,13 @@ class _Walk:
                 vip,
                 MAC_NETSCALER,
                 None,
-                f"MAC mode rewrites only the destination MAC, but {server} is outside every "
-                "SNIP subnet: there is no layer-2 path to it.",
+                f"MAC mode rewrites only the destination MAC, but {server} is "
+                f"{self._off_link(backend, address)}: there is no layer-2 path to it.",
             )
             return self._trace(
                 Outcome.NO_LAYER2,
-                f"MAC mode cannot reach {server} (outside every SNIP subnet); use IPTUNNEL or "
-                "TOS redirection for remote servers",
+                f"MAC mode cannot reach {server} ({self._off_link(backend, address)}); use "
+                "IPTUNNEL or TOS redirection for remote servers",
             )
         snip_text = str(snip.address)
         source = self.client if usip else snip_text

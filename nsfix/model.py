@@ -87,6 +87,17 @@ class Service:
     monitors: tuple[str, ...] = ()
     """Explicitly bound monitors; none means the appliance's default monitor applies."""
     partition: str = DEFAULT_PARTITION
+    global_usip: bool | None = None
+    """The global USIP mode when the service was read: what it follows when `usip` is unset."""
+
+    @property
+    def effective_usip(self) -> bool | None:
+        return effective_usip(self.usip, self.global_usip)
+
+    @property
+    def usip_inherited(self) -> bool:
+        """The appliance did not report usip: the service follows the global USIP mode."""
+        return self.usip is None and self.global_usip is not None
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,15 @@ class ServiceGroup:
     members: tuple[ServiceGroupMember, ...] = ()
     monitors: tuple[str, ...] = ()
     partition: str = DEFAULT_PARTITION
+    global_usip: bool | None = None
+
+    @property
+    def effective_usip(self) -> bool | None:
+        return effective_usip(self.usip, self.global_usip)
+
+    @property
+    def usip_inherited(self) -> bool:
+        return self.usip is None and self.global_usip is not None
 
 
 @dataclass(frozen=True)
@@ -151,6 +171,17 @@ class LbVserver:
         return self.m in DSR_MODES
 
 
+def effective_usip(reported: bool | None, global_usip: bool | None) -> bool | None:
+    """The usip value the appliance acts on: the object's own, else the global USIP mode.
+
+    The one place nsfix decides it: rules, the packet path, the planner and the reports all read
+    it through `effective_usip` of a service or service group. A service created without -usip
+    inherits the global mode and follows later changes of it (CTX109858); for service groups the
+    documentation does not say, and nsfix assumes the same (docs/verdicts.md).
+    """
+    return reported if reported is not None else global_usip
+
+
 @dataclass(frozen=True)
 class Server:
     """A `server` object: the name services and members may refer to instead of an address."""
@@ -164,7 +195,8 @@ class Server:
 
 @dataclass(frozen=True)
 class Snip:
-    """A subnet IP (`nsip` of type SNIP or MIP): the layer-2 reach of MAC-mode forwarding."""
+    """A subnet IP (`nsip` SNIP or MIP, `nsip6` SNIP): the layer-2 reach of MAC-mode forwarding
+    within its traffic domain."""
 
     address: IPAddress
     network: IPNetwork
@@ -228,12 +260,29 @@ class Snapshot:
     def vservers_of_servicegroup(self, group: str) -> list[LbVserver]:
         return [vs for vs in self.vservers.values() if group in vs.servicegroups]
 
-    def snip_for(self, address: IPAddress) -> Snip | None:
-        """The SNIP whose subnet holds `address`: the layer-2 adjacency MAC mode needs."""
-        for snip in self.snips:
-            if snip.network.version == address.version and address in snip.network:
-                return snip
-        return None
+    def snip_for(self, address: IPAddress, td: int) -> Snip | None:
+        """The SNIP of traffic domain `td` whose subnet holds `address`: the layer-2 adjacency
+        MAC mode needs. A SNIP of another traffic domain is no adjacency: each traffic domain is
+        its own layer-2 and layer-3 world. Enabled SNIPs and true SNIPs (not MIPs) first."""
+        return _best_snip(self.snips_on_link(address, td))
+
+    def snips_on_link(self, address: IPAddress, td: int) -> list[Snip]:
+        return [s for s in self.snips if s.td == td and _holds(s, address)]
+
+    def other_domain_snips(self, address: IPAddress, td: int) -> list[Snip]:
+        """SNIPs whose subnet holds `address` but in another traffic domain (they do not help)."""
+        return [s for s in self.snips if s.td != td and _holds(s, address)]
+
+
+def _holds(snip: Snip, address: IPAddress) -> bool:
+    return snip.network.version == address.version and address in snip.network
+
+
+def _best_snip(candidates: Iterable[Snip]) -> Snip | None:
+    ranked = sorted(
+        candidates, key=lambda s: (s.state == "DISABLED", s.type != "SNIP", s.address.packed)
+    )
+    return ranked[0] if ranked else None
 
 
 # --- parsing: NITRO records in, frozen records and defects out ------------------------------
@@ -349,7 +398,12 @@ def parse_server(record: Record, log: DefectLog) -> Server:
 
 
 def parse_service(
-    record: Record, monitors: Iterable[str], servers: Mapping[str, Server], log: DefectLog
+    record: Record,
+    monitors: Iterable[str],
+    servers: Mapping[str, Server],
+    log: DefectLog,
+    *,
+    global_usip: bool | None = None,
 ) -> Service:
     name = text(record, "name")
     servername = record.get("servername") or None
@@ -376,6 +430,7 @@ def parse_service(
         td=traffic_domain(record),
         monitors=tuple(monitors),
         partition=log.partition,
+        global_usip=global_usip,
     )
 
 
@@ -422,6 +477,8 @@ def parse_servicegroup(
     members: Iterable[ServiceGroupMember],
     monitors: Iterable[str],
     log: DefectLog,
+    *,
+    global_usip: bool | None = None,
 ) -> ServiceGroup:
     name = text(record, "servicegroupname")
     return ServiceGroup(
@@ -436,6 +493,7 @@ def parse_servicegroup(
         members=tuple(members),
         monitors=tuple(monitors),
         partition=log.partition,
+        global_usip=global_usip,
     )
 
 
@@ -449,9 +507,12 @@ def parse_lbvserver(
         _, _ = address(record, "ippattern", "lbvserver", name, log, required=False)
     else:
         vip, vip_text = address(record, "ipv46", "lbvserver", name, log, required=True)
-    m_text = text(record, "m", "IP").strip()
+    m_text = text(record, "m").strip()
     m = m_text.upper() if m_text.upper() in REDIRECTION_MODES else None
-    if m is None:
+    if not m_text:
+        # NITRO always reports m; without it nsfix cannot tell DSR from proxy mode.
+        log.add("lbvserver", name, "m", None, "missing redirection mode")
+    elif m is None:
         log.add("lbvserver", name, "m", m_text, "unknown redirection mode")
     tosid = integer(record, "tosid")
     if m == "TOS" and not tosid:
@@ -493,6 +554,32 @@ def parse_snip(record: Record, log: DefectLog) -> Snip | None:
         return None
     return Snip(
         addr, network, kind, text(record, "state", "ENABLED").upper(), traffic_domain(record)
+    )
+
+
+def parse_snip6(record: Record, log: DefectLog) -> Snip | None:
+    """An IPv6 SNIP (`nsip6`): `ipv6address` carries its prefix length (`2001:db8::1/64`)."""
+    kind = text(record, "type", "SNIP").upper()
+    if kind != "SNIP":
+        return None
+    word = text(record, "ipv6address").strip()
+    if not word:
+        log.add("nsip6", "(nsip6)", "ipv6address", None, "missing address")
+        return None
+    try:
+        interface = ipaddress.ip_interface(word if "/" in word else f"{word}/128")
+    except ValueError:
+        log.add("nsip6", word, "ipv6address", word, "not an IPv6 address with a prefix length")
+        return None
+    if interface.version != 6:
+        log.add("nsip6", word, "ipv6address", word, "not an IPv6 address")
+        return None
+    return Snip(
+        interface.ip,
+        interface.network,
+        kind,
+        text(record, "state", "ENABLED").upper(),
+        traffic_domain(record),
     )
 
 
@@ -584,7 +671,7 @@ def single(raw: Mapping[str, Any], resource: str) -> Record | None:
 
 
 def parse_services(
-    raw: Mapping[str, Any], servers: Mapping[str, Server], log: DefectLog
+    raw: Mapping[str, Any], servers: Mapping[str, Server], modes: GlobalModes, log: DefectLog
 ) -> dict[str, Service]:
     """Services with their bound monitors; name-bound ones take their server's address."""
     bound_monitors = group_by(records(raw, "service_lbmonitor_binding"), "name")
@@ -592,13 +679,17 @@ def parse_services(
     for record in records(raw, "service"):
         name = text(record, "name")
         services[name] = parse_service(
-            record, monitor_names(bound_monitors.get(name, ())), servers, log
+            record,
+            monitor_names(bound_monitors.get(name, ())),
+            servers,
+            log,
+            global_usip=modes.usip,
         )
     return services
 
 
 def parse_servicegroups(
-    raw: Mapping[str, Any], servers: Mapping[str, Server], log: DefectLog
+    raw: Mapping[str, Any], servers: Mapping[str, Server], modes: GlobalModes, log: DefectLog
 ) -> dict[str, ServiceGroup]:
     """Service groups with their members and monitors; members of no group are defects."""
     members_by_group: dict[str, list[ServiceGroupMember]] = {}
@@ -614,6 +705,7 @@ def parse_servicegroups(
             members_by_group.pop(name, ()),
             monitor_names(bound_monitors.get(name, ())),
             log,
+            global_usip=modes.usip,
         )
     for orphan in members_by_group:
         log.add(
@@ -742,15 +834,23 @@ def build_snapshot(
     log = DefectLog(partition)
     servers = {s.name: s for s in (parse_server(r, log) for r in records(raw, "server"))}
     monitors = {m.name: m for m in (parse_monitor(r) for r in records(raw, "lbmonitor"))}
-    services = parse_services(raw, servers, log)
-    groups = parse_servicegroups(raw, servers, log)
+    modes = parse_modes(single(raw, "nsmode") or {})
+    services = parse_services(raw, servers, modes, log)
+    groups = parse_servicegroups(raw, servers, modes, log)
     vservers = parse_lbvservers(raw, services, groups, log)
     check_service_monitors(services.values(), monitors, log)
     log_unread(raw, log)
-    snips = tuple(s for s in (parse_snip(r, log) for r in records(raw, "nsip")) if s is not None)
+    snips = tuple(
+        s
+        for s in [
+            *(parse_snip(r, log) for r in records(raw, "nsip")),
+            *(parse_snip6(r, log) for r in records(raw, "nsip6")),
+        ]
+        if s is not None
+    )
     return Snapshot(
         appliance=parse_appliance_facts(raw, url, partition),
-        modes=parse_modes(single(raw, "nsmode") or {}),
+        modes=modes,
         snips=snips,
         vservers=vservers,
         services=services,

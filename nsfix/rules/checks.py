@@ -109,15 +109,35 @@ def layer2_adjacency(subject: Subject, snapshot: Snapshot) -> Verdict:
         return None
     if obj.address is None:
         return Unknown("ipaddress", f"no usable address ({obj.address_text or 'missing'})")
-    if snapshot.snip_for(obj.address) is not None:
+    td = obj.owner.td
+    if subject.via is not None and subject.via.td != td:
+        return Violation(
+            "td",
+            str(td),
+            str(subject.via.td),
+            f"{subject.ref} is in traffic domain {td} but bound to {subject.via.name} in traffic "
+            f"domain {subject.via.td}: the NetScaler forwards within one traffic domain only",
+            flow="no-layer2",
+        )
+    if snapshot.snip_for(obj.address, td) is not None:
         return None
-    subnets = ", ".join(str(s.network) for s in snapshot.snips) or "no SNIP configured"
+    same_domain = [s for s in snapshot.snips if s.td == td]
+    subnets = ", ".join(str(s.network) for s in same_domain) or "no SNIP configured"
+    where = f" of traffic domain {td}" if td else ""
+    others = snapshot.other_domain_snips(obj.address, td)
+    beyond = (
+        f" (SNIP {others[0].address} of traffic domain {others[0].td} holds it, but a SNIP of "
+        "another traffic domain is no adjacency)"
+        if others
+        else ""
+    )
     return Violation(
         "ipaddress",
         obj.address_text,
-        f"inside a SNIP subnet ({subnets})",
-        f"{obj.address_text} ({subject.ref}) is outside every SNIP subnet, so MAC-mode forwarding "
-        "cannot reach it at layer 2; use IPTUNNEL or TOS redirection for remote servers",
+        f"inside a SNIP subnet{where} ({subnets})",
+        f"{obj.address_text} ({subject.ref}) is outside every SNIP subnet{where}{beyond}, so "
+        "MAC-mode forwarding cannot reach it at layer 2; use IPTUNNEL or TOS redirection for "
+        "remote servers",
         flow="no-layer2",
     )
 
@@ -125,7 +145,7 @@ def layer2_adjacency(subject: Subject, snapshot: Snapshot) -> Verdict:
 def proxy_usip_gateway(subject: Subject, snapshot: Snapshot) -> Verdict:
     """USIP in proxy mode only works if the server routes its replies back via the NetScaler."""
     obj = subject.obj
-    if not isinstance(obj, Service | ServiceGroup) or obj.usip is not True:
+    if not isinstance(obj, Service | ServiceGroup) or obj.effective_usip is not True:
         return None
     if isinstance(obj, Service):
         vservers = snapshot.vservers_of_service(obj.name)
@@ -145,10 +165,18 @@ def proxy_usip_gateway(subject: Subject, snapshot: Snapshot) -> Verdict:
 
 
 def usip_explicit(subject: Subject, snapshot: Snapshot) -> Verdict:
-    """With global USIP on, usip YES may be inherited, and follow a later global change."""
+    """usip YES that comes from the global mode follows a later change of that mode."""
     obj = subject.obj
-    if not isinstance(obj, Service | ServiceGroup) or obj.usip is not True:
+    if not isinstance(obj, Service | ServiceGroup) or obj.effective_usip is not True:
         return None
+    if obj.usip_inherited:
+        return Violation(
+            "usip",
+            "YES (not set: follows the global USIP mode)",
+            "YES set on the object itself",
+            f"{subject.ref} has no usip of its own and follows the global USIP mode, which is "
+            "on: turning the global mode off later silently breaks this DSR virtual server",
+        )
     if snapshot.modes.usip is not True:
         return None
     return Violation(

@@ -134,11 +134,14 @@ def expectation(rule: Rule, subject: Subject) -> Verdict:
         if current is None:
             return Unknown(name, f"the appliance did not report {name}")
         if current != expected:
+            # The effective value of an attribute the object does not set is the global mode's.
+            inherited = name == "usip" and getattr(owner, "usip_inherited", False)
+            how = " (not set on the object: it follows the global USIP mode)" if inherited else ""
             return Violation(
                 name,
                 current,
                 expected,
-                f"{subject.ref}: {name} is {current}, expected {expected}",
+                f"{subject.ref}: {name} is {current}{how}, expected {expected}",
             )
     return None
 

@@ -338,11 +338,15 @@ def test_dsr_with_the_netscaler_as_server_gateway_is_not_direct() -> None:
     assert not result.healthy  # healthy only in proxy mode
 
 
-def test_unknown_usip_follows_the_global_mode_and_says_so() -> None:
+def test_an_unset_usip_follows_the_global_mode() -> None:
+    # A service without -usip follows the global mode (CTX109858): a fact, not an assumption.
     result = trace(snapshot(usip=None, global_usip=True), "vs", "svc")
-    assert result.usip is None
+    assert result.usip is True
     assert result.outcome is Outcome.DIRECT_RETURN
-    assert any("global USIP mode (on)" in a for a in result.assumptions)
+    assert not any("usip" in a for a in result.assumptions)
+    inherited_off = trace(snapshot(usip=None, global_usip=False), "vs", "svc")
+    assert inherited_off.usip is False
+    assert inherited_off.outcome is Outcome.LOOP
     off = trace(snapshot(usip=None, global_usip=None), "vs", "svc")
     assert off.outcome is Outcome.LOOP
     assert any("factory default" in a for a in off.assumptions)

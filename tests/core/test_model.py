@@ -119,8 +119,8 @@ def test_a_healthy_record_set_parses_without_defects() -> None:
     assert snap.services["svc_web1"].port == 80  # NITRO sends some numbers as strings
     assert snap.servicegroups["sg_app"].members[0].address == ipaddress.ip_address("10.20.0.41")
     assert [str(s.address) for s in snap.snips] == ["10.20.0.5"]  # VIP and NSIP are no reach
-    assert snap.snip_for(ipaddress.ip_address("10.20.0.21")) is not None
-    assert snap.snip_for(ipaddress.ip_address("10.99.0.1")) is None
+    assert snap.snip_for(ipaddress.ip_address("10.20.0.21"), 0) is not None
+    assert snap.snip_for(ipaddress.ip_address("10.99.0.1"), 0) is None
     assert snap.appliance.ha_role == "Primary"
     assert snap.appliance.ha_peers == ("10.0.0.12",)
     assert snap.appliance.release == "14.1-25.56"

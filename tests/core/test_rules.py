@@ -162,8 +162,23 @@ def test_one_finding_per_object_lists_every_vserver_it_was_reached_through() -> 
     assert finding.via == ("vs_a", "vs_b")
 
 
-def test_absent_attribute_is_unevaluated_not_a_difference() -> None:
+def test_a_usip_the_appliance_leaves_out_is_the_global_mode_s() -> None:
+    # One place decides the effective usip: the object's own, else the global USIP mode.
     snap = snapshot(
+        lbvserver=[{"name": "vs1", "ipv46": "198.51.100.10", "port": 65535, "m": "MAC"}],
+        lbvserver_service_binding=[{"name": "vs1", "servicename": "svc1"}],
+        service=[{"name": "svc1", "ipaddress": "10.20.0.21", "useproxyport": "NO"}],
+    )
+    result = evaluate(snap, [PLAYBOOK], today=TODAY)
+    [finding] = [f for f in result.findings if f.rule == "DSR-USIP"]
+    assert finding.current == "NO"
+    assert "follows the global USIP mode" in finding.message
+    assert result.unevaluated == ()
+
+
+def test_absent_attribute_without_a_global_mode_is_unevaluated_not_a_difference() -> None:
+    snap = snapshot(
+        nsmode={"mbf": True},
         lbvserver=[{"name": "vs1", "ipv46": "198.51.100.10", "port": 65535, "m": "MAC"}],
         lbvserver_service_binding=[{"name": "vs1", "servicename": "svc1"}],
         service=[{"name": "svc1", "ipaddress": "10.20.0.21", "useproxyport": "NO"}],
