@@ -307,26 +307,32 @@ def _local_user() -> str:
 
 def ha_hint(client: NitroClient, journal: Path) -> str:
     """The exact command that finishes a rollback, and where to run it after an HA failover."""
-    from nsfix.model import HaRole, ha_role
+    from nsfix.model import HaRole, ha_state
 
     command = f"nsfix rollback {journal}"
     try:
-        role, peers = ha_role(client.get("hanode", attrs=["id", "ipaddress", "state"]))
+        ha = ha_state(client.get("hanode", attrs=["id", "ipaddress", "state"]))
     except Exception:
         return f"finish with: {command}"
-    if role is HaRole.SECONDARY:
-        if not peers:
-            # No peer address to name: a made-up URL would be worse than none.
-            return (
-                f"this node is now an HA secondary and names no peer: finish on the primary "
-                f"with: {command} --url https://PRIMARY (or, once this node is primary "
-                f"again: {command})"
-            )
+    if ha.role.writable:
+        return f"finish with: {command} (it reverts only what is still as nsfix left it)"
+    what = (
+        "an HA secondary"
+        if ha.role is HaRole.SECONDARY
+        else f"in HA state {ha.state or 'unknown'}, not the primary"
+    )
+    primary = ha.primary or (ha.peers[0] if ha.peers else None)
+    if primary is None:
+        # No peer address to name: a made-up URL would be worse than none.
         return (
-            f"this node is now an HA secondary: the primary ({peers[0]}) may carry the "
-            f"changes; finish with: {command} --url https://{peers[0]}"
+            f"this node is now {what} and names no peer: finish on the primary "
+            f"with: {command} --url https://PRIMARY (or, once this node is primary "
+            f"again: {command})"
         )
-    return f"finish with: {command} (it reverts only what is still as nsfix left it)"
+    return (
+        f"this node is now {what}: the primary ({primary}) may carry the "
+        f"changes; finish with: {command} --url https://{primary}"
+    )
 
 
 def await_confirmation(

@@ -17,7 +17,7 @@ from typing import Any, Final
 from nsfix.errors import NsfixError
 from nsfix.exitcodes import ExitCode
 from nsfix.journal import JournalError, JournalWriter, Phase, Recorded, StepState
-from nsfix.model import DEFAULT_PARTITION, HaRole, ha_role, ha_warnings
+from nsfix.model import DEFAULT_PARTITION, HaRole, ha_state, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
 from nsfix.nitro.writes import (
     WriteRequest,
@@ -357,27 +357,29 @@ class Executor:
         partition = str(plan_target.get("partition") or DEFAULT_PARTITION)
         if partition != (self.client.partition or DEFAULT_PARTITION):
             self.client.switch_partition(partition)
-        hostname = self.client.get_singleton("nshostname", attrs=["hostname"]).get("hostname")
+        # An appliance without a hostname is named by its address: no error.
+        names = self.client.get("nshostname", attrs=["hostname"])
+        hostname = names[0].get("hostname") if names else None
         expected = plan_target.get("hostname")
         if expected and hostname and str(hostname) != str(expected):
             raise Refused(
                 f"this appliance is {hostname!r}, but the plan was made for {expected!r}: "
                 "make a plan against this appliance"
             )
-        nodes = self.client.get("hanode", attrs=["id", "ipaddress", "state", "hasync"])
-        role, peers = ha_role(nodes)
-        if role is HaRole.SECONDARY:
-            peer = f" (its peer {', '.join(peers)} should be primary)" if peers else ""
-            raise Refused(
-                f"{self.client.url} is an HA secondary node{peer}: changes there are not "
-                "propagated and are lost on the next sync; apply on the primary"
-            )
+        try:
+            nodes = self.client.get("hanode", attrs=["id", "ipaddress", "state", "hasync"])
+        except NitroNotFound:
+            nodes = []
+        ha = ha_state(nodes)
+        why = ha.refusal(self.client.url)
+        if why is not None:
+            raise Refused(f"{why}; nothing was written")
         config = self.client.get_singleton("nsconfig", attrs=["configchanged"])
         changed = config.get("configchanged")
         changed_before = changed if isinstance(changed, bool) else str(changed).lower() == "true"
         return TargetFacts(
             hostname=None if hostname is None else str(hostname),
-            ha_role=role,
+            ha_role=ha.role,
             config_changed_before=changed_before,
             ha_warnings=tuple(ha_warnings(nodes)),
         )

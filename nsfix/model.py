@@ -37,6 +37,12 @@ class HaRole(StrEnum):
     STANDALONE = "Standalone"
     UNKNOWN = "Unknown"
 
+    @property
+    def writable(self) -> bool:
+        """Only the primary of a pair, or a node on its own, keeps what is written to it: a
+        secondary loses it at the next sync, and a node in any other state may be either."""
+        return self in {HaRole.PRIMARY, HaRole.STANDALONE}
+
 
 @dataclass(frozen=True)
 class DataDefect:
@@ -231,6 +237,14 @@ class ApplianceFacts:
     """`nsconfig.configchanged`: running configuration differs from the saved one."""
     partition: str
     partitions: tuple[str, ...]
+    ha_state: str = ""
+    """This node's own `state` as `hanode` reported it (empty when there was no record)."""
+    ha_primary: str | None = None
+    """The address of a peer that reports itself Primary: where to write instead."""
+
+    @property
+    def ha(self) -> HaState:
+        return HaState(self.ha_role, self.ha_peers, self.ha_state, self.ha_primary)
 
 
 @dataclass(frozen=True)
@@ -599,27 +613,77 @@ def parse_release(version: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-def ha_role(hanodes: Iterable[Record]) -> tuple[HaRole, tuple[str, ...]]:
-    """This node's role from `hanode` (id 0 is the node we talk to) and the peers' addresses."""
+@dataclass(frozen=True)
+class HaState:
+    """What `hanode` says about this node and its peers."""
+
+    role: HaRole
+    peers: tuple[str, ...]
+    state: str
+    """This node's `state` word, as reported."""
+    primary: str | None
+    """A peer reporting itself Primary."""
+
+    def refusal(self, url: str) -> str | None:
+        """Why nsfix must not write to this node, naming the node to use instead; None when it
+        may write."""
+        if self.role.writable:
+            return None
+        instead = (
+            f"; use the primary {self.primary} instead"
+            if self.primary
+            else (f"; its peer {', '.join(self.peers)} may be the primary" if self.peers else "")
+        )
+        if self.role is HaRole.SECONDARY:
+            what = "is an HA secondary node: changes there are lost on the next sync"
+        elif not self.state and not self.peers:
+            what = "did not report its HA node (hanode id 0): nsfix cannot tell it is the primary"
+        else:
+            what = (
+                f"reports HA state {self.state or 'none'!r}, not Primary: nsfix writes only to "
+                "the primary of an HA pair or to a standalone node"
+            )
+        return f"{url} {what}{instead}"
+
+
+def ha_state(hanodes: Iterable[Record]) -> HaState:
+    """This node's role from `hanode` (id 0 is the node we talk to), its peers and which of them
+    is primary."""
     own: Record | None = None
-    peers: list[str] = []
+    peers: list[Record] = []
     for node in hanodes:
         if text(node, "id", "0") == "0":
             own = node
         else:
-            peers.append(text(node, "ipaddress"))
+            peers.append(node)
+    addresses = tuple(text(p, "ipaddress") for p in peers if text(p, "ipaddress"))
+    primary = next(
+        (
+            text(p, "ipaddress")
+            for p in peers
+            if text(p, "state").strip().upper() == "PRIMARY" and text(p, "ipaddress")
+        ),
+        None,
+    )
     if own is None:
-        return HaRole.UNKNOWN, tuple(peers)
-    state = text(own, "state").strip().upper()
-    if not peers and state in {"", "UNKNOWN", "PRIMARY", "STANDALONE"}:
+        return HaState(HaRole.UNKNOWN, addresses, "", primary)
+    state = text(own, "state").strip()
+    word = state.upper()
+    if not peers and word in {"", "UNKNOWN", "PRIMARY", "STANDALONE"}:
         # Without a peer the node serves alone, whatever its state field says.
-        return HaRole.STANDALONE, ()
+        return HaState(HaRole.STANDALONE, (), state, None)
     roles = {
         "PRIMARY": HaRole.PRIMARY,
         "SECONDARY": HaRole.SECONDARY,
         "STAYSECONDARY": HaRole.SECONDARY,
     }
-    return roles.get(state, HaRole.UNKNOWN), tuple(peers)
+    return HaState(roles.get(word, HaRole.UNKNOWN), addresses, state, primary)
+
+
+def ha_role(hanodes: Iterable[Record]) -> tuple[HaRole, tuple[str, ...]]:
+    """This node's role and its peers' addresses."""
+    found = ha_state(hanodes)
+    return found.role, found.peers
 
 
 def ha_warnings(hanodes: Iterable[Record]) -> list[str]:
@@ -799,7 +863,7 @@ def parse_appliance_facts(raw: Mapping[str, Any], url: str, partition: str) -> A
     """Version, HA role, saved-config state and partitions: what gates a read or a write."""
     nsversion = single(raw, "nsversion")
     version = text(nsversion, "version") if nsversion is not None else ""
-    role, peers = ha_role(records(raw, "hanode"))
+    ha = ha_state(records(raw, "hanode"))
     nsconfig = single(raw, "nsconfig")
     hostname = single(raw, "nshostname")
     partitions = tuple(
@@ -810,8 +874,10 @@ def parse_appliance_facts(raw: Mapping[str, Any], url: str, partition: str) -> A
         hostname=(text(hostname, "hostname") or None) if hostname is not None else None,
         version=version,
         release=parse_release(version),
-        ha_role=role,
-        ha_peers=peers,
+        ha_role=ha.role,
+        ha_peers=ha.peers,
+        ha_state=ha.state,
+        ha_primary=ha.primary,
         config_changed=flag(nsconfig, "configchanged") if nsconfig is not None else None,
         partition=partition,
         partitions=partitions,

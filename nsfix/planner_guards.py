@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from nsfix.findings import Finding, ObjectRef
-from nsfix.model import DataDefect, HaRole, LbVserver, Service, ServiceGroup, Snapshot
+from nsfix.model import DataDefect, IPAddress, LbVserver, Service, ServiceGroup, Snapshot
 from nsfix.planner_records import PlanOptions, Refusal, RefusalReason, finding_key
 from nsfix.resources import nitro_value, resource, same_value
 
@@ -117,8 +117,8 @@ def screen(remedy: Remedy, snapshot: Snapshot, options: PlanOptions) -> Subject 
     is nothing for nsfix to do (no fix allowed, or not a service or service group itself)."""
     if not remedy.fixes:
         return None
-    # The appliance comes first: on an HA secondary nothing is planned, whatever the object.
-    refusal = ha_secondary(remedy, snapshot)
+    # The appliance comes first: on a node that is not the primary nothing is planned.
+    refusal = ha_not_primary(remedy, snapshot)
     if refusal is not None:
         return refusal
     obj = object_of(snapshot, remedy.ref)
@@ -132,16 +132,11 @@ def screen(remedy: Remedy, snapshot: Snapshot, options: PlanOptions) -> Subject 
     return subject
 
 
-def ha_secondary(remedy: Remedy, snapshot: Snapshot) -> Refusal | None:
-    if snapshot.appliance.ha_role is not HaRole.SECONDARY:
+def ha_not_primary(remedy: Remedy, snapshot: Snapshot) -> Refusal | None:
+    why = snapshot.appliance.ha.refusal(snapshot.appliance.url)
+    if why is None:
         return None
-    return Refusal(
-        remedy.ref,
-        RefusalReason.HA_SECONDARY,
-        "the appliance read is an HA secondary node: changes there are not propagated and are "
-        "lost on the next sync; plan against the primary",
-        remedy.keys,
-    )
+    return Refusal(remedy.ref, RefusalReason.HA_NOT_PRIMARY, why, remedy.keys)
 
 
 def conflicting_remediation(
@@ -203,19 +198,97 @@ def defects_of(snapshot: Snapshot, obj: Service | ServiceGroup) -> list[DataDefe
     return found
 
 
-def outside_every_snip_subnet(
+@dataclass(frozen=True)
+class Blocker:
+    """One backend address that MAC mode cannot reach, and why."""
+
+    label: str
+    reason: RefusalReason
+    why: str
+
+
+def backend_addresses(obj: Service | ServiceGroup) -> list[tuple[str, IPAddress | None, str]]:
+    """(label, address, how it is named) of every address the object forwards to, in a stable
+    order: the service's own, or every member of the group."""
+    if isinstance(obj, Service):
+        return [(f"service {obj.name}", obj.address, obj.address_text or obj.servername or "?")]
+    out = []
+    for member in obj.members:
+        named = member.address_text or member.servername or "?"
+        out.append((f"member {named}:{member.port}", member.address, member.servername or named))
+    return sorted(out, key=lambda item: item[0])
+
+
+def mac_blockers(subject: Subject, snapshot: Snapshot) -> list[Blocker]:
+    """Every backend address of the subject that a MAC-mode vserver it is bound to cannot reach
+    at layer 2 within its traffic domain."""
+    obj = subject.obj
+    blockers: dict[str, Blocker] = {}
+    for vs in sorted((v for v in subject.dsr if v.m == "MAC"), key=lambda v: v.name):
+        if vs.td != obj.td:
+            label = f"virtual server {vs.name}"
+            blockers[label] = Blocker(
+                label,
+                RefusalReason.OTHER_TRAFFIC_DOMAIN,
+                f"{vs.name} is in traffic domain {vs.td}, {subject.ref} in {obj.td}",
+            )
+        for label, address, named in backend_addresses(obj):
+            if label in blockers:
+                continue
+            if address is None:
+                blockers[label] = Blocker(
+                    label,
+                    RefusalReason.BACKEND_ADDRESS_UNKNOWN,
+                    f"{label} has no IP address nsfix can check ({named})",
+                )
+            elif snapshot.snip_for(address, obj.td) is None:
+                others = snapshot.other_domain_snips(address, obj.td)
+                if others:
+                    blockers[label] = Blocker(
+                        label,
+                        RefusalReason.OTHER_TRAFFIC_DOMAIN,
+                        f"{label} is only in the subnet of SNIP {others[0].address} of traffic "
+                        f"domain {others[0].td}, not of traffic domain {obj.td}",
+                    )
+                else:
+                    blockers[label] = Blocker(
+                        label,
+                        RefusalReason.NO_LAYER2,
+                        f"{label} is outside every SNIP subnet of traffic domain {obj.td}",
+                    )
+    return list(blockers.values())
+
+
+# Which code a refusal carries when backends are blocked for different reasons: the one a
+# person must act on first.
+_BLOCKER_ORDER: Final = (
+    RefusalReason.OTHER_TRAFFIC_DOMAIN,
+    RefusalReason.NO_LAYER2,
+    RefusalReason.BACKEND_ADDRESS_UNKNOWN,
+)
+
+
+def unreachable_in_mac_mode(
     subject: Subject, snapshot: Snapshot, options: PlanOptions
 ) -> Refusal | None:
-    if not any(f.rule == "DSR-LAYER2" or f.flow == "no-layer2" for f in subject.remedy.findings):
+    """A change of the source IP only helps if MAC mode reaches every backend: a group changes
+    only if every member allows it, and the refusal names the members that do not."""
+    if not SOURCE_ATTRIBUTES & set(subject.remedy.wanted):
         return None
+    blockers = mac_blockers(subject, snapshot)
+    if not blockers:
+        return None
+    code = next(c for c in _BLOCKER_ORDER if any(b.reason is c for b in blockers))
     return Refusal(
         subject.ref,
-        RefusalReason.NO_LAYER2,
-        "a backend address is outside every SNIP subnet: in MAC mode the NetScaler cannot reach "
-        "it at layer 2, so turning on the source IP would not make DSR work",
+        code,
+        "in MAC mode the NetScaler reaches a server only at layer 2 within its traffic domain, "
+        "so turning on the source IP would not make DSR work: "
+        + "; ".join(b.why for b in blockers),
         subject.remedy.keys,
-        alternative="move the server into a SNIP subnet, or switch the virtual server to "
-        "IPTUNNEL or TOS redirection (a design change for a person to plan)",
+        alternative="move the server(s) into a SNIP subnet of the same traffic domain, or "
+        "switch the virtual server to IPTUNNEL or TOS redirection (a design change for a person "
+        "to plan)",
     )
 
 
@@ -281,7 +354,7 @@ GUARDS: Final[tuple[Guard, ...]] = (
     conflicting_remediation,
     unreported_attributes,
     invalid_data,
-    outside_every_snip_subnet,
+    unreachable_in_mac_mode,
     bound_to_unknown_mode,
     shared_with_proxy,
 )

@@ -45,8 +45,15 @@ class RefusalReason(StrEnum):
 
     SHARED_WITH_PROXY = "shared-with-proxy-vserver"
     NO_LAYER2 = "no-layer2-adjacency"
+    """MAC mode, and a backend is outside every SNIP subnet of its traffic domain."""
+    OTHER_TRAFFIC_DOMAIN = "other-traffic-domain"
+    """MAC mode, and only a SNIP of another traffic domain (or a vserver of another domain)
+    would reach the backend."""
+    BACKEND_ADDRESS_UNKNOWN = "backend-address-unknown"
+    """MAC mode, and a backend has no IP address nsfix can check (a domain-based server)."""
     INVALID_DATA = "invalid-data"
-    HA_SECONDARY = "ha-secondary"
+    HA_NOT_PRIMARY = "ha-not-primary"
+    """The node read is not the primary of its HA pair, nor standalone."""
     UNKNOWN_BINDING_MODE = "bound-to-unknown-mode"
     CONFLICTING_REMEDIATION = "conflicting-remediation"
 

@@ -87,7 +87,9 @@ RESOURCES: Final[tuple[Resource, ...]] = (
     ),
     Resource(
         "nshostname",
-        read=Read(("hostname",), Shape.SINGLETON, "hostname"),
+        key="hostname",
+        # A list read: an appliance may have no hostname record, and that is no error.
+        read=Read(("hostname",), Shape.LIST, "hostname"),
         appliance_wide=True,
     ),
     Resource(

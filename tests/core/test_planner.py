@@ -304,14 +304,50 @@ def test_a_group_without_members_or_with_a_bad_member_is_still_refused() -> None
     assert group_steps(the_plan) == []
 
 
-def test_nothing_is_planned_on_an_ha_secondary() -> None:
+def ha_snapshot(own: str | None, peer: str | None) -> Snapshot:
+    """seed-incident with this node's and its peer's HA state (None: no such hanode record)."""
     raw = json.loads((ROOT / "mocks/scenarios/seed-incident.json").read_text())
-    for node in raw["hanode"]:
-        node["state"] = "Secondary" if str(node["id"]) == "0" else "Primary"
-    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
-    the_plan = make_plan(snap)
+    nodes = []
+    if own is not None:
+        nodes.append({"id": 0, "ipaddress": "192.0.2.11", "state": own})
+    if peer is not None:
+        nodes.append({"id": 1, "ipaddress": "192.0.2.12", "state": peer})
+    raw["hanode"] = nodes
+    return build_snapshot(raw, url="https://ns", collected_at=NOW)
+
+
+@pytest.mark.parametrize(
+    ("own", "peer"),
+    [
+        ("Secondary", "Primary"),
+        ("STAYSECONDARY", "Primary"),
+        ("UNKNOWN", "Primary"),
+        ("Claiming", "Primary"),
+        (None, "Primary"),
+        ("Secondary", None),
+        ("UNKNOWN", "UNKNOWN"),
+        (None, None),
+    ],
+)
+def test_nothing_is_planned_on_a_node_that_is_not_the_primary(
+    own: str | None, peer: str | None
+) -> None:
+    # Only a node that reports itself Primary, or one with no peer, may be written.
+    the_plan = make_plan(ha_snapshot(own, peer))
     assert the_plan.empty
-    assert {r.code for r in the_plan.refusals} == {RefusalReason.HA_SECONDARY}
+    assert the_plan.refusals
+    assert {r.code for r in the_plan.refusals} == {RefusalReason.HA_NOT_PRIMARY}
+    if peer == "Primary":
+        assert all("use the primary 192.0.2.12 instead" in r.reason for r in the_plan.refusals)
+
+
+@pytest.mark.parametrize(
+    ("own", "peer"), [("Primary", "Secondary"), ("Primary", None), ("UNKNOWN", None)]
+)
+def test_the_primary_and_a_standalone_node_are_planned(own: str, peer: str | None) -> None:
+    the_plan = make_plan(ha_snapshot(own, peer))
+    assert the_plan.changes
+    assert not [r for r in the_plan.refusals if r.code is RefusalReason.HA_NOT_PRIMARY]
 
 
 CONTRADICTING_PLAYBOOK = """

@@ -24,7 +24,11 @@ SNIP = {"ipaddress": "10.20.0.5", "netmask": "255.255.255.0", "type": "SNIP"}
 
 
 def snapshot(partition: str = "default", **raw: Any) -> Snapshot:
-    base: dict[str, Any] = {"nsip": [SNIP], "nsmode": {"usip": False, "mbf": True}}
+    base: dict[str, Any] = {
+        "nsip": [SNIP],
+        "nsmode": {"usip": False, "mbf": True},
+        "hanode": [{"id": 0, "state": "Primary"}],
+    }
     base.update(raw)
     return build_snapshot(base, url="https://ns", partition=partition, collected_at=NOW)
 
@@ -362,7 +366,7 @@ def test_a_member_with_an_unusable_address_is_unevaluated_not_compliant() -> Non
     assert unknown.attribute == "ipaddress"
 
 
-def test_a_group_with_one_far_member_and_usip_no_can_be_planned() -> None:
+def test_a_group_with_one_far_member_is_refused_naming_that_member() -> None:
     snap = group_with_members("10.20.0.41", "172.16.50.12")
     snap = replace(snap, servicegroups={"sg1": replace(snap.servicegroups["sg1"], usip=False)})
     result = audit(snap)
@@ -371,9 +375,12 @@ def test_a_group_with_one_far_member_and_usip_no_can_be_planned() -> None:
         ("DSR-LAYER2", "172.16.50.12:65535"),
     }
     the_plan: Plan = make_plan(snap, result, snapshot_digest="sha256:x", created_at=NOW)
-    refused = {(r.object.name, r.code) for r in the_plan.refusals}
-    planned = {c.object.name for c in the_plan.changes}
-    assert ("sg1", "no-layer2-adjacency") in refused or "sg1" in planned
+    # A group changes only if every member allows it; the refusal names the one that does not.
+    [refusal] = [r for r in the_plan.refusals if r.object.name == "sg1"]
+    assert refusal.code == "no-layer2-adjacency"
+    assert "member 172.16.50.12:65535" in refusal.reason
+    assert "10.20.0.41" not in refusal.reason
+    assert "sg1" not in {c.object.name for c in the_plan.changes}
 
 
 # --- --fail-on: AuditResult.fails -----------------------------------------------------------

@@ -150,16 +150,17 @@ def test_closed_vocabularies_match_the_code() -> None:
 
 
 def refusal_codes() -> set[str]:
-    """The `code` of every `Refusal(...)` the planner's guards make: a `RefusalReason` member."""
+    """Every `RefusalReason` member the planner's guards name: the codes a plan can carry."""
     source = Path(planner_guards.__file__).read_text(encoding="utf-8")
     codes: set[str] = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Refusal":
-            code = node.args[1] if len(node.args) > 1 else None
-            code = code or next((k.value for k in node.keywords if k.arg == "code"), None)
-            if isinstance(code, ast.Attribute):
-                codes.add(RefusalReason[code.attr].value)
-    assert codes, "no Refusal(...) found in nsfix/planner_guards.py"
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "RefusalReason"
+        ):
+            codes.add(RefusalReason[node.attr].value)
+    assert codes, "no RefusalReason named in nsfix/planner_guards.py"
     return codes
 
 
