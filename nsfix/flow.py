@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -1028,9 +1028,32 @@ def outcome_for(
     changed: Mapping[str, str] | None = None,
     facts: ServerFacts | None = None,
 ) -> str | None:
-    """The outcome for one backend object (a service, or a group through its first member)."""
+    """The outcome for one backend object (a service, or a group through its worst member)."""
     result = trace_object(snapshot, vserver, backend_object, changed, facts)
     return None if result is None else result.outcome.value
+
+
+# The worse of two outcomes for a group: what breaks traffic first, then what cannot be told.
+_WORST_FIRST: Final = (
+    Outcome.LOOP,
+    Outcome.MAC_NOT_LEARNED,
+    Outcome.NO_LAYER2,
+    Outcome.ARP_BYPASS,
+    Outcome.ASYMMETRIC,
+    Outcome.VIA_NETSCALER,
+    Outcome.UNDETERMINED,
+    Outcome.DIRECT_RETURN,
+)
+
+
+def worst_trace(traces: Sequence[Trace]) -> Trace:
+    """The trace that decides a group's verdict: an unhealthy member's before any healthy one,
+    the worst outcome first, then a member that rests on assumptions, then the member label; so
+    the verdict is a function of all members and never of the order the appliance lists them."""
+    return min(
+        traces,
+        key=lambda t: (t.healthy, _WORST_FIRST.index(t.outcome), not t.assumptions, t.backend),
+    )
 
 
 def trace_object(
@@ -1040,13 +1063,18 @@ def trace_object(
     changed: Mapping[str, str] | None = None,
     facts: ServerFacts | None = None,
 ) -> Trace | None:
-    """The trace for one backend object (a service, or a group through its first member)."""
+    """The trace for one backend object: a service's own, or for a service group the trace of
+    its worst member (every member is traced)."""
     if vserver not in snapshot.vservers:
         return None
-    backend = backend_object
+    override = override_from_words(changed)
     group = snapshot.servicegroups.get(backend_object)
     if group is not None and backend_object not in snapshot.services:
         if not group.members:
             return None
-        backend = member_label(group, group.members[0])
-    return trace(snapshot, vserver, backend, facts=facts, override=override_from_words(changed))
+        traces = [
+            trace(snapshot, vserver, member_label(group, member), facts=facts, override=override)
+            for member in group.members
+        ]
+        return worst_trace(traces)
+    return trace(snapshot, vserver, backend_object, facts=facts, override=override)

@@ -715,7 +715,7 @@ def group_by(records: Iterable[Record], key: str) -> dict[str, list[Record]]:
 
 
 def monitor_names(records: Iterable[Record]) -> tuple[str, ...]:
-    return tuple(text(r, "monitor_name") for r in records if text(r, "monitor_name"))
+    return tuple(sorted({text(r, "monitor_name") for r in records if text(r, "monitor_name")}))
 
 
 def records(raw: Mapping[str, Any], resource: str) -> list[Record]:
@@ -884,6 +884,30 @@ def parse_appliance_facts(raw: Mapping[str, Any], url: str, partition: str) -> A
     )
 
 
+def _snip_order(snip: Snip) -> tuple[int, int, bytes, int]:
+    return (snip.td, snip.address.version, snip.address.packed, snip.network.prefixlen)
+
+
+def member_order(member: ServiceGroupMember) -> tuple[str, str, int]:
+    port = -1 if member.port is None else member.port
+    return (member.servername or "", member.address_text, port)
+
+
+def _canonical_vserver(vs: LbVserver) -> LbVserver:
+    return replace(
+        vs,
+        services=tuple(sorted(dict.fromkeys(vs.services))),
+        servicegroups=tuple(sorted(dict.fromkeys(vs.servicegroups))),
+    )
+
+
+def _canonical_group(group: ServiceGroup) -> ServiceGroup:
+    return replace(
+        group,
+        members=tuple(sorted(group.members, key=member_order)),
+    )
+
+
 def build_snapshot(
     raw: Mapping[str, Any],
     *,
@@ -914,15 +938,17 @@ def build_snapshot(
         ]
         if s is not None
     )
+    # The order in which the appliance lists records means nothing to load balancing: every
+    # collection is put in one canonical order, so no verdict can depend on it.
     return Snapshot(
         appliance=parse_appliance_facts(raw, url, partition),
         modes=modes,
-        snips=snips,
-        vservers=vservers,
-        services=services,
-        servicegroups=groups,
-        servers=servers,
-        monitors=monitors,
+        snips=tuple(sorted(snips, key=_snip_order)),
+        vservers={name: _canonical_vserver(vservers[name]) for name in sorted(vservers)},
+        services={name: services[name] for name in sorted(services)},
+        servicegroups={name: _canonical_group(groups[name]) for name in sorted(groups)},
+        servers={name: servers[name] for name in sorted(servers)},
+        monitors={name: monitors[name] for name in sorted(monitors)},
         defects=tuple(log.items),
         collected_at=collected_at,
         requests=requests,
