@@ -30,6 +30,8 @@ from nsfix.model import (
 from nsfix.planner_changes import FlowProbe, planned_changes
 from nsfix.planner_guards import Subject, remedies, screen
 from nsfix.planner_records import (
+    Canary,
+    CanaryChoice,
     Change,
     Operation,
     Plan,
@@ -45,6 +47,8 @@ from nsfix.planner_records import (
 from nsfix.resources import MEMBER_BINDING, resource
 
 __all__ = [
+    "Canary",
+    "CanaryChoice",
     "Change",
     "FlowProbe",
     "Operation",
@@ -72,9 +76,9 @@ def plan(
     created_at: datetime,
     options: PlanOptions | None = None,
     flow: FlowProbe | None = None,
-    traffic: Mapping[str, int] | None = None,
 ) -> Plan:
-    """Turn an audit into changes (one per object), refusals and server-side tasks."""
+    """Turn an audit into changes (one per object), refusals and server-side tasks, and say
+    why the first change is the canary."""
     opts = options or PlanOptions()
     active = audit.active()
     asked = remedies(active, opts)
@@ -86,7 +90,7 @@ def plan(
             refusals.append(outcome)
         elif outcome is not None:
             cleared.append(outcome)
-    changes = planned_changes(snapshot, cleared, flow, traffic)
+    changes, canary = planned_changes(snapshot, cleared, flow)
     return Plan(
         target=target_facts(snapshot),
         snapshot_digest=snapshot_digest,
@@ -100,6 +104,7 @@ def plan(
             f for remedy in asked for f in remedy.findings if not f.remediation.automatic
         ),
         findings=tuple(active),
+        canary=canary,
     )
 
 

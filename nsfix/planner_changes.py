@@ -1,4 +1,4 @@
-"""The writes of a plan: attribute updates, monitor bindings and dedicated DSR copies, in order."""
+"""The writes of a plan (updates, monitor bindings, DSR copies) in apply order, canary first."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ from typing import Any, Final
 
 from nsfix.findings import ObjectRef
 from nsfix.model import LbVserver, Service, ServiceGroup, ServiceGroupMember, Snapshot
-from nsfix.planner_guards import SOURCE_ATTRIBUTES, Subject
-from nsfix.planner_records import Change, Operation, Precondition, Verb, finding_key
+from nsfix.planner_guards import SOURCE_ATTRIBUTES, Subject, object_of
+from nsfix.planner_records import (
+    Canary,
+    CanaryChoice,
+    Change,
+    Operation,
+    Precondition,
+    Verb,
+    finding_key,
+)
 from nsfix.resources import MEMBER_BINDING, Resource, nitro_value, resource
 
 DSR_COPY_SUFFIX: Final = "_dsr"
@@ -79,9 +87,9 @@ def planned_changes(
     snapshot: Snapshot,
     cleared: Sequence[Subject],
     flow: FlowProbe | None,
-    traffic: Mapping[str, int] | None,
-) -> list[Change]:
-    """The writes for the objects the guards let through, in apply order."""
+) -> tuple[list[Change], Canary | None]:
+    """The writes for the objects the guards let through, in apply order, and why the first
+    is the canary (None when there is nothing to write)."""
     updates: list[tuple[Subject, Change]] = []
     monitors: dict[ObjectRef, Change] = {}
     copies: list[Change] = []
@@ -95,7 +103,7 @@ def planned_changes(
             updates.append((subject, update_change(snapshot, subject, flow)))
         if subject.remedy.monitor is not None:
             monitors[subject.ref] = monitor_change(subject)
-    return ordered_changes(updates, monitors, copies, traffic)
+    return ordered_changes(snapshot, updates, monitors, copies)
 
 
 # --- updates and monitor bindings on the object itself ----------------------------------------
@@ -373,25 +381,25 @@ def _free_name(base: str, taken: set[str]) -> str:
     return candidate
 
 
-# --- apply order ------------------------------------------------------------------------------
+# --- apply order and the canary --------------------------------------------------------------
 
 
 def ordered_changes(
+    snapshot: Snapshot,
     updates: Sequence[tuple[Subject, Change]],
     monitors: Mapping[ObjectRef, Change],
     copies: Sequence[Change],
-    traffic: Mapping[str, int] | None,
-) -> list[Change]:
-    """Canary first (the quietest single service), then the rest; ids in apply order."""
+) -> tuple[list[Change], Canary | None]:
+    """The canary first, then the rest; ids c1..cN in apply order."""
 
-    def quietness(update: tuple[Subject, Change]) -> tuple[bool, int, int, int, str]:
-        # A live backend proves the change on real traffic; the quietest one risks least.
+    def quietness(update: tuple[Subject, Change]) -> tuple[bool, int, int, tuple[str, ...]]:
+        # Live backends first, so that a problem shows while few writes are done; the smallest
+        # change of each kind first.
         obj, change = update[0].obj, update[1]
         live = isinstance(obj, Service) and obj.state == "ENABLED" and obj.svrstate == "UP"
         live = live or (isinstance(obj, ServiceGroup) and obj.effective_state == "UP")
         size = len(obj.members) if isinstance(obj, ServiceGroup) else 1
-        load = (traffic or {}).get(change.object.name, 0)
-        return (not live, load, size, len(change.vservers), change.object.name)
+        return (not live, size, len(change.vservers), change.object.sort_key)
 
     ordered: list[Change] = []
     pending = dict(monitors)
@@ -402,7 +410,162 @@ def ordered_changes(
         ordered.append(change)
     ordered.extend(pending.values())
     ordered.extend(copies)
-    return [
+    if not ordered:
+        return [], None
+    first, code, reason = choose_canary(snapshot, ordered)
+    ordered.insert(0, ordered.pop(next(i for i, c in enumerate(ordered) if c is first)))
+    numbered = [
         replace(change, id=f"c{index}", canary=index == 1)
         for index, change in enumerate(ordered, start=1)
     ]
+    return numbered, Canary(change=numbered[0].id, code=code, reason=reason)
+
+
+# Why a change cannot be a meaningful canary, as the plan says it.
+NO_TRAFFIC: Final = "monitor bindings, which change no client traffic"
+COPY_STEPS: Final = "dedicated copies, whose steps stay together and begin with an add"
+NOT_UP: Final = "backends not UP"
+NO_LIVE_VSERVER: Final = "behind no enabled DSR virtual server that is UP"
+MONITOR_FIRST: Final = "live, but their monitor binding must go first"
+NOT_CANARIES: Final = (NOT_UP, NO_LIVE_VSERVER, MONITOR_FIRST, NO_TRAFFIC, COPY_STEPS)
+"""The order the plan names them in: traffic changes that are not live first."""
+NAMED_AT_MOST: Final = 5
+_MONITORED: Final = {
+    SERVICE.monitor_binding: SERVICE.resource,
+    SERVICE_GROUP.monitor_binding: SERVICE_GROUP.resource,
+}
+"""Monitor binding resource → the resource whose update waits for it."""
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Why a change is no canary: which reason, the object it names, and a detail."""
+
+    what: str
+    name: str
+    detail: str = ""
+
+
+def choose_canary(
+    snapshot: Snapshot, changes: Sequence[Change]
+) -> tuple[Change, CanaryChoice, str]:
+    """The change to write and verify alone before the rest, and why that one.
+
+    A canary proves something only if its write changes live traffic: an attribute update of an
+    enabled service that is UP (or an enabled group that is UP with a member UP) behind an
+    enabled DSR virtual server that is UP, which can go first (no monitor binding of its own
+    waits to go before it). Among those, the smallest blast radius: a service before a group,
+    fewer members, fewer virtual servers, then the name, so that the order of the records
+    never decides. Without one, the first of `changes` stays first. Pure.
+    """
+    waiting = {
+        ObjectRef(_MONITORED[c.object.resource], c.object.name, c.object.partition)
+        for c in changes
+        if c.group is None and c.object.resource in _MONITORED
+    }
+    live: list[tuple[Change, tuple[LbVserver, ...]]] = []
+    blocked: dict[str, dict[str, str]] = {}
+    for change in changes:
+        verdict = _canary_verdict(snapshot, change, waiting)
+        if isinstance(verdict, Blocked):
+            blocked.setdefault(verdict.what, {})[verdict.name] = verdict.detail
+        else:
+            live.append((change, verdict))
+    if live:
+        change, vservers = min(live, key=lambda entry: _blast_radius(snapshot, entry[0]))
+        return change, CanaryChoice.LIVE, _live_reason(snapshot, change, vservers, len(live))
+    first = changes[0]
+    reasons = [f"{what}: {_named(blocked[what])}" for what in NOT_CANARIES if what in blocked]
+    return (
+        first,
+        CanaryChoice.NO_LIVE_CANDIDATE,
+        f"no change can be a meaningful canary: {'; '.join(reasons)}. The first change, "
+        f"{first.object}, still goes alone and is read back, but that proves nothing on live "
+        "traffic",
+    )
+
+
+def _canary_verdict(
+    snapshot: Snapshot, change: Change, waiting: set[ObjectRef]
+) -> tuple[LbVserver, ...] | Blocked:
+    """The live DSR virtual servers the change's write reaches, or why it is no canary."""
+    ref = change.object
+    if change.group is not None:
+        return Blocked(COPY_STEPS, f"copy of {change.group.split(':', 1)[1]}")
+    if change.operation.verb is not Verb.UPDATE:
+        return Blocked(NO_TRAFFIC, str(ref))
+    obj = object_of(snapshot, ref)
+    down = "not read" if obj is None else _not_up(obj)
+    if down:
+        return Blocked(NOT_UP, str(ref), down)
+    vservers = [snapshot.vservers.get(name) for name in change.vservers]
+    live = tuple(vs for vs in vservers if vs is not None and _vserver_live(vs))
+    if not live:
+        states = [f"{vs.name} {_vserver_state(vs)}" for vs in vservers if vs is not None]
+        return Blocked(NO_LIVE_VSERVER, str(ref), ", ".join(states) or "bound to none")
+    if ref in waiting:
+        return Blocked(MONITOR_FIRST, str(ref))
+    return live
+
+
+def _not_up(obj: Service | ServiceGroup) -> str:
+    """Why the backend takes no traffic now; empty when it is enabled and UP."""
+    if obj.state != "ENABLED":
+        return obj.state.lower()
+    if isinstance(obj, Service):
+        return "" if obj.svrstate == "UP" else obj.svrstate
+    if obj.effective_state != "UP":
+        return f"effective state {obj.effective_state}"
+    return "" if _members_up(obj) else "no member UP"
+
+
+def _members_up(group: ServiceGroup) -> int:
+    return sum(m.state == "ENABLED" and m.svrstate == "UP" for m in group.members)
+
+
+def _vserver_live(vs: LbVserver) -> bool:
+    return vs.state == "ENABLED" and vs.curstate == "UP"
+
+
+def _vserver_state(vs: LbVserver) -> str:
+    return vs.state.lower() if vs.state != "ENABLED" else vs.curstate
+
+
+def _blast_radius(snapshot: Snapshot, change: Change) -> tuple[bool, int, int, tuple[str, ...]]:
+    """What a failed canary would hit: one backend or a whole group, how many members, how
+    many virtual servers; the name makes the order total."""
+    obj = object_of(snapshot, change.object)
+    members = len(obj.members) if isinstance(obj, ServiceGroup) else 1
+    return (isinstance(obj, ServiceGroup), members, len(change.vservers), change.object.sort_key)
+
+
+def _live_reason(
+    snapshot: Snapshot, change: Change, vservers: Sequence[LbVserver], candidates: int
+) -> str:
+    obj = object_of(snapshot, change.object)
+    if isinstance(obj, ServiceGroup):
+        what = (
+            f"an enabled service group that is UP ({_members_up(obj)} of {len(obj.members)} "
+            "members UP)"
+        )
+    else:
+        what = "an enabled service that is UP"
+    reason = (
+        f"{change.object} is {what} behind {', '.join(vs.name for vs in vservers)} (enabled, "
+        "UP): its write changes live "
+        "traffic, so its verification proves the change before the rest is written"
+    )
+    if candidates > 1:
+        reason += (
+            f". Chosen from {candidates} such changes for the smallest blast radius: a service "
+            "before a service group, then fewer members, then fewer virtual servers, then by name"
+        )
+    return reason
+
+
+def _named(details: Mapping[str, str]) -> str:
+    """`a (DOWN), b (disabled) and 3 more`, sorted by name."""
+    texts = [f"{name} ({details[name]})" if details[name] else name for name in sorted(details)]
+    if len(texts) <= NAMED_AT_MOST:
+        return ", ".join(texts)
+    return f"{', '.join(texts[:NAMED_AT_MOST])} and {len(texts) - NAMED_AT_MOST} more"

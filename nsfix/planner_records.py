@@ -58,6 +58,17 @@ class RefusalReason(StrEnum):
     CONFLICTING_REMEDIATION = "conflicting-remediation"
 
 
+class CanaryChoice(StrEnum):
+    """Why the first change is the canary: stable codes for scripts and reports."""
+
+    LIVE = "up-backend-on-up-vserver"
+    """An enabled backend that is UP behind an enabled DSR virtual server that is UP: the
+    canary's write changes live traffic, so its verification proves something."""
+    NO_LIVE_CANDIDATE = "no-live-candidate"
+    """No change that can go first changes the live traffic of a DSR virtual server; the first
+    change still goes alone, but its verification proves nothing on live traffic."""
+
+
 @dataclass(frozen=True)
 class Operation:
     """One NITRO write, in NITRO's words: verb, resource type and the record sent."""
@@ -99,6 +110,17 @@ class Refusal:
     reason: str
     findings: tuple[str, ...]
     alternative: str | None = None
+
+
+@dataclass(frozen=True)
+class Canary:
+    """The change apply writes and verifies alone before the rest, and why that one."""
+
+    change: str
+    """Its id: the canary is always the first change, `c1`."""
+    code: CanaryChoice
+    reason: str
+    """One sentence for the reviewer: what makes it live, or why no change is."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +177,9 @@ class Plan:
     """Every active finding the plan considered."""
     paths: tuple[VserverPath, ...] = ()
     """The packet path of each changed virtual server before and after, for reports."""
+    canary: Canary | None = None
+    """Why the first change is the canary; None when there is no change (and in plan files
+    made before nsfix said why)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -22,6 +22,7 @@ from nsfix.reports.document import (
     Inline,
     Paragraph,
     Rich,
+    Strong,
     Table,
 )
 from nsfix.reports.path_figure import before_after
@@ -116,6 +117,7 @@ def changes(plan: Plan) -> tuple[Block, ...]:
                 "first and alone, and is verified before the rest follow in bulk batches.",
             )
         ),
+        *canary_reason(plan),
         Table(
             (
                 "Step",
@@ -129,6 +131,23 @@ def changes(plan: Plan) -> tuple[Block, ...]:
         ),
         Heading(("Risk of each change",)),
         Bullets(tuple((f"{', '.join(ids)}: {risk}",) for risk, ids in risks.items())),
+    )
+
+
+def canary_reason(plan: Plan) -> tuple[Block, ...]:
+    """Why the canary is the change it is, or that no change can be a meaningful one."""
+    canary = plan.canary
+    if canary is None:
+        return ()
+    return (
+        Paragraph(
+            (
+                Strong(f"Why {canary.change} is the canary"),
+                " (",
+                Code(canary.code),
+                f"): {canary.reason}.",
+            )
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from nsfix.findings import Severity
 from nsfix.flow import Outcome
 from nsfix.planfile import summary as plan_summary
 from nsfix.planner import Change, Plan
-from nsfix.planner_records import Verb
+from nsfix.planner_records import CanaryChoice, Verb
 from nsfix.reports.cab_changes import fixed_findings
 from nsfix.reports.cab_words import (
     OUTCOME_WORDS,
@@ -54,11 +54,20 @@ def risk_assessment(plan: Plan) -> tuple[str, str]:
     """A one-word level and the reason, for the summary."""
     if not plan.changes:
         return "none", "nothing is written to the appliance."
-    canary = plan.changes[0]
+    first = plan.changes[0]
+    canary = f"The first change ({first.id}, {first.object}) is a canary"
+    if plan.canary is not None and plan.canary.code is CanaryChoice.LIVE:
+        canary += " on live traffic"
     guard = (
-        f"The first change ({canary.id}, {canary.object}) is a canary, applied and verified "
-        "alone; any failure rolls every change back automatically."
+        f"{canary}, applied and verified alone; any failure rolls every change back automatically."
     )
+    if plan.canary is not None and plan.canary.code is CanaryChoice.NO_LIVE_CANDIDATE:
+        guard = (
+            f"The first change ({first.id}, {first.object}) is applied and verified alone, but "
+            f"no change can be a meaningful canary ({section_ref('changes')} says why), so that "
+            "verification proves nothing on live traffic; any failure rolls every change back "
+            "automatically."
+        )
     if any(change.operation.verb is not Verb.UPDATE for change in plan.changes):
         return (
             "high",

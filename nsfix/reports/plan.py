@@ -53,6 +53,10 @@ def render_plan_text(plan: Plan, *, digest: str | None = None, path: str | None 
     if plan.changes:
         lines.append(f"{len(plan.changes)} change(s), applied in this order:")
         lines.extend("  " + r for r in aligned([COLUMNS, *map(change_cells, plan.changes)]))
+        if plan.canary is not None:
+            lines.append(
+                f"  Canary {plan.canary.change} [{plan.canary.code}]: {plan.canary.reason}."
+            )
         lines.append("")
         for change in plan.changes:
             lines.append(f"  {change.id} risk: {change.risk}")

@@ -410,6 +410,12 @@ def test_plan_file_round_trips_and_detects_any_edit() -> None:
 # --- properties over generated appliances ----------------------------------------------------
 
 SNIP_NET = "10.20.0"
+VSERVER_STATES: list[dict[str, str]] = [
+    {"state": "ENABLED", "curstate": "UP"},
+    {"state": "ENABLED", "curstate": "UP"},
+    {"state": "ENABLED", "curstate": "DOWN"},
+    {"state": "DISABLED", "curstate": "OUT OF SERVICE"},
+]
 
 
 @st.composite
@@ -455,6 +461,7 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
                 "servicetype": "ANY",
                 "m": mode,
                 "tosid": "7" if mode == "TOS" else None,
+                **draw(st.sampled_from(VSERVER_STATES)),
             }
         )
         picked = draw(st.sets(st.integers(0, n_services - 1), max_size=3))
@@ -492,6 +499,7 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
                 "usip": draw(st.sampled_from(["YES", "NO"])),
                 "useproxyport": draw(st.sampled_from(["YES", "NO"])),
                 "state": draw(st.sampled_from(["ENABLED", "ENABLED", "DISABLED"])),
+                "servicegroupeffectivestate": draw(st.sampled_from(["UP", "UP", "DOWN"])),
             }
         )
         # Empty groups, members bound by address or by server name, some unreachable or bogus.
@@ -507,6 +515,7 @@ def appliances(draw: st.DrawFn) -> dict[str, Any]:
                 "port": draw(st.sampled_from([65535, 80])),
                 "weight": str(draw(st.integers(1, 100))),
                 "state": draw(st.sampled_from(["ENABLED", "ENABLED", "DISABLED"])),
+                "svrstate": draw(st.sampled_from(["UP", "DOWN"])),
             }
             if draw(st.booleans()):
                 server = f"srv_{j}_{m}"

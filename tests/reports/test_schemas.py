@@ -24,7 +24,7 @@ from nsfix.flow import Outcome
 from nsfix.model import Snapshot, build_snapshot
 from nsfix.operations import make_plan, run_audit
 from nsfix.planfile import plan_document, read_plan_document
-from nsfix.planner import PlanOptions, RefusalReason
+from nsfix.planner import CanaryChoice, PlanOptions, RefusalReason
 from nsfix.reports import audit as audit_report
 from nsfix.reports import inventory as inventory_report
 from nsfix.rules.playbook import Playbook
@@ -147,6 +147,8 @@ def test_closed_vocabularies_match_the_code() -> None:
         refusal_codes()
     )
     assert refusal_codes() == {reason.value for reason in RefusalReason}
+    canary = load_schema("plan")["$defs"]["canary"]["properties"]["code"]["enum"]
+    assert set(canary) == {choice.value for choice in CanaryChoice}
 
 
 def refusal_codes() -> set[str]:
@@ -433,9 +435,19 @@ def test_broken_plan_files_are_rejected(validator: Validator, books: list[Playbo
     def no_paths(d: dict[str, Any]) -> None:
         del d["plan"]["paths"]
 
+    def canary_code(d: dict[str, Any]) -> None:
+        d["plan"]["canary"]["code"] = "first-by-name"
+
+    def canary_not_first(d: dict[str, Any]) -> None:
+        d["plan"]["canary"]["change"] = "c2"
+
+    def canary_without_reason(d: dict[str, Any]) -> None:
+        del d["plan"]["canary"]["reason"]
+
     for change in (
         unknown_field, update_without_compare, bind_expecting_values, verb, digest,
-        refusal_code, waived_finding, numeric_value, no_paths,
+        refusal_code, waived_finding, numeric_value, no_paths, canary_code, canary_not_first,
+        canary_without_reason,
     ):  # fmt: skip
         assert problems(check, broken(good, change)), change.__name__
 
