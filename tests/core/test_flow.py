@@ -426,14 +426,14 @@ def test_dangling_bindings_and_unknown_names() -> None:
     raw["lbvserver_service_binding"].append({"name": "vs", "servicename": "ghost"})
     raw["lbvserver_servicegroup_binding"] = [{"name": "vs", "servicegroupname": "nogroup"}]
     snap = build_snapshot(raw, url="https://ns.test", collected_at=NOW)
-    results = trace_vserver(snap, "vs")
-    assert [r.outcome for r in results] == [
-        Outcome.LOOP,
-        Outcome.UNDETERMINED,
-        Outcome.UNDETERMINED,
-    ]
-    assert "ghost" in results[1].summary
-    assert "nogroup" in results[2].summary
+    results = {r.backend: r for r in trace_vserver(snap, "vs")}
+    assert {name: r.outcome for name, r in results.items()} == {
+        "svc": Outcome.LOOP,
+        "ghost": Outcome.UNDETERMINED,
+        "nogroup": Outcome.UNDETERMINED,
+    }
+    assert "ghost" in results["ghost"].summary
+    assert "nogroup" in results["nogroup"].summary
     with pytest.raises(LookupError, match="nosuch"):
         trace(snap, "nosuch", "svc")
 
