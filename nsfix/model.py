@@ -171,10 +171,51 @@ class LbVserver:
     service_weights: Mapping[str, int] = field(default_factory=dict)
     """Weights of the service bindings that report one (a rebind must restore it)."""
     servicegroup_weights: Mapping[str, int] = field(default_factory=dict)
+    backup: str | None = None
+    """`backupvserver`: the virtual server that takes this one's traffic when it is down."""
 
     @property
     def is_dsr(self) -> bool:
         return self.m in DSR_MODES
+
+    @property
+    def addressable(self) -> bool:
+        """Clients can reach it at its own VIP: not a `0.0.0.0`/`::` vserver that only takes
+        traffic as a backup or from a content-switching vserver."""
+        if self.vip is None:
+            return "/" in self.vip_text  # a wildcard range is addressable
+        return not self.vip.is_unspecified
+
+
+def _how(chain: tuple[str, ...]) -> str:
+    if len(chain) == 1:
+        return "its own VIP"
+    return f"backup chain {' -> '.join(chain)}"
+
+
+@dataclass(frozen=True)
+class CsVserver:
+    """A content-switching virtual server: the lbvservers it can hand a request to."""
+
+    name: str
+    vip: IPAddress | None
+    vip_text: str
+    port: int | None
+    td: int
+    state: str
+    targets: tuple[str, ...]
+    """The default lbvserver and every policy's target lbvserver, sorted."""
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A VIP at which client traffic enters and can reach a virtual server."""
+
+    vip_text: str
+    vserver: str
+    """The virtual server (lb or cs) that owns the VIP."""
+    how: str
+    """How traffic gets from there to the virtual server, in words."""
 
 
 def effective_usip(reported: bool | None, global_usip: bool | None) -> bool | None:
@@ -264,6 +305,48 @@ class Snapshot:
     requests: int = 0
     """HTTP requests the collection took, login and logout included."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    csvservers: Mapping[str, CsVserver] = field(default_factory=dict)
+
+    def primaries_of(self, vserver: str) -> list[str]:
+        """The virtual servers whose backup chain leads to `vserver` (not itself), sorted."""
+        found: set[str] = set()
+        frontier = [vserver]
+        while frontier:
+            current = frontier.pop()
+            for vs in self.vservers.values():
+                if vs.backup == current and vs.name not in found and vs.name != vserver:
+                    found.add(vs.name)
+                    frontier.append(vs.name)
+        return sorted(found)
+
+    def entry_points(self, vserver: str) -> tuple[EntryPoint, ...]:
+        """Every VIP whose traffic can reach `vserver`: its own when it is addressable, that of
+        every virtual server whose backup (chain) it is, and that of every content-switching
+        virtual server that hands requests to it or to one of those. Cycles end the walk."""
+        out: dict[str, EntryPoint] = {}
+        seen: set[str] = set()
+        # Each item: a virtual server, and the chain of names from it down to `vserver`.
+        frontier: list[tuple[str, ...]] = [(vserver,)]
+        while frontier:
+            chain = frontier.pop(0)
+            name = chain[0]
+            if name in seen:
+                continue
+            seen.add(name)
+            vs = self.vservers.get(name)
+            if vs is None:
+                continue
+            if vs.addressable and vs.vip_text not in out:
+                out[vs.vip_text] = EntryPoint(vs.vip_text, name, _how(chain))
+            for cs in self.csvservers.values():
+                if name in cs.targets and cs.vip is not None and not cs.vip.is_unspecified:
+                    how = f"content switching {cs.name} hands requests to {name}"
+                    if len(chain) > 1:
+                        how += f", {_how(chain)}"
+                    out.setdefault(cs.vip_text, EntryPoint(cs.vip_text, cs.name, how))
+            for primary in sorted(v.name for v in self.vservers.values() if v.backup == name):
+                frontier.append((primary, *chain))
+        return tuple(out[vip] for vip in sorted(out))
 
     def dsr_vservers(self) -> list[LbVserver]:
         return [vs for vs in self.vservers.values() if vs.is_dsr]
@@ -548,6 +631,7 @@ def parse_lbvserver(
         services=tuple(services),
         servicegroups=tuple(groups),
         partition=log.partition,
+        backup=text(record, "backupvserver").strip() or None,
     )
 
 
@@ -847,6 +931,61 @@ def check_service_monitors(
                 )
 
 
+def parse_csvservers(
+    raw: Mapping[str, Any], vservers: Mapping[str, LbVserver], log: DefectLog
+) -> dict[str, CsVserver]:
+    """Content-switching vservers with every lbvserver they can send to: the default binding,
+    each policy binding's target, and the target of each bound policy's action."""
+    targets: dict[str, set[str]] = {}
+    for binding in records(raw, "csvserver_lbvserver_binding"):
+        targets.setdefault(text(binding, "name"), set()).add(text(binding, "lbvserver"))
+    actions = {text(a, "name"): text(a, "targetlbvserver") for a in records(raw, "csaction")}
+    policy_action = {text(p, "policyname"): text(p, "action") for p in records(raw, "cspolicy")}
+    for binding in records(raw, "csvserver_cspolicy_binding"):
+        found = targets.setdefault(text(binding, "name"), set())
+        found.add(text(binding, "targetlbvserver"))
+        found.add(actions.get(policy_action.get(text(binding, "policyname"), ""), ""))
+    out: dict[str, CsVserver] = {}
+    for record in records(raw, "csvserver"):
+        name = text(record, "name")
+        vip, vip_text = address(record, "ipv46", "csvserver", name, log, required=False)
+        wanted = sorted(t for t in targets.get(name, set()) if t)
+        for target in wanted:
+            if target not in vservers:
+                log.add("csvserver", name, "targetlbvserver", target, "target does not exist")
+        out[name] = CsVserver(
+            name=name,
+            vip=vip,
+            vip_text=vip_text,
+            port=port(record, "csvserver", name, log),
+            td=traffic_domain(record),
+            state=text(record, "state", "ENABLED").upper(),
+            targets=tuple(wanted),
+        )
+    return out
+
+
+def check_backups(vservers: Mapping[str, LbVserver], log: DefectLog) -> None:
+    """A backup that does not exist, or a chain that comes back to where it started."""
+    for vs in vservers.values():
+        if vs.backup is None:
+            continue
+        if vs.backup not in vservers:
+            log.add("lbvserver", vs.name, "backupvserver", vs.backup, "backup does not exist")
+            continue
+        seen = [vs.name]
+        current: str | None = vs.backup
+        while current is not None and current in vservers:
+            if current in seen:
+                # Reported once, by the first member of the cycle in name order.
+                if vs.name == min(seen[seen.index(current) :]):
+                    cycle = " -> ".join([*seen[seen.index(current) :], current])
+                    log.add("lbvserver", vs.name, "backupvserver", cycle, "backup chain loops")
+                break
+            seen.append(current)
+            current = vservers[current].backup
+
+
 def log_unread(raw: Mapping[str, Any], log: DefectLog) -> None:
     """Resources the inventory could not read: whatever depends on them is unknown."""
     for unread in records(raw, "_unread"):
@@ -929,6 +1068,8 @@ def build_snapshot(
     groups = parse_servicegroups(raw, servers, modes, log)
     vservers = parse_lbvservers(raw, services, groups, log)
     check_service_monitors(services.values(), monitors, log)
+    check_backups(vservers, log)
+    csvservers = parse_csvservers(raw, vservers, log)
     log_unread(raw, log)
     snips = tuple(
         s
@@ -949,6 +1090,7 @@ def build_snapshot(
         servicegroups={name: _canonical_group(groups[name]) for name in sorted(groups)},
         servers={name: servers[name] for name in sorted(servers)},
         monitors={name: monitors[name] for name in sorted(monitors)},
+        csvservers={name: csvservers[name] for name in sorted(csvservers)},
         defects=tuple(log.items),
         collected_at=collected_at,
         requests=requests,

@@ -134,7 +134,9 @@ def server_tasks(snapshot: Snapshot, vserver_names: Iterable[str]) -> tuple[Serv
             entry = per_address.setdefault(
                 address, {"vips": set(), "vservers": set(), "modes": set()}
             )
-            entry["vips"].add(vs.vip_text)
+            # Every VIP whose traffic can reach the backend: the vserver's own, those of the
+            # vservers whose backup it is, those of content switching in front of it.
+            entry["vips"].update(e.vip_text for e in snapshot.entry_points(vs.name))
             entry["vservers"].add(vs.name)
             entry["modes"].add(vs.m)
     snips = ", ".join(str(s.address) for s in snapshot.snips) or "the NetScaler's SNIPs"

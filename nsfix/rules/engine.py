@@ -46,6 +46,16 @@ def trace_vserver_of(snapshot: Snapshot, subject: Subject) -> LbVserver | None:
     return min(bound, key=lambda vs: vs.name) if bound else None
 
 
+def _backup_note(snapshot: Snapshot, subject: Subject) -> str:
+    """On a backup chain, say which virtual server is the primary: the one clients use."""
+    if subject.via is None:
+        return ""
+    primaries = snapshot.primaries_of(subject.via.name)
+    if not primaries:
+        return ""
+    return f" ({subject.via.name} is the backup of {', '.join(primaries)})"
+
+
 def parse_playbook(text: str, source: str) -> Playbook:
     return load_playbook(text, source, frozenset(CHECKS))
 
@@ -212,7 +222,7 @@ def evaluate(
                     title=rule.title,
                     severity=rule.severity,
                     object=subject.ref,
-                    message=verdict.message,
+                    message=verdict.message + _backup_note(snapshot, subject),
                     attribute=verdict.attribute,
                     current=verdict.current,
                     expected=verdict.expected,

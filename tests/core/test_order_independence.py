@@ -54,8 +54,13 @@ def verdicts(raw: dict[str, Any], options: PlanOptions) -> tuple[Any, Any]:
     body.pop("created_at", None)
     body.pop("snapshot_digest", None)
     findings = sorted(
-        (f["rule"], json.dumps(f["object"], sort_keys=True), f["message"], f.get("flow") or "",
-         tuple(sorted(f["via"])))
+        (
+            f["rule"],
+            json.dumps(f["object"], sort_keys=True),
+            f["message"],
+            f.get("flow") or "",
+            tuple(sorted(f["via"])),
+        )
         for f in jsonable(audit.findings)
     )
     return findings, body
