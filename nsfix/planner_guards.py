@@ -221,9 +221,19 @@ def backend_addresses(obj: Service | ServiceGroup) -> list[tuple[str, IPAddress 
 
 def mac_blockers(subject: Subject, snapshot: Snapshot) -> list[Blocker]:
     """Every backend address of the subject that a MAC-mode vserver it is bound to cannot reach
-    at layer 2 within its traffic domain."""
+    at layer 2 within its traffic domain, or that a TOS-mode one cannot serve (no IP)."""
     obj = subject.obj
     blockers: dict[str, Blocker] = {}
+    for vs in sorted((v for v in subject.dsr if v.m == "TOS"), key=lambda v: v.name):
+        # TOS-based DSR supports IP-based services only: a domain-based server cannot decode it.
+        for label, address, named in backend_addresses(obj):
+            if address is None and label not in blockers:
+                blockers[label] = Blocker(
+                    label,
+                    RefusalReason.BACKEND_ADDRESS_UNKNOWN,
+                    f"{label} has no IP address ({named}), and TOS redirection ({vs.name}) "
+                    "supports IP-based services only",
+                )
     for vs in sorted((v for v in subject.dsr if v.m == "MAC"), key=lambda v: v.name):
         if vs.td != obj.td:
             label = f"virtual server {vs.name}"
