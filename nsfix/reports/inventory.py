@@ -85,6 +85,12 @@ def yes_no(value: bool | None) -> str:
     return "-" if value is None else ("YES" if value else "NO")
 
 
+def usip_word(obj: Service | ServiceGroup) -> str:
+    """The effective usip; `(global)` when the object leaves it to the global USIP mode."""
+    word = yes_no(obj.effective_usip)
+    return f"{word} (global)" if obj.usip_inherited else word
+
+
 def endpoint(address: str, port: int | None) -> str:
     shown = "*" if port == WILDCARD_PORT else ("?" if port is None else str(port))
     host = address or "?"
@@ -99,7 +105,7 @@ def service_row(service: Service, depth: int) -> Row:
         "",
         endpoint(service.address_text, service.port),
         service.servicetype,
-        yes_no(service.usip),
+        usip_word(service),
         yes_no(service.useproxyport),
         service.svrstate if service.state == "ENABLED" else service.state,
         ", ".join(service.monitors) or "(default)",
@@ -115,7 +121,7 @@ def group_rows(group: ServiceGroup, depth: int) -> list[Row]:
             "",
             f"{len(group.members)} members",
             group.servicetype,
-            yes_no(group.usip),
+            usip_word(group),
             yes_no(group.useproxyport),
             group.effective_state if group.state == "ENABLED" else group.state,
             ", ".join(group.monitors) or "(default)",
@@ -272,7 +278,7 @@ def render_rich(snapshot: Snapshot) -> list[Any]:
                 cell.stylize("bold" if under_dsr else "")
         if row.mode.startswith("?"):
             cells[1].stylize("yellow")
-        if under_dsr and row.usip == "NO":
+        if under_dsr and row.usip.startswith("NO"):
             cells[4].stylize("bold red")
         table.add_row(*cells)
     out: list[Any] = [header, table]
