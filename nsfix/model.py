@@ -614,6 +614,9 @@ def parse_lbvserver(
     tosid = integer(record, "tosid")
     if m == "TOS" and not tosid:
         log.add("lbvserver", name, "tosid", record.get("tosid"), "TOS mode without a TOS id")
+    elif m == "TOS" and tosid is not None and not 1 <= tosid <= 63:
+        # The TOS field carries six bits: the id is 1-63 (NITRO lbvserver.tosid).
+        log.add("lbvserver", name, "tosid", record.get("tosid"), "TOS id outside 1-63")
     return LbVserver(
         name=name,
         servicetype=text(record, "servicetype").upper(),

@@ -171,7 +171,12 @@ def unreported_attributes(
 
 
 def invalid_data(subject: Subject, snapshot: Snapshot, options: PlanOptions) -> Refusal | None:
-    defects = defects_of(snapshot, subject.obj)
+    bound = {vs.name for vs in subject.bound}
+    # A defect on a virtual server it is bound to counts too: the change is judged by that
+    # vserver's mode, VIP and TOS id.
+    defects = defects_of(snapshot, subject.obj) + [
+        d for d in snapshot.defects if d.resource == "lbvserver" and d.name in bound
+    ]
     if not defects:
         return None
     detail = "; ".join(f"{d.attribute}={d.value!r}: {d.problem}" for d in defects)

@@ -319,3 +319,13 @@ def test_an_appliance_without_a_hostname_is_named_by_its_address() -> None:
     assert snapshot.appliance.hostname is None
     assert the_plan.target["url"] == "https://ns"
     assert the_plan.changes
+
+
+def test_a_tos_id_outside_six_bits_is_a_defect() -> None:
+    raw = base()
+    raw["lbvserver"][0].update({"m": "TOS", "tosid": 64})
+    snapshot, _, the_plan = audit_and_plan(raw)
+    assert [(d.attribute, d.problem) for d in snapshot.defects] == [
+        ("tosid", "TOS id outside 1-63")
+    ]
+    assert not the_plan.changes
