@@ -72,8 +72,25 @@ class Monitor:
         return self.type in SCRIPT_MONITOR_TYPES or bool(self.scriptname)
 
 
+class UsipSource:
+    """The effective usip of a service or service group, from its own value and the global
+    mode it was read with (both are fields of the dataclasses that inherit this)."""
+
+    usip: bool | None
+    global_usip: bool | None
+
+    @property
+    def effective_usip(self) -> bool | None:
+        return effective_usip(self.usip, self.global_usip)
+
+    @property
+    def usip_inherited(self) -> bool:
+        """The appliance did not report usip: the object follows the global USIP mode."""
+        return self.usip is None and self.global_usip is not None
+
+
 @dataclass(frozen=True)
-class Service:
+class Service(UsipSource):
     """A `service`: one backend address and port, with the source-IP settings DSR depends on."""
 
     name: str
@@ -96,15 +113,6 @@ class Service:
     global_usip: bool | None = None
     """The global USIP mode when the service was read: what it follows when `usip` is unset."""
 
-    @property
-    def effective_usip(self) -> bool | None:
-        return effective_usip(self.usip, self.global_usip)
-
-    @property
-    def usip_inherited(self) -> bool:
-        """The appliance did not report usip: the service follows the global USIP mode."""
-        return self.usip is None and self.global_usip is not None
-
 
 @dataclass(frozen=True)
 class ServiceGroupMember:
@@ -121,7 +129,7 @@ class ServiceGroupMember:
 
 
 @dataclass(frozen=True)
-class ServiceGroup:
+class ServiceGroup(UsipSource):
     """A `servicegroup`: its members share its `usip` and `useproxyport` settings."""
 
     name: str
@@ -136,14 +144,6 @@ class ServiceGroup:
     monitors: tuple[str, ...] = ()
     partition: str = DEFAULT_PARTITION
     global_usip: bool | None = None
-
-    @property
-    def effective_usip(self) -> bool | None:
-        return effective_usip(self.usip, self.global_usip)
-
-    @property
-    def usip_inherited(self) -> bool:
-        return self.usip is None and self.global_usip is not None
 
 
 @dataclass(frozen=True)

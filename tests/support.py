@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,3 +33,20 @@ def with_user(data: dict[str, Any], user: str, password: str) -> dict[str, Any]:
 def load_scenario(name: str, user: str, password: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((SCENARIOS / f"{name}.json").read_text())
     return with_user(data, user, password)
+
+
+def shuffled(raw: dict[str, Any], seed: int) -> dict[str, Any]:
+    """The same NITRO records with every list in another order (admin partitions included):
+    what an appliance that lists its records differently would return."""
+    rng = random.Random(seed)
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, list):
+            items = list(value)
+            rng.shuffle(items)
+            out[key] = items
+        elif key == "_partitions" and isinstance(value, dict):
+            out[key] = {name: shuffled(part, rng.randrange(2**32)) for name, part in value.items()}
+        else:
+            out[key] = value
+    return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from nsfix.planfile import plan_document, read_plan_document, snapshot_digest
 from nsfix.planner import CanaryChoice, Change, Plan, PlanOptions, plan
 from nsfix.planner_changes import NAMED_AT_MOST
 from tests.core.test_planner import NOW, SNIP_NET, appliances, audit
+from tests.support import shuffled
 
 NO_CANARY = "no change can be a meaningful canary: "
 
@@ -379,17 +379,6 @@ def test_the_canary_is_eligible_whenever_a_change_is(
         steps = [i for i, c in enumerate(changes) if c.group == group]
         assert steps == list(range(steps[0], steps[0] + len(steps)))
         assert changes[steps[0]].operation.verb == "add"
-
-
-def shuffled(raw: dict[str, Any], seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, list):
-            value = list(value)
-            rng.shuffle(value)
-        out[key] = value
-    return out
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

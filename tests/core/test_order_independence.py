@@ -8,7 +8,6 @@ function of all its members, so the member listed first must not decide it.
 from __future__ import annotations
 
 import json
-import random
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -23,27 +22,13 @@ from nsfix.operations import make_plan, run_audit
 from nsfix.planfile import plan_document
 from nsfix.planner import PlanOptions
 from nsfix.rules.engine import parse_playbook
+from tests.support import shuffled
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = parse_playbook((ROOT / "playbooks/dsr-source-ip.yaml").read_text(), "dsr-source-ip.yaml")
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 SCENARIOS = ("seed-incident", "mixed", "healthy", "topology")
-
-
-def shuffled(raw: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """The same records with every list in another order (partition sections included)."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if isinstance(value, list):
-            items = list(value)
-            rng.shuffle(items)
-            out[key] = items
-        elif key == "_partitions" and isinstance(value, dict):
-            out[key] = {name: shuffled(part, rng) for name, part in value.items()}
-        else:
-            out[key] = value
-    return out
 
 
 def verdicts(raw: dict[str, Any], options: PlanOptions) -> tuple[Any, Any]:
@@ -83,4 +68,4 @@ def test_shuffled_records_give_the_same_audit_and_plan(name: str, seed: int) -> 
     expected = verdicts(raw, options)
     if name != "healthy":
         assert expected[0], "the scenario must give findings, or the comparison proves nothing"
-    assert verdicts(shuffled(raw, random.Random(seed)), options) == expected
+    assert verdicts(shuffled(raw, seed), options) == expected
