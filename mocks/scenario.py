@@ -142,7 +142,7 @@ def _load_appliance_wide(store: Store, data: dict[str, Any], partitions: Mapping
         if "partitionid" not in rec:
             rec["partitionid"] = next_id
             next_id += 1
-        store.open_partition(rec)
+        store.open_partition(str(rec.get("partitionname", "")))
 
 
 def _load_partition(scope: Scope, data: dict[str, Any]) -> None:

@@ -231,10 +231,6 @@ MONITOR_TYPES = (
     "CITRIX-XNC-ECV", "CITRIX-XDM", "CITRIX-STA-SERVICE", "CITRIX-STA-SERVICE-NHOP", "MQTT",
     "HTTP2", "MONGO", "MONGO-TLS", "MQTT-TLS", "TCPS", "HTTPS", "HTTPS-ECV", "TCPS-ECV",
 )
-SVR_STATES = (
-    "UP", "DOWN", "UNKNOWN", "BUSY", "OUT OF SERVICE", "GOING OUT OF SERVICE",
-    "DOWN WHEN GOING OUT OF SERVICE", "NS_EMPTY_STR", "Unknown", "DISABLED",
-)
 
 # Monitors every appliance ships with; binding to them must work without a scenario listing them.
 BUILTIN_MONITORS = _words(
@@ -475,7 +471,7 @@ SERVICE = ResourceSchema(
     cli=_service_cli,
 )
 
-# --- lbvserver ---------------------------------------------------------------------------------
+# --- lbvserver: its state rolls up that of its services and service-group members -----------
 
 
 def _member_state(scope: Scope, rec: Mapping[str, Any]) -> str:
@@ -1322,7 +1318,7 @@ def _open_partition(scope: Scope, key: Key, rec: Record) -> None:
     ids = [int(norm(r.get("partitionid"))) for r in scope.table(NSPARTITION).rows.values()
            if norm(r.get("partitionid")).isdigit()]
     rec["partitionid"] = max(ids, default=0) + 1
-    scope.store.open_partition(rec)
+    scope.store.open_partition(key[0])
 
 
 def _close_partition(scope: Scope, key: Key, rec: Record) -> None:

@@ -139,9 +139,8 @@ class Table:
 class Partition:
     """One admin partition's configuration: its tables, singletons and saved copy."""
 
-    def __init__(self, name: str, partitionid: int) -> None:
+    def __init__(self, name: str) -> None:
         self.name = name
-        self.partitionid = partitionid
         self.tables: dict[str, Table] = {}
         self.singletons: dict[str, Record] = {}
         self.changed = False
@@ -166,7 +165,7 @@ class Store:
             s.name: {} for s in SCHEMAS.values() if s.appliance_wide and s.singleton
         }
         self.partitions: dict[str, Partition] = {
-            DEFAULT_PARTITION: Partition(DEFAULT_PARTITION, 0)
+            DEFAULT_PARTITION: Partition(DEFAULT_PARTITION)
         }
         # Types a scenario carries that the mock does not model, by lower-case name.
         self.unmodeled: dict[str, ResourceSchema] = {}
@@ -187,12 +186,10 @@ class Store:
     def default(self) -> Scope:
         return Scope(self, self.partitions[DEFAULT_PARTITION])
 
-    def open_partition(self, rec: Record) -> None:
-        """Create the partition an nspartition record describes, unless it exists."""
-        name = str(rec.get("partitionname", ""))
+    def open_partition(self, name: str) -> None:
+        """Create the partition an nspartition record names, unless it exists."""
         if name and name != DEFAULT_PARTITION and name not in self.partitions:
-            pid = rec["partitionid"]
-            self.partitions[name] = Partition(name, int(pid) if norm(pid).isdigit() else 0)
+            self.partitions[name] = Partition(name)
 
     def close_partition(self, name: str) -> None:
         # Sessions in it notice that their partition is gone (see Sessions.authenticate).

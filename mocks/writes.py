@@ -160,6 +160,7 @@ class Writes:
         if schema.binding_parent is not None:
             scope.require_parent(schema, str(clean[schema.binding_parent]))
         for attr in schema.keys:
+            # A key with a default (nsip's td) is part of the key even when not given.
             default = schema.key_default(attr)
             if default is not None:
                 clean.setdefault(attr, default)
@@ -172,7 +173,7 @@ class Writes:
                     norm(existing.get(a)) == norm(v) for a, v in clean.items()):
                 return Done(changed=False)
             raise exists()
-        implied_key = _create(scope, implied) if implied is not None else None
+        created = _create(scope, implied) if implied is not None else None
         rec = dict(clean)
         scope.fill_defaults(schema, rec)
         table.insert(rec, key)
@@ -182,8 +183,8 @@ class Writes:
 
         def undo() -> None:
             _remove(scope, table, key)
-            if implied is not None and implied_key is not None:
-                _remove(scope, scope.table(implied[0]), implied_key)
+            if created is not None:
+                _remove(scope, *created)
 
         return Done(undo=undo)
 
@@ -371,7 +372,7 @@ class Writes:
             attr, value = next(iter(args.items()))
             raise no_such(attr, value)
         for key in matches:
-            table.remove(key)
+            _remove(scope, table, key)
         scope.touch()
         return Done()
 
@@ -475,18 +476,20 @@ def _resolve(scope: Scope, schema: ResourceSchema, clean: Record) -> Implied | N
     return schema.prepare(scope, clean) if schema.prepare is not None else None
 
 
-def _create(scope: Scope, implied: Implied) -> Key:
+def _create(scope: Scope, implied: Implied) -> tuple[Table, Key]:
+    """Add the object an add implies, as a plain add of it would."""
     schema, given = implied
     rec = dict(given)
     scope.fill_defaults(schema, rec)
-    key = scope.table(schema).insert(rec)
+    table = scope.table(schema)
+    key = table.insert(rec)
     if schema.after_add is not None:
         schema.after_add(scope, key, rec)
-    return key
+    return table, key
 
 
 def _remove(scope: Scope, table: Table, key: Key) -> None:
-    """Take back an add: the record goes, with what its type does on removal."""
+    """A record goes, with what its type does on removal."""
     rec = table.remove(key)
     if rec is not None and table.schema.after_remove is not None:
         table.schema.after_remove(scope, key, rec)
@@ -507,13 +510,13 @@ def _cascade(scope: Scope, schema: ResourceSchema, key: Key, rec: Record) -> Non
     for binding in BINDINGS_OF.get(schema.name, ()):
         btable = scope.table(binding)
         for bkey in btable.children(key[0]):
-            btable.remove(bkey)
+            _remove(scope, btable, bkey)
     for referrer, ref in REFERRERS.get(schema.name, ()):
         if not ref.deleted_with_target:
             continue
         rtable = scope.table(referrer)
         for rkey in rtable.referring(ref.attr, key[0]):
-            rtable.remove(rkey)
+            _remove(scope, rtable, rkey)
     if schema.after_remove is not None:
         schema.after_remove(scope, key, rec)
 
