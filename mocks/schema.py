@@ -2,7 +2,7 @@
 
 One `ResourceSchema` entry per type holds everything that differs between types, as data and
 as typed hooks; the engine (store, reads, writes) is the same for all of them. Adding a resource
-type is adding an entry here (and to `SCHEMAS` and `LOAD_ORDER`).
+type is adding an entry here and its place in `LOAD_ORDER`.
 """
 
 from __future__ import annotations
@@ -1530,23 +1530,15 @@ NSHOSTNAME = ResourceSchema(
     else None,
 )
 
-SCHEMAS: dict[str, ResourceSchema] = {
-    s.name: s
-    for s in (
-        LBVSERVER, SERVICE, SERVICEGROUP, SERVICEGROUP_MEMBER_BINDING, LBVSERVER_SERVICE_BINDING,
-        LBVSERVER_SERVICEGROUP_BINDING, SERVER, LBMONITOR, SERVICE_LBMONITOR_BINDING,
-        SERVICEGROUP_LBMONITOR_BINDING, NSIP, NSMODE, HANODE, NSVERSION, NSPARTITION, NSCONFIG,
-        NSHOSTNAME,
-    )
-}
-
-# Load order matters: nsmode before services (usip inherits the global mode), parents before
-# bindings, servers before services and members. Exports list the types in this order too.
+# Every modeled type, in the order a scenario is loaded: nsmode before services (usip inherits
+# the global mode), parents before bindings, servers before services and members. Exports list
+# the types in this order too.
 LOAD_ORDER: tuple[ResourceSchema, ...] = (
     NSVERSION, NSHOSTNAME, HANODE, NSPARTITION, NSMODE, NSCONFIG, NSIP, SERVER, LBMONITOR, SERVICE,
     SERVICEGROUP, LBVSERVER, SERVICEGROUP_MEMBER_BINDING, LBVSERVER_SERVICE_BINDING,
     LBVSERVER_SERVICEGROUP_BINDING, SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING,
 )
+SCHEMAS: dict[str, ResourceSchema] = {s.name: s for s in LOAD_ORDER}
 
 # The order `show running config` prints its lines in.
 RUNNING_CONFIG_ORDER: tuple[ResourceSchema, ...] = (
@@ -1562,14 +1554,17 @@ BINDINGS_OF: dict[str, tuple[ResourceSchema, ...]] = {}
 # The attributes that name an object of a type (see Reference).
 REFERRERS: dict[str, tuple[tuple[ResourceSchema, Reference], ...]] = {}
 for _schema in SCHEMAS.values():
-    if _schema.binding_parent_type is not None:
-        AGGREGATES.setdefault(f"{_schema.binding_parent_type}_binding", ())
-        AGGREGATES[f"{_schema.binding_parent_type}_binding"] += (_schema.name,)
-        parent = SCHEMAS[_schema.binding_parent_type].name
-        BINDINGS_OF[parent] = (*BINDINGS_OF.get(parent, ()), _schema)
+    _parent = _schema.binding_parent_type
+    for _named in (_parent, *(ref.target for ref in _schema.references)):
+        if _named is not None and _named not in SCHEMAS:
+            raise ValueError(f"{_schema.name} names {_named!r}, which is not in LOAD_ORDER")
+    if _parent is not None:
+        AGGREGATES[f"{_parent}_binding"] = (*AGGREGATES.get(f"{_parent}_binding", ()),
+                                            _schema.name)
+        BINDINGS_OF[_parent] = (*BINDINGS_OF.get(_parent, ()), _schema)
     for _reference in _schema.references:
-        target = SCHEMAS[_reference.target].name
-        REFERRERS[target] = (*REFERRERS.get(target, ()), (_schema, _reference))
+        REFERRERS[_reference.target] = (*REFERRERS.get(_reference.target, ()),
+                                        (_schema, _reference))
 
 
 def unmodeled_schema(type_name: str, first_attr: str) -> ResourceSchema:
