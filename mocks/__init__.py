@@ -4,8 +4,10 @@ It imports nothing from nsfix: a mock that reused the client's own encoding or p
 agree with every bug in it.
 """
 
-from mocks.appliance import Appliance, NitroError, ScenarioError
+from mocks.appliance import Appliance
+from mocks.envelopes import NitroError
 from mocks.faults import FaultError, Faults
+from mocks.scenario import ScenarioError
 from mocks.server import MockServer
 
 __all__ = ["Appliance", "FaultError", "Faults", "MockServer", "NitroError", "ScenarioError"]

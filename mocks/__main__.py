@@ -9,8 +9,9 @@ import threading
 from types import FrameType
 from typing import Any
 
-from mocks.appliance import Appliance, ScenarioError
+from mocks.appliance import Appliance
 from mocks.faults import FAULT_NAMES, FaultError, parse_fault_arg
+from mocks.scenario import ScenarioError
 from mocks.server import MockServer, check_loopback
 
 

@@ -1,14 +1,77 @@
-"""Per-type NITRO attribute tables for the mock: keys, writable attributes, enums, defaults."""
+"""What the mock knows about each NITRO resource type: attributes, defaults, and how it behaves.
+
+One `ResourceSchema` entry per type holds everything that differs between types, as data and
+as typed hooks; the engine (store, reads, writes) is the same for all of them. Adding a resource
+type is adding an entry here and its place in `LOAD_ORDER`.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from mocks.envelopes import (
+    bad_action,
+    bad_value,
+    both_given,
+    exists,
+    missing,
+    no_such,
+)
+from mocks.values import Key, Record, is_ip, norm, timestamp, truthy
+
+if TYPE_CHECKING:
+    from mocks.store import Scope
 
 # A default is either a constant or a function of the record being filled (e.g. timeouts that
 # depend on the service type, or a member's servername that mirrors its IP).
 Default = Any | Callable[[Mapping[str, Any]], Any]
+
+# Hooks. Each is given the scope of the request: one partition plus the appliance-wide objects.
+# A default taken from the partition's state rather than the record (usip from the USIP mode).
+Inherited = Callable[["Scope"], Any]
+# The attributes a read computes for a stored record, instead of echoing what is stored.
+Computed = Callable[["Scope", Record], Record]
+# A scenario record turned into the stored one, before defaults are filled.
+Loaded = Callable[["Scope", Record], Record]
+# Run once the whole scenario is loaded, in the default partition's scope.
+Settled = Callable[["Scope"], None]
+# Check and complete a validated add (or bind) body; may name an object the add implies.
+Prepared = Callable[["Scope", Record], "Implied | None"]
+# Run after a record was added, or after it was removed (deleted, or its add undone).
+Changed = Callable[["Scope", Key, Record], None]
+# Raise when the named object may not be deleted.
+Protected = Callable[[str], None]
+# enable/disable (to state ENABLED or DISABLED) acting on something other than the object's
+# own `state`; returns False to leave the request to the object itself.
+Toggled = Callable[["Scope", Record, str], bool]
+# One `stat/<type>` record from the stored record and its rendered (computed) form.
+ObjectStat = Callable[[Record, Record], Record]
+# The single `stat/<type>` record of a type that reports as a whole (hanode).
+TypeStat = Callable[["Scope"], Record]
+# The `show running config` line for a record, or None when it prints nothing.
+CliLine = Callable[[Record], "str | None"]
+
+DEFAULT_PARTITION = "default"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An attribute that names an object of another type (a binding's child, a service's server).
+
+    A rename of the target follows into it. `must_exist`: an add or bind naming a missing target
+    fails with 404 (`builtin` names exist without an object). `deleted_with_target`: deleting the
+    target deletes the referring record too.
+    """
+
+    attr: str
+    target: str
+    must_exist: bool = False
+    deleted_with_target: bool = False
+    builtin: frozenset[str] = frozenset()
+    error_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -20,22 +83,45 @@ class ResourceSchema:
     writable: frozenset[str] = frozenset()
     add_only: frozenset[str] = frozenset()
     update_only: frozenset[str] = frozenset()
+    # Accepted by an update but not kept (member- and monitor-level settings).
+    update_ignored: frozenset[str] = frozenset()
     action_only: frozenset[str] = frozenset()
     readonly: frozenset[str] = frozenset()
     immutable: frozenset[str] = frozenset()
     enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     defaults: Mapping[str, Default] = field(default_factory=dict)
+    inherited: Mapping[str, Inherited] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     ip_attrs: frozenset[str] = frozenset()
     int_attrs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     num_attrs: Mapping[str, tuple[int, int]] = field(default_factory=dict)
     summary: tuple[str, ...] = ()
+    computed: frozenset[str] = frozenset()
+    compute: Computed | None = None
+    # Whether the scenario-shaped export shows the computed attributes (a node's HA state).
+    export_computed: bool = False
     singleton: bool = False
     appliance_wide: bool = False
     modeled: bool = True
+    updatable: bool = True
     binding_parent: str | None = None
     binding_parent_type: str | None = None
+    references: tuple[Reference, ...] = ()
+    # An attribute whose value finds the first object that holds it (a server by its address).
+    found_by: str | None = None
     actions: frozenset[str] = frozenset()
+    # Actions that change the session, not the configuration (nspartition switch).
+    session_actions: frozenset[str] = frozenset()
+    on_load: Loaded | None = None
+    after_load: Settled | None = None
+    prepare: Prepared | None = None
+    after_add: Changed | None = None
+    after_remove: Changed | None = None
+    protect: Protected | None = None
+    toggle: Toggled | None = None
+    stat: ObjectStat | None = None
+    type_stat: TypeStat | None = None
+    cli: CliLine | None = None
 
     @property
     def path_key(self) -> str:
@@ -65,9 +151,42 @@ class ResourceSchema:
             return self.writable | self.update_only
         return self.writable
 
+    def key_default(self, attr: str) -> Any:
+        """The constant default of a key attribute (nsip's td), or None."""
+        default = self.defaults.get(attr)
+        return None if callable(default) else default
+
+
+# An object an add brings into being with it (the server behind a service added by address).
+Implied = tuple[ResourceSchema, Record]
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
+
+
+def _cli_quote(value: Any) -> str:
+    text = norm(value)
+    return f'"{text}"' if not text or any(c in text for c in ' "\'') else text
+
+
+def _cli_port(value: Any) -> str:
+    return "*" if norm(value) == "65535" else norm(value)
+
+
+def _cli_options(schema: ResourceSchema, rec: Record, skip: tuple[str, ...]) -> str:
+    """`-attr value` for every attribute that differs from its default."""
+    out = []
+    for attr, value in rec.items():
+        if attr in skip or attr in schema.readonly or attr in schema.keys:
+            continue
+        default = schema.defaults.get(attr)
+        if callable(default):
+            default = default(rec)
+        if default is not None and norm(default) == norm(value):
+            continue
+        out.append(f"-{attr} {_cli_quote(value)}")
+    return (" " + " ".join(out)) if out else ""
 
 
 # NITRO's "no address" (non-addressable vservers, services on domain-based servers).
@@ -112,10 +231,6 @@ MONITOR_TYPES = (
     "CITRIX-XNC-ECV", "CITRIX-XDM", "CITRIX-STA-SERVICE", "CITRIX-STA-SERVICE-NHOP", "MQTT",
     "HTTP2", "MONGO", "MONGO-TLS", "MQTT-TLS", "TCPS", "HTTPS", "HTTPS-ECV", "TCPS-ECV",
 )
-SVR_STATES = (
-    "UP", "DOWN", "UNKNOWN", "BUSY", "OUT OF SERVICE", "GOING OUT OF SERVICE",
-    "DOWN WHEN GOING OUT OF SERVICE", "NS_EMPTY_STR", "Unknown", "DISABLED",
-)
 
 # Monitors every appliance ships with; binding to them must work without a scenario listing them.
 BUILTIN_MONITORS = _words(
@@ -149,6 +264,11 @@ NSMODES: tuple[tuple[str, tuple[str, ...], bool], ...] = (
     ("single_ip", ("SINGLE_IP",), False),
 )
 
+MODE_ALIASES: dict[str, str] = {
+    alias.lower(): attr for attr, aliases, _default in NSMODES for alias in aliases
+}
+MODE_LABEL: dict[str, str] = {attr: aliases[0] for attr, aliases, _default in NSMODES}
+
 DEFAULT_VERSION = "NetScaler NS14.1: Build 25.56.nc, Date: Jun  5 2025, 10:19:01   (64-bit)"
 
 
@@ -170,6 +290,91 @@ def _member_servername(rec: Mapping[str, Any]) -> Any:
     return rec.get("ip")
 
 
+def _global_usip(scope: Scope) -> str:
+    # A service created without -usip inherits the global USIP mode (CTX109858).
+    return "YES" if truthy(scope.singleton(NSMODE).get("usip")) else "NO"
+
+
+def _implied_server(address: str) -> Implied:
+    """The server object the appliance creates for a service or member added by address."""
+    return SERVER, {"name": address, "ipaddress": address}
+
+
+# --- service ---------------------------------------------------------------------------------
+
+
+def _service_state(rec: Mapping[str, Any]) -> str:
+    if rec.get("state") == "DISABLED":
+        return "OUT OF SERVICE"
+    given = rec.get("svrstate")
+    return given if isinstance(given, str) and given else "UP"
+
+
+def _service_computed(scope: Scope, rec: Record) -> Record:
+    return {"svrstate": _service_state(rec)}
+
+
+def _load_service(scope: Scope, rec: Record) -> Record:
+    if "ipaddress" not in rec and "ip" in rec:
+        rec["ipaddress"] = rec.pop("ip")
+    return rec
+
+
+def _settle_server(scope: Scope, clean: Record, ip: Any, address_attr: str) -> Implied | None:
+    """Fill the address and servername of a service or member body from the one given.
+
+    A servername alone names a server (whose address is taken) or is itself an address. An
+    address names the first server that holds it, or a server the add creates, named after it
+    (as the appliance does).
+    """
+    servers = scope.table(SERVER)
+    if ip is None:
+        servername = clean.get("servername")
+        server = servers.rows.get((norm(servername),))
+        if server is not None:
+            clean[address_attr] = server.get("ipaddress", UNSET_ADDRESS)
+            return None
+        if not is_ip(servername):
+            raise no_such("serverName", servername)
+        ip = servername
+    clean[address_attr] = ip
+    holder = servers.holder_of(norm(ip))
+    if holder is not None:
+        clean["servername"] = holder[0]
+        return None
+    clean["servername"] = ip
+    return None if (norm(ip),) in servers.rows else _implied_server(norm(ip))
+
+
+def _service_address(scope: Scope, clean: Record) -> Implied | None:
+    """A service is added by `ip` or `servername` and stores `ipaddress` and `servername`."""
+    ip = clean.pop("ip", None)
+    servername = clean.get("servername")
+    if ip is None and servername is None:
+        raise missing("serverName")
+    if ip is not None and servername is not None and servername != ip:
+        raise both_given("serverName", "IP")
+    return _settle_server(scope, clean, ip, "ipaddress")
+
+
+def _service_stat(rec: Record, full: Record) -> Record:
+    return {
+        "name": rec.get("name"), "primaryipaddress": rec.get("ipaddress"),
+        "primaryport": rec.get("port"), "servicetype": rec.get("servicetype"),
+        "state": full["svrstate"], "throughput": "0", "totalrequests": "0",
+        "requestsrate": 0, "curclntconnections": "0", "cursrvrconnections": "0",
+    }
+
+
+def _service_cli(rec: Record) -> str:
+    return (
+        f"add service {_cli_quote(rec.get('name'))} {_cli_quote(rec.get('servername'))} "
+        f"{rec.get('servicetype')} {_cli_port(rec.get('port'))}"
+        + _cli_options(SERVICE, rec, ("servername", "servicetype", "port", "ipaddress",
+                                      "svrstate"))
+    )
+
+
 SERVICE = ResourceSchema(
     name="service",
     keys=("name",),
@@ -183,6 +388,7 @@ SERVICE = ResourceSchema(
     ),
     add_only=_words("ip"),
     update_only=_words("ipaddress weight monitor_name_svc"),
+    update_ignored=_words("weight monitor_name_svc"),
     action_only=_words("newname delay graceful"),
     readonly=_words(
         "svrstate numofconnections policyname serviceconftype serviceconftype2 value gslb "
@@ -222,7 +428,7 @@ SERVICE = ResourceSchema(
         "healthmonitor": "YES",
         "cacheable": "NO",
         "cip": "DISABLED",
-        # usip is filled from the partition's global USIP mode when the record is created.
+        # usip: inherited from the partition's global USIP mode, see `inherited`.
         "useproxyport": "YES",
         "sc": "OFF",
         "sp": "OFF",
@@ -253,9 +459,95 @@ SERVICE = ResourceSchema(
         "td": (0, 4094), "hashid": (1, 4294967295), "serverid": (0, 4294967295),
         "weight": (1, 100), "delay": (0, 4294967295),
     },
+    inherited={"usip": _global_usip},
     summary=("name", "servername", "ipaddress", "servicetype", "port"),
+    computed=_words("svrstate"),
+    compute=_service_computed,
+    references=(Reference("servername", "server"),),
     actions=_words("enable disable unset rename rm"),
+    on_load=_load_service,
+    prepare=_service_address,
+    stat=_service_stat,
+    cli=_service_cli,
 )
+
+# --- lbvserver: its state rolls up that of its services and service-group members -----------
+
+
+def _member_state(scope: Scope, rec: Mapping[str, Any]) -> str:
+    group = scope.table(SERVICEGROUP).rows.get((norm(rec.get("servicegroupname")),))
+    if rec.get("state") == "DISABLED" or (group is not None
+                                          and group.get("state") == "DISABLED"):
+        return "OUT OF SERVICE"
+    given = rec.get("svrstate")
+    return given if isinstance(given, str) and given else "UP"
+
+
+def _group_counts(scope: Scope, group_name: str) -> tuple[int, int]:
+    """Members of a service group: how many, and how many are UP."""
+    members = scope.table(SERVICEGROUP_MEMBER_BINDING)
+    total = up = 0
+    for key in members.children(group_name):
+        total += 1
+        if _member_state(scope, members.rows[key]) == "UP":
+            up += 1
+    return total, up
+
+
+def _vserver_counts(scope: Scope, name: str) -> tuple[int, int]:
+    """Services behind a virtual server (group members counted one by one): total and UP."""
+    services = scope.table(SERVICE)
+    total = up = 0
+    for key in scope.table(LBVSERVER_SERVICE_BINDING).children(name):
+        total += 1
+        svc = services.rows.get((key[1],))
+        if svc is not None and _service_state(svc) == "UP":
+            up += 1
+    groups = scope.table(SERVICEGROUP)
+    for key in scope.table(LBVSERVER_SERVICEGROUP_BINDING).children(name):
+        group = groups.rows.get((key[1],))
+        if group is None or group.get("state") == "DISABLED":
+            total += 1
+            continue
+        g_total, g_up = _group_counts(scope, key[1])
+        total += g_total
+        up += g_up
+    return total, up
+
+
+def _lbvserver_computed(scope: Scope, rec: Record) -> Record:
+    total, up = _vserver_counts(scope, norm(rec.get("name")))
+    state = "UP" if up else "DOWN"
+    if rec.get("state") == "DISABLED":
+        state = "OUT OF SERVICE"
+    return {
+        "curstate": state,
+        "effectivestate": state,
+        "health": str(up * 100 // total) if total else "0",
+        "totalservices": str(total),
+        "activeservices": str(up),
+    }
+
+
+def _lbvserver_stat(rec: Record, full: Record) -> Record:
+    total, up = int(full["totalservices"]), int(full["activeservices"])
+    return {
+        "name": rec.get("name"), "primaryipaddress": rec.get("ipv46"),
+        "primaryport": rec.get("port"), "type": rec.get("servicetype"),
+        "state": full["curstate"], "vslbhealth": full["health"], "actsvcs": str(up),
+        "inactsvcs": str(total - up), "tothits": "0", "hitsrate": 0,
+        "totalrequests": "0", "requestsrate": 0, "establishedconn": "0",
+        "curclntconnections": "0", "cursrvrconnections": "0",
+    }
+
+
+def _lbvserver_cli(rec: Record) -> str:
+    return (
+        f"add lb vserver {_cli_quote(rec.get('name'))} {rec.get('servicetype')} "
+        f"{rec.get('ipv46')} {_cli_port(rec.get('port'))}"
+        + _cli_options(LBVSERVER, rec, ("servicetype", "ipv46", "port"))
+    )
+
 
 LBVSERVER = ResourceSchema(
     name="lbvserver",
@@ -401,8 +693,62 @@ LBVSERVER = ResourceSchema(
         "healththreshold": (0, 100), "weight": (1, 100),
     },
     summary=("name", "servicetype", "ipv46", "port"),
+    computed=_words("curstate effectivestate health totalservices activeservices"),
+    compute=_lbvserver_computed,
     actions=_words("enable disable unset rename rm"),
+    stat=_lbvserver_stat,
+    cli=_lbvserver_cli,
 )
+
+# --- servicegroup ------------------------------------------------------------------------------
+
+
+def _servicegroup_computed(scope: Scope, rec: Record) -> Record:
+    if rec.get("state") == "DISABLED":
+        return {"servicegroupeffectivestate": "OUT OF SERVICE"}
+    total, up = _group_counts(scope, norm(rec.get("servicegroupname")))
+    if total and up == total:
+        return {"servicegroupeffectivestate": "UP"}
+    return {"servicegroupeffectivestate": "PARTIAL-UP" if up else "DOWN"}
+
+
+def _toggle_members(scope: Scope, item: Record, state: str) -> bool:
+    """enable/disable naming a servername or port acts on the group's matching members."""
+    if "servername" not in item and "port" not in item:
+        return False
+    group = item.get("servicegroupname")
+    if group is None:
+        raise missing("servicegroupname")
+    scope.require_parent(SERVICEGROUP_MEMBER_BINDING, str(group))
+    members = scope.table(SERVICEGROUP_MEMBER_BINDING)
+    found = False
+    for key in members.children(norm(group)):
+        rec = members.rows[key]
+        if "servername" in item and norm(rec.get("servername")) != norm(item["servername"]):
+            continue
+        if "port" in item and norm(rec.get("port")) != norm(item["port"]):
+            continue
+        rec["state"] = state
+        found = True
+    if not found:
+        raise no_such("servername", item.get("servername"))
+    return True
+
+
+def _servicegroup_stat(rec: Record, full: Record) -> Record:
+    return {
+        "servicegroupname": rec.get("servicegroupname"),
+        "servicetype": rec.get("servicetype"),
+        "state": full["servicegroupeffectivestate"],
+    }
+
+
+def _servicegroup_cli(rec: Record) -> str:
+    return (
+        f"add serviceGroup {_cli_quote(rec.get('servicegroupname'))} {rec.get('servicetype')}"
+        + _cli_options(SERVICEGROUP, rec, ("servicetype",))
+    )
+
 
 SERVICEGROUP = ResourceSchema(
     name="servicegroup",
@@ -416,7 +762,8 @@ SERVICEGROUP = ResourceSchema(
         "processlocal dnsprofilename bootstrap hashid serverid customserverid nodefaultbindings"
     ),
     update_only=_words("weight monitor_name_svc dup_weight servername port"),
-    action_only=_words("newname delay graceful"),
+    update_ignored=_words("weight monitor_name_svc dup_weight servername port"),
+    action_only=_words("newname delay graceful servername port"),
     readonly=_words(
         "servicegroupeffectivestate numofconnections serviceconftype value svrstate ip "
         "monstatcode monstatparam1 monstatparam2 monstatparam3 statechangetimemsec groupcount "
@@ -485,9 +832,29 @@ SERVICEGROUP = ResourceSchema(
         "svrtimeout": (0, 31536000), "maxbandwidth": (0, 4294967287), "monthreshold": (0, 65535),
         "td": (0, 4094), "weight": (1, 100), "delay": (0, 4294967295),
     },
+    inherited={"usip": _global_usip},
     summary=("servicegroupname", "servicetype"),
+    computed=_words("servicegroupeffectivestate"),
+    compute=_servicegroup_computed,
     actions=_words("enable disable unset rename rm"),
+    toggle=_toggle_members,
+    stat=_servicegroup_stat,
+    cli=_servicegroup_cli,
 )
+
+# --- server ------------------------------------------------------------------------------------
+
+
+def _server_address(scope: Scope, clean: Record) -> None:
+    if "ipaddress" not in clean and "domain" not in clean:
+        raise missing("IPAddress")
+
+
+def _server_cli(rec: Record) -> str:
+    address = rec.get("ipaddress") or rec.get("domain")
+    return (f"add server {_cli_quote(rec.get('name'))} {_cli_quote(address)}"
+            + _cli_options(SERVER, rec, ("ipaddress", "domain")))
+
 
 SERVER = ResourceSchema(
     name="server",
@@ -510,8 +877,19 @@ SERVER = ResourceSchema(
     ip_attrs=_words("ipaddress translationip translationmask"),
     num_attrs={"td": (0, 4094), "domainresolveretry": (5, 20939), "delay": (0, 4294967295)},
     summary=("name", "ipaddress", "domain"),
+    found_by="ipaddress",
     actions=_words("enable disable unset rename rm"),
+    prepare=_server_address,
+    cli=_server_cli,
 )
+
+# --- lbmonitor and bindings --------------------------------------------------------------------
+
+
+def _lbmonitor_cli(rec: Record) -> str:
+    return (f"add lb monitor {_cli_quote(rec.get('monitorname'))} {rec.get('type')}"
+            + _cli_options(LBMONITOR, rec, ("type", "password")))
+
 
 LBMONITOR = ResourceSchema(
     name="lbmonitor",
@@ -576,7 +954,49 @@ LBMONITOR = ResourceSchema(
     int_attrs={"destport": (0, 65535)},
     summary=("monitorname", "type"),
     actions=_words("enable disable unset rm"),
+    cli=_lbmonitor_cli,
 )
+
+
+def _vserver_service_computed(scope: Scope, rec: Record) -> Record:
+    """A service binding reports the bound service's address, type and state."""
+    svc = scope.table(SERVICE).rows.get((norm(rec.get("servicename")),))
+    if svc is None:
+        return {}
+    return {
+        "ipv46": svc.get("ipaddress"),
+        "port": svc.get("port"),
+        "servicetype": svc.get("servicetype"),
+        "curstate": _service_state(svc),
+        "dynamicweight": "0",
+    }
+
+
+def _member_computed(scope: Scope, rec: Record) -> Record:
+    return {"svrstate": _member_state(scope, rec)}
+
+
+def _load_member(scope: Scope, rec: Record) -> Record:
+    if "ip" not in rec:
+        server = scope.table(SERVER).rows.get((norm(rec.get("servername")),))
+        if server is not None and "ipaddress" in server:
+            rec["ip"] = server["ipaddress"]
+    return rec
+
+
+def _member_address(scope: Scope, clean: Record) -> Implied | None:
+    """A member is bound by `ip` or `servername` and stores both."""
+    ip, servername = clean.get("ip"), clean.get("servername")
+    if ip is None and servername is None:
+        raise missing("IP")
+    if ip is not None and servername is not None and norm(servername) != norm(ip):
+        raise both_given("serverName", "IP")
+    return _settle_server(scope, clean, ip, "ip")
+
+
+def _monitor(attr: str) -> Reference:
+    return Reference(attr, "lbmonitor", must_exist=True, deleted_with_target=True,
+                     builtin=BUILTIN_MONITORS, error_name="monitorName")
 
 LBVSERVER_SERVICE_BINDING = ResourceSchema(
     name="lbvserver_service_binding",
@@ -589,9 +1009,14 @@ LBVSERVER_SERVICE_BINDING = ResourceSchema(
     defaults={"weight": "1"},
     required=("name", "servicename"),
     num_attrs={"weight": (1, 100), "order": (1, 8192)},
+    computed=_words("ipv46 port servicetype curstate dynamicweight"),
+    compute=_vserver_service_computed,
     binding_parent="name",
     binding_parent_type="lbvserver",
+    references=(Reference("servicename", "service", must_exist=True, deleted_with_target=True),),
     actions=_words("unbind"),
+    cli=lambda rec: (f"bind lb vserver {_cli_quote(rec.get('name'))} "
+                     f"{_cli_quote(rec.get('servicename'))}"),
 )
 
 LBVSERVER_SERVICEGROUP_BINDING = ResourceSchema(
@@ -604,7 +1029,11 @@ LBVSERVER_SERVICEGROUP_BINDING = ResourceSchema(
     num_attrs={"weight": (1, 100), "order": (1, 8192)},
     binding_parent="name",
     binding_parent_type="lbvserver",
+    references=(Reference("servicegroupname", "servicegroup", must_exist=True,
+                          deleted_with_target=True),),
     actions=_words("unbind"),
+    cli=lambda rec: (f"bind lb vserver {_cli_quote(rec.get('name'))} "
+                     f"{_cli_quote(rec.get('servicegroupname'))}"),
 )
 
 SERVICEGROUP_MEMBER_BINDING = ResourceSchema(
@@ -631,9 +1060,16 @@ SERVICEGROUP_MEMBER_BINDING = ResourceSchema(
     ip_attrs=_words("ip nameserver"),
     int_attrs={"port": (1, 65535)},
     num_attrs={"weight": (1, 100), "hashid": (0, 4294967295), "dbsttl": (0, 2147483647)},
+    computed=_words("svrstate"),
+    compute=_member_computed,
     binding_parent="servicegroupname",
     binding_parent_type="servicegroup",
+    references=(Reference("servername", "server"),),
     actions=_words("unbind"),
+    on_load=_load_member,
+    prepare=_member_address,
+    cli=lambda rec: (f"bind serviceGroup {_cli_quote(rec.get('servicegroupname'))} "
+                     f"{_cli_quote(rec.get('servername'))} {_cli_port(rec.get('port'))}"),
 )
 
 SERVICE_LBMONITOR_BINDING = ResourceSchema(
@@ -647,7 +1083,10 @@ SERVICE_LBMONITOR_BINDING = ResourceSchema(
     num_attrs={"weight": (1, 100)},
     binding_parent="name",
     binding_parent_type="service",
+    references=(_monitor("monitor_name"),),
     actions=_words("unbind"),
+    cli=lambda rec: (f"bind service {_cli_quote(rec.get('name'))} -monitorName "
+                     f"{_cli_quote(rec.get('monitor_name'))}"),
 )
 
 SERVICEGROUP_LBMONITOR_BINDING = ResourceSchema(
@@ -665,8 +1104,18 @@ SERVICEGROUP_LBMONITOR_BINDING = ResourceSchema(
     num_attrs={"weight": (1, 100)},
     binding_parent="servicegroupname",
     binding_parent_type="servicegroup",
+    references=(_monitor("monitor_name"),),
     actions=_words("unbind"),
+    cli=lambda rec: (f"bind serviceGroup {_cli_quote(rec.get('servicegroupname'))} -monitorName "
+                     f"{_cli_quote(rec.get('monitor_name'))}"),
 )
+
+# --- system ------------------------------------------------------------------------------------
+
+
+def _nsip_cli(rec: Record) -> str:
+    return f"add ns ip {rec.get('ipaddress')} {rec.get('netmask')} -type {rec.get('type')}"
+
 
 NSIP = ResourceSchema(
     name="nsip",
@@ -748,7 +1197,64 @@ NSIP = ResourceSchema(
     num_attrs={"td": (0, 4094), "ownernode": (0, 255), "tag": (0, 4294967295)},
     summary=("ipaddress", "netmask", "type", "td"),
     actions=_words("enable disable unset rm"),
+    cli=_nsip_cli,
 )
+
+LOCAL_NODE: Key = ("0",)  # hanode id 0 is this appliance
+
+
+def _hanode_computed(scope: Scope, rec: Record) -> Record:
+    """Node 0 shows this appliance's HA state; a peer the opposite one, unless it is down."""
+    if norm(rec.get("id")) == "0":
+        return {"state": scope.ha_state}
+    stored = norm(rec.get("state")).lower()
+    if stored and stored not in {"primary", "secondary"}:
+        # A peer the scenario marks as down (UNKNOWN) stays down whatever this node is.
+        return {"state": rec.get("state")}
+    return {"state": "Secondary" if scope.ha_state == "Primary" else "Primary"}
+
+
+def _settle_local_node(scope: Scope) -> None:
+    """Node 0 always exists, first, with this appliance's address and hostname; a Primary or
+    Secondary state given for it is where the appliance's HA state starts."""
+    nodes = scope.table(HANODE)
+    if LOCAL_NODE not in nodes.rows:
+        node: Record = {"id": 0}
+        scope.fill_defaults(HANODE, node)
+        nodes.insert_first(node)
+    node0 = nodes.rows[LOCAL_NODE]
+    node0.setdefault("ipaddress", scope.singleton(NSCONFIG).get("ipaddress"))
+    node0.setdefault("name", scope.singleton(NSHOSTNAME).get("hostname"))
+    given = node0.get("state")
+    if isinstance(given, str) and given.lower() in ("primary", "secondary"):
+        scope.store.ha_state = given.capitalize()
+
+
+def _keep_local_node(name: str) -> None:
+    if norm(name) == "0":
+        raise bad_value("id", name)
+
+
+def _hanode_stat(scope: Scope) -> Record:
+    nodes = scope.table(HANODE)
+    peers = len(nodes.rows.keys() - {LOCAL_NODE})
+    node0 = nodes.rows.get(LOCAL_NODE, {})
+    master = scope.ha_state.upper()
+    if node0.get("hastatus") == "STAYSECONDARY" and master == "SECONDARY":
+        master = "STAYSECONDARY"
+    return {
+        "hacurstatus": "YES" if peers else "NO",
+        "hacurstate": "DISABLED" if node0.get("hastatus") == "DISABLED" else "UP",
+        "hacurmasterstate": master,
+        "transtime": timestamp(scope.store.boot),
+        "hatotpktrx": "0",
+        "hatotpkttx": "0",
+        "hapktrxrate": 0,
+        "hapkttxrate": 0,
+        "haerrproptimeout": "0",
+        "haerrsyncfailure": "0",
+    }
+
 
 HANODE = ResourceSchema(
     name="hanode",
@@ -786,9 +1292,43 @@ HANODE = ResourceSchema(
     ip_attrs=_words("ipaddress"),
     int_attrs={"id": (0, 64)},
     num_attrs={"hellointerval": (200, 1000), "deadinterval": (3, 60), "syncvlan": (1, 4094)},
+    computed=_words("state"),
+    compute=_hanode_computed,
+    export_computed=True,
     appliance_wide=True,
     actions=_words("unset rm"),
+    after_load=_settle_local_node,
+    protect=_keep_local_node,
+    type_stat=_hanode_stat,
 )
+
+
+def _nspartition_computed(scope: Scope, rec: Record) -> Record:
+    if rec.get("partitionname") == scope.partition.name:
+        return {"partitiontype": "Current Partition"}
+    return {}
+
+
+def _not_default(scope: Scope, clean: Record) -> None:
+    if clean["partitionname"] == DEFAULT_PARTITION:
+        raise exists()
+
+
+def _open_partition(scope: Scope, key: Key, rec: Record) -> None:
+    ids = [int(norm(r.get("partitionid"))) for r in scope.table(NSPARTITION).rows.values()
+           if norm(r.get("partitionid")).isdigit()]
+    rec["partitionid"] = max(ids, default=0) + 1
+    scope.store.open_partition(key[0])
+
+
+def _close_partition(scope: Scope, key: Key, rec: Record) -> None:
+    scope.store.close_partition(key[0])
+
+
+def _keep_default(name: str) -> None:
+    if name == DEFAULT_PARTITION:
+        raise bad_action("delete")
+
 
 NSPARTITION = ResourceSchema(
     name="nspartition",
@@ -804,19 +1344,115 @@ NSPARTITION = ResourceSchema(
         "maxmemlimit": "10",
     },
     required=("partitionname",),
+    computed=_words("partitiontype"),
+    compute=_nspartition_computed,
     appliance_wide=True,
     actions=_words("switch unset rm"),
+    session_actions=_words("switch"),
+    prepare=_not_default,
+    after_add=_open_partition,
+    after_remove=_close_partition,
+    protect=_keep_default,
 )
+
+
+def _load_nsmode(scope: Scope, given: Record) -> Record:
+    """Scenario modes come as the `mode` list, as booleans, or as NITRO's words for them."""
+    rec: Record = {attr: default for attr, _aliases, default in NSMODES}
+    modes = given.pop("mode", None)
+    if isinstance(modes, str):
+        modes = modes.replace(",", " ").split()
+    if isinstance(modes, list):
+        enabled = {MODE_ALIASES.get(str(m).lower()) for m in modes}
+        for attr in rec:
+            rec[attr] = attr in enabled
+    for attr, value in given.items():
+        if attr in rec and isinstance(value, str) and value.lower() in (
+            "true", "false", "yes", "no", "on", "off", "enabled", "disabled"
+        ):
+            rec[attr] = truthy(value)
+        else:
+            rec[attr] = value
+    return rec
+
+
+def _enabled_modes(rec: Record) -> list[str]:
+    return [MODE_LABEL[attr] for attr in MODE_LABEL if rec.get(attr) is True]
+
+
+def _toggle_modes(scope: Scope, item: Record, state: str) -> bool:
+    """enable/disable nsmode switches the modes its `mode` list names."""
+    modes = item.get("mode")
+    if isinstance(modes, str):
+        modes = modes.replace(",", " ").split()
+    if not isinstance(modes, list) or not modes:
+        raise missing("mode")
+    attrs: list[str] = []
+    for mode in modes:
+        found = MODE_ALIASES.get(str(mode).lower())
+        if found is None:
+            raise bad_value("mode", mode)
+        attrs.append(found)
+    nsmode = scope.singleton(NSMODE)
+    for attr in attrs:
+        nsmode[attr] = state == "ENABLED"
+    return True
+
+
+def _nsmode_cli(rec: Record) -> str | None:
+    enabled = _enabled_modes(rec)
+    return ("enable ns mode " + " ".join(enabled)) if enabled else None
+
 
 NSMODE = ResourceSchema(
     name="nsmode",
     keys=(),
-    writable=_words("mode"),
+    action_only=_words("mode"),
     readonly=frozenset(attr for attr, _names, _default in NSMODES),
     defaults={attr: default for attr, _names, default in NSMODES},
+    computed=_words("mode"),
+    compute=lambda scope, rec: {"mode": _enabled_modes(rec)},
     singleton=True,
+    updatable=False,
     actions=_words("enable disable"),
+    on_load=_load_nsmode,
+    toggle=_toggle_modes,
+    cli=_nsmode_cli,
 )
+
+
+def _load_nsconfig(scope: Scope, rec: Record) -> Record:
+    """configchanged and the change and save times of a scenario become the partition's."""
+    part = scope.partition
+    if "configchanged" in rec:
+        part.changed = truthy(rec["configchanged"])
+        if part.changed:
+            part.last_changed = time.time()
+    # Times given by the scenario are shown as given until the first change or save.
+    for attr, label in (("lastconfigchangedtime", "changed"), ("lastconfigsavetime", "saved")):
+        if isinstance(rec.get(attr), str) and rec[attr]:
+            part.labels[label] = rec[attr]
+    for attr in NSCONFIG.computed:
+        rec.pop(attr, None)
+    return rec
+
+
+def _nsconfig_computed(scope: Scope, rec: Record) -> Record:
+    part = scope.partition
+    out: Record = {
+        "configchanged": part.changed,
+        "lastconfigchangedtime": part.labels.get("changed") or timestamp(part.last_changed),
+        "lastconfigsavetime": part.labels.get("saved") or timestamp(part.last_saved),
+        "currentsytemtime": timestamp(time.time()),
+    }
+    if scope.table(HANODE).rows.keys() - {LOCAL_NODE}:
+        out["systemtype"] = "HA"
+    return out
+
+
+def _nsconfig_cli(rec: Record) -> str:
+    return f"set ns config -IPAddress {rec.get('ipaddress')} -netmask {rec.get('netmask')}"
+
 
 NSCONFIG = ResourceSchema(
     name="nsconfig",
@@ -862,8 +1498,15 @@ NSCONFIG = ResourceSchema(
         "systemtype": "Stand-alone",
     },
     ip_attrs=_words("ipaddress netmask"),
+    # systemtype is stored (a scenario may set it) but reads "HA" while there are peers.
+    computed=_words(
+        "configchanged lastconfigchangedtime lastconfigsavetime currentsytemtime"
+    ),
+    compute=_nsconfig_computed,
     singleton=True,
     actions=_words("save unset clear"),
+    on_load=_load_nsconfig,
+    cli=_nsconfig_cli,
 )
 
 NSVERSION = ResourceSchema(
@@ -873,6 +1516,7 @@ NSVERSION = ResourceSchema(
     defaults={"version": DEFAULT_VERSION, "mode": "1"},
     singleton=True,
     appliance_wide=True,
+    updatable=False,
 )
 
 NSHOSTNAME = ResourceSchema(
@@ -882,43 +1526,45 @@ NSHOSTNAME = ResourceSchema(
     defaults={"hostname": "ns-mock"},
     singleton=True,
     appliance_wide=True,
+    cli=lambda rec: f"set ns hostName {_cli_quote(rec['hostname'])}" if rec.get("hostname")
+    else None,
 )
 
-SCHEMAS: dict[str, ResourceSchema] = {
-    s.name: s
-    for s in (
-        LBVSERVER, SERVICE, SERVICEGROUP, SERVICEGROUP_MEMBER_BINDING, LBVSERVER_SERVICE_BINDING,
-        LBVSERVER_SERVICEGROUP_BINDING, SERVER, LBMONITOR, SERVICE_LBMONITOR_BINDING,
-        SERVICEGROUP_LBMONITOR_BINDING, NSIP, NSMODE, HANODE, NSVERSION, NSPARTITION, NSCONFIG,
-        NSHOSTNAME,
-    )
-}
+# Every modeled type, in the order a scenario is loaded: nsmode before services (usip inherits
+# the global mode), parents before bindings, servers before services and members. Exports list
+# the types in this order too.
+LOAD_ORDER: tuple[ResourceSchema, ...] = (
+    NSVERSION, NSHOSTNAME, HANODE, NSPARTITION, NSMODE, NSCONFIG, NSIP, SERVER, LBMONITOR, SERVICE,
+    SERVICEGROUP, LBVSERVER, SERVICEGROUP_MEMBER_BINDING, LBVSERVER_SERVICE_BINDING,
+    LBVSERVER_SERVICEGROUP_BINDING, SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING,
+)
+SCHEMAS: dict[str, ResourceSchema] = {s.name: s for s in LOAD_ORDER}
 
-# Load order matters: nsmode before services (usip inherits the global mode), parents before
-# bindings, servers before services and members.
-LOAD_ORDER: tuple[str, ...] = (
-    "nsversion", "nshostname", "hanode", "nspartition", "nsmode", "nsconfig", "nsip", "server",
-    "lbmonitor", "service", "servicegroup", "lbvserver", "servicegroup_servicegroupmember_binding",
-    "lbvserver_service_binding", "lbvserver_servicegroup_binding", "service_lbmonitor_binding",
-    "servicegroup_lbmonitor_binding",
+# The order `show running config` prints its lines in.
+RUNNING_CONFIG_ORDER: tuple[ResourceSchema, ...] = (
+    NSHOSTNAME, NSCONFIG, NSMODE, NSIP, SERVER, LBMONITOR, SERVICE, SERVICEGROUP, LBVSERVER,
+    LBVSERVER_SERVICE_BINDING, LBVSERVER_SERVICEGROUP_BINDING, SERVICEGROUP_MEMBER_BINDING,
+    SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING,
 )
 
 # Read-only aggregates: `<parent>_binding/<name>` lists every binding type of that parent.
 AGGREGATES: dict[str, tuple[str, ...]] = {}
+# The binding types whose parent is a type: they follow its renames and go with its deletes.
+BINDINGS_OF: dict[str, tuple[ResourceSchema, ...]] = {}
+# The attributes that name an object of a type (see Reference).
+REFERRERS: dict[str, tuple[tuple[ResourceSchema, Reference], ...]] = {}
 for _schema in SCHEMAS.values():
-    if _schema.binding_parent_type is not None:
-        AGGREGATES.setdefault(f"{_schema.binding_parent_type}_binding", ())
-        AGGREGATES[f"{_schema.binding_parent_type}_binding"] += (_schema.name,)
-
-# Where a rename or delete of an object must follow into bindings that name it as a child.
-CHILD_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
-    "service": (("lbvserver_service_binding", "servicename"),),
-    "servicegroup": (("lbvserver_servicegroup_binding", "servicegroupname"),),
-    "lbmonitor": (
-        ("service_lbmonitor_binding", "monitor_name"),
-        ("servicegroup_lbmonitor_binding", "monitor_name"),
-    ),
-}
+    _parent = _schema.binding_parent_type
+    for _named in (_parent, *(ref.target for ref in _schema.references)):
+        if _named is not None and _named not in SCHEMAS:
+            raise ValueError(f"{_schema.name} names {_named!r}, which is not in LOAD_ORDER")
+    if _parent is not None:
+        AGGREGATES[f"{_parent}_binding"] = (*AGGREGATES.get(f"{_parent}_binding", ()),
+                                            _schema.name)
+        BINDINGS_OF[_parent] = (*BINDINGS_OF.get(_parent, ()), _schema)
+    for _reference in _schema.references:
+        REFERRERS[_reference.target] = (*REFERRERS.get(_reference.target, ()),
+                                        (_schema, _reference))
 
 
 def unmodeled_schema(type_name: str, first_attr: str) -> ResourceSchema:

@@ -15,8 +15,9 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
-from mocks.appliance import Appliance, NitroRequest, split_target
+from mocks.appliance import Appliance
 from mocks.faults import FaultError
+from mocks.messages import NitroRequest, split_target
 
 _REASONS = {207: "Multi-Status", 209: "X-NITRO-WARNING", 599: "Netscaler specific error"}
 _NO_CACHE = (

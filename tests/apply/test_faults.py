@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mocks.appliance import NitroError as MockNitroError
+from mocks.envelopes import NitroError as MockNitroError
 from mocks.fixtures import RunningMock
 from nsfix import apply as apply_module
 from nsfix.executor import Executor

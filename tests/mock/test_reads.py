@@ -14,8 +14,9 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mocks.appliance import Appliance, ScenarioError
+from mocks.appliance import Appliance
 from mocks.fixtures import MockFactory, RunningMock
+from mocks.scenario import ScenarioError
 from tests.mock.conftest import Nitro
 
 
