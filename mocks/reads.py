@@ -43,9 +43,11 @@ def get(scope: Scope, api: str, type_name: str, name: str | None,
         wanted = list(schema.summary or schema.required or schema.keys)
     if schema.singleton:
         rec = scope.render_singleton(schema)
+        out = dict(DONE)
+        if not rec:
+            return out  # nothing configured (no hostname): NITRO returns no record
         if wanted is not None:
             rec = {k: rec[k] for k in wanted if k in rec}
-        out = dict(DONE)
         out[type_name] = rec
         return out
 

@@ -53,10 +53,13 @@ def load_scenario(source: Mapping[str, Any] | str | Path) -> dict[str, Any]:
 
 
 def canonical_ha_state(state: str) -> str:
-    lowered = state.strip().lower()
-    if lowered not in ("primary", "secondary"):
-        raise ScenarioError(f"ha_state must be Primary or Secondary, not {state!r}")
-    return lowered.capitalize()
+    """Primary and Secondary as the appliance spells them; any other state (UNKNOWN, a
+    transitional state such as Claiming) is kept as given, for nsfix to be tried against."""
+    word = state.strip()
+    if not word:
+        raise ScenarioError("ha_state must not be empty")
+    lowered = word.lower()
+    return lowered.capitalize() if lowered in ("primary", "secondary") else word
 
 
 def _records(type_name: str, value: Any) -> list[Record]:
@@ -84,7 +87,11 @@ def build_store(data: dict[str, Any], partitions: Mapping[str, Any],
     for name, content in partitions.items():
         _load_partition(store.scope(store.partitions[str(name)]), dict(content))
     if "hostname" in mock:
-        store.singletons[NSHOSTNAME.name]["hostname"] = str(mock["hostname"])
+        if mock["hostname"] is None:
+            # An appliance that answers `show ns hostName` with no record at all.
+            store.singletons[NSHOSTNAME.name].clear()
+        else:
+            store.singletons[NSHOSTNAME.name]["hostname"] = str(mock["hostname"])
     for schema in LOAD_ORDER:
         if schema.after_load is not None:
             schema.after_load(store.default)

@@ -1036,6 +1036,112 @@ LBVSERVER_SERVICEGROUP_BINDING = ResourceSchema(
                      f"{_cli_quote(rec.get('servicegroupname'))}"),
 )
 
+CS_TYPES = (
+    "HTTP", "SSL", "TCP", "FTP", "RTSP", "SSL_TCP", "UDP", "DNS", "SIP_UDP", "SIP_TCP", "SIP_SSL",
+    "ANY", "RADIUS", "RDP", "MYSQL", "MSSQL", "DIAMETER", "SSL_DIAMETER", "DNS_TCP", "ORACLE",
+    "SMPP", "PROXY", "MONGO", "MONGO_TLS", "MQTT", "MQTT_TLS", "HTTP_QUIC", "QUIC",
+)
+
+CSACTION = ResourceSchema(
+    name="csaction",
+    keys=("name",),
+    writable=_words("name targetlbvserver targetvserver targetvserverexpr comment"),
+    readonly=_words("hits referencecount undefhits builtin"),
+    required=("name",),
+    references=(Reference("targetlbvserver", "lbvserver", must_exist=True),),
+    actions=_words("unset rename rm"),
+    cli=lambda rec: (f"add cs action {_cli_quote(rec.get('name'))} -targetLBVserver "
+                     f"{_cli_quote(rec.get('targetlbvserver'))}"),
+)
+
+CSPOLICY = ResourceSchema(
+    name="cspolicy",
+    keys=("policyname",),
+    writable=_words("policyname url rule domain action logaction"),
+    readonly=_words("vstype hits bindhits labelname labeltype priority activepolicy cspolicytype"),
+    required=("policyname",),
+    references=(Reference("action", "csaction", must_exist=True),),
+    actions=_words("unset rename rm"),
+    cli=lambda rec: (f"add cs policy {_cli_quote(rec.get('policyname'))} -rule "
+                     f"{_cli_quote(rec.get('rule'))} -action {_cli_quote(rec.get('action'))}"),
+)
+
+CSVSERVER = ResourceSchema(
+    name="csvserver",
+    keys=("name",),
+    writable=_words(
+        "name td servicetype ipv46 targettype dnsrecordtype persistenceid ippattern ipmask range "
+        "port ipset state stateupdate cacheable redirecturl clttimeout precedence casesensitive "
+        "somethod sopersistence sopersistencetimeout sothreshold rhistate redirectportrewrite "
+        "downstateflush backupvserver disableprimaryondown insertvserveripport vipheader rtspnat "
+        "authenticationhost authentication listenpolicy listenpriority authn401 authnvsname push "
+        "pushvserver pushlabel pushmulticlients tcpprofilename httpprofilename dbprofilename "
+        "oracleserverversion comment mssqlserverversion l2conn mysqlprotocolversion "
+        "mysqlserverversion mysqlcharacterset mysqlservercapabilities appflowlog netprofile "
+        "icmpvsrresponse authnprofile dnsprofilename dtls persistencetype persistmask "
+        "v6persistmasklen timeout cookiename persistencebackup backuppersistencetimeout "
+        "tcpprobeport probeprotocol probesuccessresponsecode probeport"
+    ),
+    readonly=_words(
+        "ip value ngname type curstate sc status cachetype redirect homepage dnsvservername "
+        "domain policyname servicename weight cachevserver targetvserver priority url "
+        "gotopriorityexpression bindpoint invoke labeltype labelname gt2gb statechangetimesec "
+        "statechangetimemsec tickssincelaststatechange ruletype lbvserver targetlbvserver "
+        "nodefaultbindings version"
+    ),
+    immutable=_words("servicetype td"),
+    enums={"servicetype": CS_TYPES, "state": ENABLED_DISABLED},
+    defaults={"td": "0", "state": "ENABLED", "port": 80},
+    required=("name", "servicetype"),
+    ip_attrs=_words("ipv46 ippattern ipmask"),
+    int_attrs={"port": (0, 65535)},
+    num_attrs={"td": (0, 4094)},
+    summary=("name", "servicetype", "ipv46", "port"),
+    computed=_words("curstate"),
+    compute=lambda scope, rec: {
+        "curstate": "OUT OF SERVICE" if rec.get("state") == "DISABLED" else "UP"
+    },
+    actions=_words("enable disable unset rename rm"),
+    cli=lambda rec: (f"add cs vserver {_cli_quote(rec.get('name'))} {rec.get('servicetype')} "
+                     f"{rec.get('ipv46')} {_cli_port(rec.get('port'))}"),
+)
+
+CSVSERVER_LBVSERVER_BINDING = ResourceSchema(
+    name="csvserver_lbvserver_binding",
+    keys=("name", "lbvserver"),
+    writable=_words("name lbvserver targetvserver"),
+    required=("name", "lbvserver"),
+    binding_parent="name",
+    binding_parent_type="csvserver",
+    references=(Reference("lbvserver", "lbvserver", must_exist=True, deleted_with_target=True),),
+    actions=_words("unbind"),
+    cli=lambda rec: (f"bind cs vserver {_cli_quote(rec.get('name'))} -lbvserver "
+                     f"{_cli_quote(rec.get('lbvserver'))}"),
+)
+
+CSVSERVER_CSPOLICY_BINDING = ResourceSchema(
+    name="csvserver_cspolicy_binding",
+    keys=("name", "policyname"),
+    writable=_words(
+        "name policyname targetlbvserver priority gotopriorityexpression bindpoint invoke "
+        "labeltype labelname"
+    ),
+    readonly=_words("hits rule"),
+    required=("name", "policyname"),
+    num_attrs={"priority": (1, 2147483647)},
+    binding_parent="name",
+    binding_parent_type="csvserver",
+    references=(
+        Reference("policyname", "cspolicy", must_exist=True, deleted_with_target=True),
+        Reference("targetlbvserver", "lbvserver", must_exist=True),
+    ),
+    actions=_words("unbind"),
+    cli=lambda rec: (f"bind cs vserver {_cli_quote(rec.get('name'))} -policyName "
+                     f"{_cli_quote(rec.get('policyname'))}"
+                     + (f" -targetLBVserver {_cli_quote(rec['targetlbvserver'])}"
+                        if rec.get("targetlbvserver") else "")),
+)
+
 SERVICEGROUP_MEMBER_BINDING = ResourceSchema(
     name="servicegroup_servicegroupmember_binding",
     keys=("servicegroupname", "servername", "port"),
@@ -1200,6 +1306,50 @@ NSIP = ResourceSchema(
     cli=_nsip_cli,
 )
 
+def _nsip6_cli(rec: Record) -> str:
+    return f"add ns ip6 {rec.get('ipv6address')} -type {rec.get('type')}"
+
+
+NSIP6 = ResourceSchema(
+    name="nsip6",
+    keys=("ipv6address", "td"),
+    writable=_words(
+        "ipv6address scope type vlan nd icmp vserver telnet ftp gui ssh snmp mgmtaccess "
+        "restrictaccess state map dynamicrouting decrementttl hostroute "
+        "advertiseondefaultpartition networkroute tag ip6hostrtgw metric vserverrhilevel "
+        "ospf6lsatype ospfarea ownernode ownerdownresponse td mptcpadvertise"
+    ),
+    readonly=_words(
+        "iptype curstate viprtadv2bsd vipvsercount vipvserdowncount vipvsrvrrhiactivecount "
+        "vipvsrvrrhiactiveupcount systemtype"
+    ),
+    immutable=_words("ipv6address type td"),
+    enums={
+        "type": ("NSIP", "VIP", "SNIP", "GSLBsiteIP", "ADNSsvcIP", "CLIP"),
+        "scope": ("global", "link-local"),
+        "nd": ENABLED_DISABLED,
+        "icmp": ENABLED_DISABLED,
+        "vserver": ENABLED_DISABLED,
+        "state": ENABLED_DISABLED,
+        "mgmtaccess": ENABLED_DISABLED,
+    },
+    defaults={
+        "td": "0",
+        "type": "SNIP",
+        "scope": "global",
+        "nd": "ENABLED",
+        "icmp": "ENABLED",
+        "vserver": "ENABLED",
+        "mgmtaccess": "DISABLED",
+        "state": "ENABLED",
+    },
+    required=("ipv6address",),
+    num_attrs={"td": (0, 4094)},
+    summary=("ipv6address", "type", "td"),
+    actions=_words("enable disable unset rm"),
+    cli=_nsip6_cli,
+)
+
 LOCAL_NODE: Key = ("0",)  # hanode id 0 is this appliance
 
 
@@ -1224,10 +1374,15 @@ def _settle_local_node(scope: Scope) -> None:
         nodes.insert_first(node)
     node0 = nodes.rows[LOCAL_NODE]
     node0.setdefault("ipaddress", scope.singleton(NSCONFIG).get("ipaddress"))
-    node0.setdefault("name", scope.singleton(NSHOSTNAME).get("hostname"))
+    hostname = scope.singleton(NSHOSTNAME).get("hostname")
+    if hostname:
+        node0.setdefault("name", hostname)
     given = node0.get("state")
-    if isinstance(given, str) and given.lower() in ("primary", "secondary"):
-        scope.store.ha_state = given.capitalize()
+    if isinstance(given, str) and given.strip():
+        lowered = given.strip().lower()
+        scope.store.ha_state = (
+            lowered.capitalize() if lowered in ("primary", "secondary") else given.strip()
+        )
 
 
 def _keep_local_node(name: str) -> None:
@@ -1534,17 +1689,19 @@ NSHOSTNAME = ResourceSchema(
 # the global mode), parents before bindings, servers before services and members. Exports list
 # the types in this order too.
 LOAD_ORDER: tuple[ResourceSchema, ...] = (
-    NSVERSION, NSHOSTNAME, HANODE, NSPARTITION, NSMODE, NSCONFIG, NSIP, SERVER, LBMONITOR, SERVICE,
-    SERVICEGROUP, LBVSERVER, SERVICEGROUP_MEMBER_BINDING, LBVSERVER_SERVICE_BINDING,
+    NSVERSION, NSHOSTNAME, HANODE, NSPARTITION, NSMODE, NSCONFIG, NSIP, NSIP6, SERVER, LBMONITOR,
+    SERVICE, SERVICEGROUP, LBVSERVER, SERVICEGROUP_MEMBER_BINDING, LBVSERVER_SERVICE_BINDING,
     LBVSERVER_SERVICEGROUP_BINDING, SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING,
+    CSACTION, CSPOLICY, CSVSERVER, CSVSERVER_LBVSERVER_BINDING, CSVSERVER_CSPOLICY_BINDING,
 )
 SCHEMAS: dict[str, ResourceSchema] = {s.name: s for s in LOAD_ORDER}
 
 # The order `show running config` prints its lines in.
 RUNNING_CONFIG_ORDER: tuple[ResourceSchema, ...] = (
-    NSHOSTNAME, NSCONFIG, NSMODE, NSIP, SERVER, LBMONITOR, SERVICE, SERVICEGROUP, LBVSERVER,
+    NSHOSTNAME, NSCONFIG, NSMODE, NSIP, NSIP6, SERVER, LBMONITOR, SERVICE, SERVICEGROUP, LBVSERVER,
     LBVSERVER_SERVICE_BINDING, LBVSERVER_SERVICEGROUP_BINDING, SERVICEGROUP_MEMBER_BINDING,
-    SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING,
+    SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING, CSACTION, CSPOLICY, CSVSERVER,
+    CSVSERVER_LBVSERVER_BINDING, CSVSERVER_CSPOLICY_BINDING,
 )
 
 # Read-only aggregates: `<parent>_binding/<name>` lists every binding type of that parent.

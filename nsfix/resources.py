@@ -119,6 +119,12 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         noun="SNIP",
     ),
     Resource(
+        "nsip6",
+        key="ipv6address",
+        read=Read(("ipv6address", "type", "state", "td"), Shape.LIST, "IPv6 SNIPs"),
+        noun="IPv6 SNIP",
+    ),
+    Resource(
         "nsmode",
         read=Read(("usip", "mbf", "l2", "l3", "usnip"), Shape.SINGLETON, "global modes"),
     ),
@@ -140,6 +146,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
                 "effectivestate",
                 "lbmethod",
                 "td",
+                "backupvserver",
             ),
             Shape.PAGED,
             "virtual servers",
@@ -259,6 +266,37 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         read=Read(("servicegroupname", "monitor_name"), Shape.BINDINGS, "group monitors"),
         binding=Binding("servicegroup", "servicegroupname", ("monitor_name",)),
         noun="monitor binding",
+    ),
+    # Content switching in front of lbvservers: its VIPs reach their backends too.
+    Resource(
+        "csvserver",
+        read=Read(
+            ("name", "ipv46", "port", "servicetype", "td", "state"), Shape.LIST, "cs vservers"
+        ),
+        noun="content switching virtual server",
+    ),
+    Resource(
+        "csvserver_lbvserver_binding",
+        read=Read(("name", "lbvserver"), Shape.BINDINGS, "cs default targets"),
+        binding=Binding("csvserver", "name", ("lbvserver",)),
+        noun="content switching default binding",
+    ),
+    Resource(
+        "csvserver_cspolicy_binding",
+        read=Read(("name", "policyname", "targetlbvserver"), Shape.BINDINGS, "cs policies bound"),
+        binding=Binding("csvserver", "name", ("policyname",)),
+        noun="content switching policy binding",
+    ),
+    Resource(
+        "cspolicy",
+        key="policyname",
+        read=Read(("policyname", "action"), Shape.LIST, "cs policies"),
+        noun="content switching policy",
+    ),
+    Resource(
+        "csaction",
+        read=Read(("name", "targetlbvserver"), Shape.LIST, "cs actions"),
+        noun="content switching action",
     ),
 )
 
