@@ -177,6 +177,7 @@ def refused(plan: Plan) -> tuple[Block, ...]:
         Table(
             ("Object", "Code", "Why nsfix will not change it", "Alternative", "Findings"),
             tuple(rows),
+            stacked=((1, 0), (4, 0)),
         ),
     )
 
@@ -197,7 +198,11 @@ def guidance(plan: Plan) -> tuple[Block, ...]:
         )
     return (
         Paragraph(("nsfix has no automatic fix for these findings; a person must act.",)),
-        Table(("Rule", "Severity", "Object", "What a person must do", "Reference"), tuple(rows)),
+        Table(
+            ("Rule", "Severity", "Object", "What a person must do", "Reference"),
+            tuple(rows),
+            stacked=((4, 3),),
+        ),
     )
 
 
