@@ -148,7 +148,7 @@ def paths(plan: Plan) -> tuple[Block, ...]:
     for path in plan.paths:
         name = f"{path.vserver} → {path.backend}"
         blocks.append(Heading((name,)))
-        blocks.append(before_after(name, path.before, path.after))
+        blocks.append(before_after(path.before, path.after))
     return tuple(blocks)
 
 

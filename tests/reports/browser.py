@@ -190,7 +190,11 @@ addEventListener("load", () => {
   const figures = [...document.querySelectorAll("figure svg")].map((svg) => {
     const frame = svg.getBoundingClientRect();
     const shapes = [...svg.querySelectorAll("path, line, rect, polygon, polyline, circle")];
+    // The heading the drawing stands under: its caption should not say the same again.
+    let heading = svg.closest("figure").previousElementSibling;
+    while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
     return {
+      heading: heading ? heading.textContent : "",
       width: frame.width,
       height: frame.height,
       shapes: shapes.filter((shape) => shape.getBBox().width + shape.getBBox().height > 0).length,

@@ -147,7 +147,14 @@ def test_every_packet_path_is_drawn_whole(cab: Rendered, plan: Path, view: str) 
     assert len(figures) == len(paths) > 0
     for path, figure in zip(paths, figures, strict=True):
         labels = [label["text"] for label in figure["labels"]]
-        assert f"Before: {path['vserver']} → {path['backend']}" in labels
+        assert figure["heading"] == f"{path['vserver']} → {path['backend']}"
+        # Each drawing's caption says what the heading above it does not: what it depends on.
+        for word, trace in (("Before", path["before"]), ("After", path["after"])):
+            usip = {True: "YES", False: "NO", None: "unknown"}[trace["usip"]]
+            assert f"{word} the change: {trace['mode']} mode, usip {usip}" in labels
+        assert not any(figure["heading"] in label for label in labels), "repeats its heading"
+        assert figure["width"] > 0.75 * cab.paper_width
+        assert figure["height"] > 0.5 * figure["width"]
         for label in figure["labels"]:
             assert label["width"] > 0, f"{label['text']} not drawn"
             assert label["height"] > 0, f"{label['text']} not drawn"
