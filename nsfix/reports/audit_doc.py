@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from nsfix import __version__
@@ -177,12 +178,24 @@ def totals(targets: Sequence[TargetAudit]) -> dict[str, int]:
     return total
 
 
+def shown_source(source: str) -> str:
+    """A playbook's file as the reader may look for it: relative to the working directory when it
+    is under it, else by its name (a path on the auditor's machine tells the reader nothing)."""
+    if not source:
+        return ""
+    path = Path(source)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def playbook_lines(targets: Sequence[TargetAudit]) -> list[tuple[str, str, str]]:
     seen: list[tuple[str, str, str]] = []
     for target in targets:
         if target.result is not None:
             for ref in target.result.playbooks:
-                entry = (ref.name, ref.source, ref.digest)
+                entry = (ref.name, shown_source(ref.source), ref.digest)
                 if entry not in seen:
                     seen.append(entry)
     return seen
@@ -228,7 +241,7 @@ def audit_document(targets: Sequence[TargetAudit], fail_on: Severity) -> Documen
         ),
     ]
     books = tuple(
-        (Code(name), f" ({source}, ", Code(digest), ")")
+        (Code(name), " (", *((Code(source), ", ") if source else ()), Code(digest), ")")
         for name, source, digest in playbook_lines(targets)
     )
     if books:
