@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final
 
 from nsfix import __version__
@@ -177,12 +178,24 @@ def totals(targets: Sequence[TargetAudit]) -> dict[str, int]:
     return total
 
 
+def shown_source(source: str) -> str:
+    """A playbook's file as the reader may look for it: relative to the working directory when it
+    is under it, else by its name (a path on the auditor's machine tells the reader nothing)."""
+    if not source:
+        return ""
+    path = Path(source)
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
 def playbook_lines(targets: Sequence[TargetAudit]) -> list[tuple[str, str, str]]:
     seen: list[tuple[str, str, str]] = []
     for target in targets:
         if target.result is not None:
             for ref in target.result.playbooks:
-                entry = (ref.name, ref.source, ref.digest)
+                entry = (ref.name, shown_source(ref.source), ref.digest)
                 if entry not in seen:
                     seen.append(entry)
     return seen
@@ -228,7 +241,7 @@ def audit_document(targets: Sequence[TargetAudit], fail_on: Severity) -> Documen
         ),
     ]
     books = tuple(
-        (Code(name), f" ({source}, ", Code(digest), ")")
+        (Code(name), " (", *((Code(source), ", ") if source else ()), Code(digest), ")")
         for name, source, digest in playbook_lines(targets)
     )
     if books:
@@ -276,6 +289,9 @@ def target_blocks(v: TargetView, fail_on: Severity) -> tuple[Block, ...]:
                     for f in v.active
                 ),
                 tight=(0, 1, 5, 6),
+                # On A4 the virtual servers go under the object and whether it fails the audit
+                # under its severity, or the object has no room to show its name on one line.
+                stacked=((3, 2), (6, 0)),
             )
         )
         out.append(Heading(("What the rules ask, and how to fix it",)))
@@ -381,7 +397,8 @@ CSS: Final = """
 @page { size: A4; margin: 14mm 12mm; }
 * { box-sizing: border-box; }
 body { font: 10.5pt/1.45 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: #1b1f24; margin: 0 auto; max-width: 190mm; padding: 8mm 0; }
+       color: #1b1f24; margin: 0 auto; max-width: 190mm; padding: 8mm 0;
+       overflow-wrap: break-word; }
 h1 { font-size: 18pt; margin: 0 0 4mm; }
 h2 { font-size: 13.5pt; margin: 8mm 0 2mm; padding-top: 2mm; border-top: 2px solid #d0d7de;
      break-after: avoid; }
@@ -389,12 +406,11 @@ h3 { font-size: 11.5pt; margin: 5mm 0 2mm; break-after: avoid; }
 h4 { font-size: 10.5pt; margin: 4mm 0 1mm; break-after: avoid; }
 p { margin: 1mm 0 2mm; }
 code { font: 9pt/1.3 "SFMono-Regular", Consolas, "Liberation Mono", monospace;
-       background: #f3f4f6; padding: 0 2px; border-radius: 2px; overflow-wrap: anywhere; }
+       background: #f3f4f6; padding: 0 2px; border-radius: 2px; }
 table { border-collapse: collapse; width: 100%; margin: 2mm 0 3mm; font-size: 9pt; }
-th, td { border: 1px solid #d0d7de; padding: 1.2mm 1.6mm; text-align: left; vertical-align: top;
-         overflow-wrap: anywhere; }
-td.tight, th.tight { white-space: nowrap; }
+th, td { border: 1px solid #d0d7de; padding: 1.2mm 1.6mm; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; }
+.stacked { font-size: 8.5pt; }
 tr { break-inside: avoid; }
 .verdict { padding: 3mm 4mm; border-radius: 2mm; border: 1px solid; margin: 0 0 4mm; }
 .verdict.bad { background: #ffebe9; border-color: #cf222e; }
@@ -406,7 +422,7 @@ tr { break-inside: avoid; }
 .sev.warning { background: #bf8700; color: #fff; }
 .sev.info { background: #0969da; color: #fff; }
 .path.harm { color: #cf222e; font-weight: 600; }
-.muted { color: #57606a; }
+.muted, .stacked { color: #57606a; }
 .error { color: #cf222e; font-weight: 600; }
 .rule { border-left: 3px solid #d0d7de; padding-left: 3mm; margin: 2mm 0 3mm; break-inside: avoid; }
 ul { margin: 1mm 0 2mm; padding-left: 6mm; }

@@ -167,7 +167,7 @@ def paths(plan: Plan) -> tuple[Block, ...]:
     for path in plan.paths:
         name = f"{path.vserver} → {path.backend}"
         blocks.append(Heading((name,)))
-        blocks.append(before_after(name, path.before, path.after))
+        blocks.append(before_after(path.before, path.after))
     return tuple(blocks)
 
 
@@ -196,6 +196,7 @@ def refused(plan: Plan) -> tuple[Block, ...]:
         Table(
             ("Object", "Code", "Why nsfix will not change it", "Alternative", "Findings"),
             tuple(rows),
+            stacked=((1, 0), (4, 0)),
         ),
     )
 
@@ -216,7 +217,11 @@ def guidance(plan: Plan) -> tuple[Block, ...]:
         )
     return (
         Paragraph(("nsfix has no automatic fix for these findings; a person must act.",)),
-        Table(("Rule", "Severity", "Object", "What a person must do", "Reference"), tuple(rows)),
+        Table(
+            ("Rule", "Severity", "Object", "What a person must do", "Reference"),
+            tuple(rows),
+            stacked=((4, 3),),
+        ),
     )
 
 

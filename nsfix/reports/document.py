@@ -151,6 +151,10 @@ class Table:
     style: str = ""
     tight: tuple[int, ...] = ()
     """Columns of short words or badges that never wrap (HTML)."""
+    stacked: tuple[tuple[int, int], ...] = ()
+    """(column, host) pairs: HTML shows `column` under the value of `host`, after its heading,
+    instead of in a column of its own, where a printed page has no room for it (a row of a
+    Markdown table has room for every column)."""
 
 
 @dataclass(frozen=True)

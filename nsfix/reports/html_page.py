@@ -1,9 +1,16 @@
 """A document as one self-contained HTML page: inline CSS, no script, every text escaped.
 
+The page decides where a line may break: a name, an address or a command breaks only at a space
+or after a `/` or `,` (its pieces are `<span>`s in a `parts` element, `<wbr>` between them), a
+URL also after a `-`, and a digest (a long run of hex digits, in any text) anywhere: it is no
+word. `LINES` holds the rules that make a browser keep to that; every page gets them before its
+report's own stylesheet.
+
 The page uses these class names, for a report's stylesheet: `subtitle` (under the title),
 `commands` and `label` (a labelled code block), `url` (a printed address), `blank` (a space to
-fill in), `muted` (a note under a table value), `tight` (a column that never wraps); blocks and
-marks add the styles their report gives them.
+fill in), `muted` (a note under a table value), `stacked` (a column shown under another),
+`tight` (a column that never wraps), `parts` and `hex` (see above); blocks and marks add the
+styles their report gives them.
 """
 
 from __future__ import annotations
@@ -40,6 +47,21 @@ from nsfix.reports.document import (
 
 # Only http(s) becomes a link: a playbook could name any scheme, javascript: included.
 WEB_URL: Final = re.compile(r"^https?://[^\s<>\"']+$")
+# A digest: a run of hex digits longer than any name or address holds, with the punctuation
+# that closes it (a line of its own for a `)` would look like a mistake).
+HEX: Final = re.compile(r"([0-9A-Fa-f]{32,}[)\]}>,.;:]*)")
+SPACE: Final = re.compile(r"(\s+)")
+# Where a piece of a name or command ends, and of a URL (whose words a `-` joins); never
+# between the two slashes of `https://`.
+NAME_BREAKS: Final = re.compile(r"(?<=[/,])(?!/)")
+URL_BREAKS: Final = re.compile(r"(?<=[/,?&=-])(?!/)")
+
+LINES: Final = """
+code, a, .url, .parts > span, .tight { white-space: nowrap; }
+.parts { white-space: normal; }
+pre code { white-space: inherit; }
+.hex, .parts > .hex { display: inline-block; white-space: normal; word-break: break-all; }
+"""
 
 
 def render(document: Document, *, css: str) -> str:
@@ -50,7 +72,7 @@ def render(document: Document, *, css: str) -> str:
         '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(document.page_title or document.title)}</title>",
-        f"<style>{css}</style>",
+        f"<style>{LINES}{css}</style>",
         "</head>",
         "<body>",
         "<header>",
@@ -120,13 +142,26 @@ def bullets(item: Bullets) -> str:
 
 
 def table(item: Table) -> str:
+    under: dict[int, list[int]] = {}
+    for column, host in item.stacked:
+        under.setdefault(host, []).append(column)
+    moved = {column for column, _ in item.stacked}
+    shown = [i for i in range(len(item.columns)) if i not in moved]
+
     def cell(tag: str, index: int, content: str) -> str:
         return f"<{tag}{_class('tight' if index in item.tight else '')}>{content}</{tag}>"
 
-    head = "".join(cell("th", i, escape(c)) for i, c in enumerate(item.columns))
+    def value(row: tuple[Rich, ...], index: int) -> str:
+        extra = "".join(
+            f'<div class="stacked">{escape(item.columns[column])}: {rich(row[column])}</div>'
+            for column in under.get(index, [])
+            if row[column] not in ((), ("-",))
+        )
+        return rich(row[index]) + extra
+
+    head = "".join(cell("th", i, escape(item.columns[i])) for i in shown)
     body = "".join(
-        "<tr>" + "".join(cell("td", i, rich(c)) for i, c in enumerate(row)) + "</tr>"
-        for row in item.rows
+        "<tr>" + "".join(cell("td", i, value(row, i)) for i in shown) + "</tr>" for row in item.rows
     )
     return f"<table{_class(item.style)}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -137,7 +172,7 @@ def rich(parts: Rich) -> str:
 
 def inline(part: Inline) -> str:
     if isinstance(part, Code):
-        return f"<code>{escape(part.text)}</code>"
+        return pieces("code", part.text, NAME_BREAKS)
     if isinstance(part, Strong | Label):
         return f"<strong>{escape(part.text)}</strong>"
     if isinstance(part, Mark):
@@ -146,18 +181,54 @@ def inline(part: Inline) -> str:
         return f'<span class="{escape(part.style)}">{escape(part.text)}</span>'
     if isinstance(part, Link):
         if WEB_URL.match(part.url):
-            return f'<a href="{escape(part.url)}" rel="noreferrer noopener">{escape(part.url)}</a>'
-        return escape(part.url)
+            link = f' href="{escape(part.url)}" rel="noreferrer noopener"'
+            return pieces("a", part.url, URL_BREAKS, attributes=link)
+        return words(part.url)
     if isinstance(part, Address):
         # Printed, not linked: the page references nothing outside itself.
-        return f'<span class="url">{escape(part.url)}</span>'
+        return pieces("span", part.url, URL_BREAKS, style="url")
     if isinstance(part, Anchor):
-        return f'<a href="#{escape(part.target)}">{escape(part.text)}</a>'
+        return pieces("a", part.text, URL_BREAKS, attributes=f' href="#{escape(part.target)}"')
     if isinstance(part, Note):
-        return f'<br><span class="muted">{escape(part.text)}</span>'
+        return f'<br><span class="muted">{words(part.text)}</span>'
     if isinstance(part, Blank):
         return '<span class="blank">&nbsp;</span>'
-    return escape(part)
+    return words(part)
+
+
+def words(text: str) -> str:
+    """Plain words, escaped; a digest among them may break anywhere."""
+    return "".join(digits(p) if HEX.fullmatch(p) else escape(p) for p in HEX.split(text))
+
+
+def pieces(
+    tag: str, text: str, breaks: re.Pattern[str], *, style: str = "", attributes: str = ""
+) -> str:
+    """A name, URL or command in a `tag` element: it breaks at a space, where `breaks` matches,
+    or inside a digest, and nowhere else."""
+    shown = []
+    count = 0
+    for chunk in SPACE.split(text):
+        if not chunk.strip():
+            shown.append(escape(chunk))
+            continue
+        parts = [part for piece in breaks.split(chunk) for part in HEX.split(piece) if part]
+        count += len(parts)
+        shown.append(
+            "<wbr>".join(
+                digits(part) if HEX.fullmatch(part) else f"<span>{escape(part)}</span>"
+                for part in parts
+            )
+        )
+    if count == 1 and len(shown) == 1 and not HEX.fullmatch(text):
+        # One piece: the element itself is kept whole (see LINES).
+        return f"<{tag}{_class(style)}{attributes}>{escape(text)}</{tag}>"
+    classes = f"{style} parts".strip()
+    return f"<{tag}{_class(classes)}{attributes}>{''.join(shown)}</{tag}>"
+
+
+def digits(run: str) -> str:
+    return f'<span class="hex">{escape(run)}</span>'
 
 
 def _class(style: str) -> str:

@@ -40,11 +40,18 @@ def path_text(label: str, trace: Trace) -> tuple[Block, ...]:
     return tuple(out)
 
 
-def before_after(name: str, before: Trace, after: Trace) -> Figure:
-    """One virtual server's path through one backend (`name` says which), before and after."""
+def caption(label: str, trace: Trace) -> str:
+    """What a drawing shows that the heading above it (virtual server → backend) does not: the
+    setting the path depends on, `Before the change: MAC mode, usip NO`."""
+    usip = "unknown" if trace.usip is None else ("YES" if trace.usip else "NO")
+    return f"{label} the change: {trace.mode} mode, usip {usip}"
+
+
+def before_after(before: Trace, after: Trace) -> Figure:
+    """One virtual server's path through one backend, before and after."""
     assumptions = tuple((a,) for a in dict.fromkeys([*before.assumptions, *after.assumptions]))
     return Figure(
-        svg=paired_diagram(before, f"Before: {name}", after, f"After: {name}"),
+        svg=paired_diagram(before, caption("Before", before), after, caption("After", after)),
         text=(*path_text("Before", before), *path_text("After", after)),
         notes=Bullets(assumptions, style="assumptions") if assumptions else None,
         style="path pair",

@@ -112,21 +112,68 @@ addEventListener("load", () => {
   const words = (el) => (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 90);
   const clipped = (el) => [el, ...el.querySelectorAll("*")].some(
     (e) => !(e instanceof SVGElement) && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1);
-  // Words a line break cut in two: their letters sit on more than one line.
-  const split = (el) => {
-    const cut = [];
+  // Where a line may break in each kind of text: a name, address or command at a space or
+  // after "/" or ","; a URL also after "-" and between query parameters; prose and headings
+  // also after a hyphen. A digest (32 or more hex digits) is no word: it may break anywhere.
+  const BREAK_AFTER = {name: /[\\/,]/, url: /[\\/,?&=-]/, words: /[\\/,-]/};
+  const HEX = /[0-9a-f]{32,}/gi;
+  // The text of `el` cut where a line broke at no such point, with "|" at each cut.
+  const cuts = (el, kind, skip = () => false) => {
+    const chars = [];
+    const block = (node) => {
+      let at = node.parentElement;
+      while (at !== el && getComputedStyle(at).display.startsWith("inline")) at = at.parentElement;
+      return at;
+    };
     const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    let previous = null;
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      for (const word of node.data.matchAll(/\\S+/g)) {
+      if (skip(node.parentElement)) continue;
+      // A new block or line (<br>) starts a new line: no word runs across it.
+      const below = node.parentElement.previousElementSibling?.tagName === "BR";
+      if (previous && (below || block(previous) !== block(node))) {
+        chars.push({c: " ", box: null});
+      }
+      previous = node;
+      for (let i = 0; i < node.data.length; i++) {
         const range = document.createRange();
-        range.setStart(node, word.index);
-        range.setEnd(node, word.index + word[0].length);
-        const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
-        if (lines.size > 1) cut.push(word[0]);
+        range.setStart(node, i);
+        range.setEnd(node, i + 1);
+        const box = range.getClientRects()[0];
+        chars.push({c: node.data[i], box: /\\s/.test(node.data[i]) ? null : box});
       }
     }
-    return cut;
+    const text = chars.map((ch) => ch.c).join("");
+    const free = new Set();
+    for (const run of text.matchAll(HEX)) {
+      for (let i = run.index; i <= run.index + run[0].length; i++) free.add(i);
+    }
+    const found = [];
+    let last = -1;
+    chars.forEach((ch, i) => {
+      if (!ch.box) return;
+      if (last >= 0 && ch.box.top >= chars[last].box.bottom - 1) {
+        const allowed = i > last + 1 || BREAK_AFTER[kind].test(chars[last].c) || free.has(i);
+        if (!allowed) found.push(i);
+      }
+      last = i;
+    });
+    if (!found.length) return null;
+    let marked = text;
+    for (const at of found.reverse()) marked = marked.slice(0, at) + "|" + marked.slice(at);
+    return marked.trim().replace(/\\s+/g, " ");
   };
+  const identifier = "code, .url, a";
+  const broken = [];
+  for (const el of document.querySelectorAll(identifier)) {
+    if (el.closest("pre")) continue;
+    const cut = cuts(el, el.matches("code") ? "name" : "url");
+    if (cut) broken.push({element: named(el), text: cut});
+  }
+  for (const cell of document.querySelectorAll("th, td")) {
+    const cut = cuts(cell, "words", (parent) => parent.closest(identifier) !== null);
+    if (cut) broken.push({element: named(cell), text: cut});
+  }
   const beyond = [];
   const spilling = [];
   for (const el of document.body.querySelectorAll("*")) {
@@ -143,7 +190,11 @@ addEventListener("load", () => {
   const figures = [...document.querySelectorAll("figure svg")].map((svg) => {
     const frame = svg.getBoundingClientRect();
     const shapes = [...svg.querySelectorAll("path, line, rect, polygon, polyline, circle")];
+    // The heading the drawing stands under: its caption should not say the same again.
+    let heading = svg.closest("figure").previousElementSibling;
+    while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
     return {
+      heading: heading ? heading.textContent : "",
       width: frame.width,
       height: frame.height,
       shapes: shapes.filter((shape) => shape.getBBox().width + shape.getBBox().height > 0).length,
@@ -157,14 +208,32 @@ addEventListener("load", () => {
   });
   const names = [...document.querySelectorAll("td code")].map((code) => {
     const box = code.getBoundingClientRect();
-    return {text: code.textContent, clipped: clipped(code.closest("td")), split: split(code),
+    return {text: code.textContent, clipped: clipped(code.closest("td")),
             shown: code.checkVisibility({checkOpacity: true, checkVisibilityCSS: true}),
             inside: box.left >= -0.5 && box.right <= width + 0.5};
+  });
+  // How the page breaks on paper: what is kept whole, what a heading stays with, and whether a
+  // table repeats its header on each page and could be narrower than it is.
+  const kept = [...document.body.querySelectorAll("*")]
+    .filter((el) => /avoid/.test(getComputedStyle(el).breakInside))
+    .map((el) => ({element: named(el), height: el.getBoundingClientRect().height,
+                   text: words(el)}));
+  const headings = [...document.querySelectorAll("h2, h3, h4, h5, h6")].map((h) => ({
+    text: words(h), break_after: getComputedStyle(h).breakAfter}));
+  const tables = [...document.querySelectorAll("table")].map((table) => {
+    const width = table.style.width;
+    table.style.width = "min-content";
+    const narrowest = table.getBoundingClientRect().width;
+    table.style.width = width;
+    const head = table.querySelector("thead");
+    return {text: words(table), narrowest, rows_kept: [...table.rows].every(
+              (row) => /avoid/.test(getComputedStyle(row).breakInside)),
+            header: head ? getComputedStyle(head).display : null};
   });
   const out = document.createElement("pre");
   out.id = "nsfix-measure";
   out.textContent = JSON.stringify({width, scroll_width: root.scrollWidth,
-    height: root.scrollHeight, beyond, spilling, figures, names,
+    height: root.scrollHeight, beyond, spilling, figures, names, broken, kept, headings, tables,
     fetched: performance.getEntriesByType("resource").map((entry) => entry.name)});
   document.body.append(out);
 });
@@ -183,6 +252,10 @@ class Layout:
     spilling: list[dict[str, Any]]  # content wider than its box: over a neighbour or the margin
     figures: list[dict[str, Any]]  # each drawing: its size, shapes drawn, and text labels
     names: list[dict[str, Any]]  # each name printed in a table cell, and how it was shown
+    broken: list[dict[str, Any]]  # text a line break cut where it may not break, "|" at the cut
+    kept: list[dict[str, Any]]  # boxes kept whole on paper (break-inside: avoid), with heights
+    headings: list[dict[str, Any]]  # each heading and whether a page may break after it
+    tables: list[dict[str, Any]]  # each table: narrowest it can be, rows kept whole, header
     fetched: list[str]  # anything the page loaded besides itself
 
 
@@ -206,35 +279,112 @@ class PdfPage:
     # is wider than the paper (up to half size) and cuts off what is wider still.
     scale: float | None
     has_text: bool
+    # Height of the lowest line of text above the sheet's bottom edge, in points.
+    last_line_pt: float | None
+    has_drawing: bool
 
 
 OBJECT: Final = re.compile(rb"(\d+) 0 obj\b")
 NUMBER: Final = rb"(-?[\d.]+)"
 CM: Final = re.compile(rb"\s+".join([NUMBER] * 6) + rb"\s+cm\b")
+# The pieces of a content stream: strings and arrays (skipped), names, numbers, operators.
+TOKEN: Final = re.compile(
+    rb"<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\)|[\[\]]|/[^\s/\[\]<>()]+|[-+]?(?:\d+\.?\d*|\.\d+)"
+    rb"|[A-Za-z'\"*]+"
+)
+Matrix = tuple[float, float, float, float, float, float]
+IDENTITY: Final[Matrix] = (1, 0, 0, 1, 0, 0)
+
+
+def times(a: Matrix, b: Matrix) -> Matrix:
+    return (
+        a[0] * b[0] + a[1] * b[2],
+        a[0] * b[1] + a[1] * b[3],
+        a[2] * b[0] + a[3] * b[2],
+        a[2] * b[1] + a[3] * b[3],
+        a[4] * b[0] + a[5] * b[2] + b[4],
+        a[4] * b[1] + a[5] * b[3] + b[5],
+    )
+
+
+def matrix(numbers: list[float]) -> Matrix:
+    a, b, c, d, e, f = numbers[-6:]
+    return (a, b, c, d, e, f)
+
+
+def last_line(drawing: bytes) -> float | None:
+    """How high above the sheet's bottom edge a page's lowest line of text stands, in points.
+    Reads just enough of its drawing operators for chromium's PDF: the transforms (q, Q, cm)
+    and where each text is set (BT, Tm, Td, Tj, TJ)."""
+    ctm, saved, numbers = IDENTITY, [], []
+    line = text = IDENTITY
+    lowest = None
+    for token in TOKEN.findall(drawing):
+        if token[:1] in b"-+.0123456789":
+            numbers.append(float(token))
+            continue
+        if token == b"q":
+            saved.append(ctm)
+        elif token == b"Q":
+            ctm = saved.pop()
+        elif token == b"cm":
+            ctm = times(matrix(numbers), ctm)
+        elif token == b"BT":
+            line = text = IDENTITY
+        elif token == b"Tm":
+            line = text = matrix(numbers)
+        elif token == b"Td":
+            line = text = times((1, 0, 0, 1, numbers[-2], numbers[-1]), line)
+        elif token in (b"Tj", b"TJ"):
+            y = times(text, ctm)[5]
+            lowest = y if lowest is None else min(lowest, y)
+        if token[:1] not in b"<([]/":
+            numbers = []
+    return lowest
 
 
 def pdf_pages(data: bytes) -> list[PdfPage]:
-    """The pages of a PDF chromium wrote: read from its bytes, no PDF library needed."""
+    """The pages of a PDF chromium wrote, in order: read from its bytes, no PDF library needed."""
     starts = {int(m[1]): m.end() for m in OBJECT.finditer(data)}
-    pages = []
-    for number, start in starts.items():
-        head = data[start : data.find(b"endobj", start)].split(b"stream", 1)[0]
-        if not re.search(rb"/Type\s*/Page\b(?!s)", head):
-            continue
-        media = re.search(rb"/MediaBox\s*\[([^\]]*)\]", head)
-        contents = re.search(rb"/Contents\s+(\d+) 0 R", head)
-        assert media, f"page object {number} has no MediaBox"
-        assert contents, f"page object {number} has no Contents"
-        x0, y0, x1, y1 = (float(v) for v in media[1].split())
-        drawing = stream(data, starts[int(contents[1])])
-        transforms = CM.findall(drawing[:2000])
-        # Chromium's first transform turns its raster into points, the second CSS px into it.
-        scale = None
-        if len(transforms) > 1:
-            scale = abs(float(transforms[0][0]) * float(transforms[1][0]))
-        text = re.search(rb"\bT[jJ]\b", drawing) is not None
-        pages.append(PdfPage(x1 - x0, y1 - y0, scale, text))
-    return pages
+
+    def head(number: int) -> bytes:
+        start = starts[number]
+        return data[start : data.find(b"endobj", start)].split(b"stream", 1)[0]
+
+    def kids(number: int) -> list[int]:
+        found = re.search(rb"/Kids\s*\[([^\]]*)\]", head(number))
+        assert found, f"page tree node {number} has no Kids"
+        return [int(kid) for kid in re.findall(rb"(\d+) 0 R", found[1])]
+
+    def leaves(number: int) -> list[int]:
+        if re.search(rb"/Type\s*/Pages\b", head(number)):
+            return [leaf for kid in kids(number) for leaf in leaves(kid)]
+        return [number]
+
+    roots = [n for n in starts if re.search(rb"/Type\s*/Pages\b", head(n))]
+    root = next(n for n in roots if b"/Parent" not in head(n))
+    return [pdf_page(head(number), data, starts) for number in leaves(root)]
+
+
+def pdf_page(head: bytes, data: bytes, starts: dict[int, int]) -> PdfPage:
+    media = re.search(rb"/MediaBox\s*\[([^\]]*)\]", head)
+    contents = re.search(rb"/Contents\s+(\d+) 0 R", head)
+    assert media, "a page has no MediaBox"
+    assert contents, "a page has no Contents"
+    x0, y0, x1, y1 = (float(v) for v in media[1].split())
+    drawing = stream(data, starts[int(contents[1])])
+    transforms = CM.findall(drawing)
+    # Chromium's first transform turns its raster into points, the second CSS px into it.
+    scale = None
+    if len(transforms) > 1:
+        scale = abs(float(transforms[0][0]) * float(transforms[1][0]))
+    # An SVG is drawn scaled from its own units to its box: at a scale the page does not use.
+    drawn = {round(abs(float(t[0])), 3) for t in transforms[1:]}
+    text = re.search(rb"\bT[jJ]\b", drawing) is not None
+    lowest = last_line(drawing)
+    return PdfPage(
+        x1 - x0, y1 - y0, scale, text, None if lowest is None else lowest - y0, len(drawn) > 1
+    )
 
 
 def stream(data: bytes, start: int) -> bytes:
@@ -310,6 +460,7 @@ class Rendered:
         top, side = float(rule[1]), float(rule[2] or rule[1])
         self.paper_width = round((A4_MM[0] - 2 * side) * PX_PER_MM)
         self.paper_height = round((A4_MM[1] - 2 * top) * PX_PER_MM)
+        self.margin_pt = top * 72 / 25.4  # at the top of each sheet, and at its bottom
         self.layouts: dict[str, Layout] = {}
 
     def layout(self, view: str) -> Layout:

@@ -265,3 +265,24 @@ def test_html_escapes_hostile_names_and_links_only_to_web_pages(books: list[Play
     body = " ".join(parsed.text)
     assert "service/<script>alert(1)</script> is <img src=x onerror=alert(2)>" in body
     assert "javascript:alert(3)" in body  # shown as text, for the reader to judge
+
+
+@pytest.mark.parametrize("inside", [True, False], ids=["under the working directory", "elsewhere"])
+def test_rules_from_names_each_playbook_without_the_auditors_own_folders(
+    books: list[Playbook], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, inside: bool
+) -> None:
+    monkeypatch.chdir(ROOT if inside else tmp_path)
+    target = audited(snapshot("mixed"), books)
+    assert target.result is not None
+    (ref,) = target.result.playbooks
+    where = Path(ref.source).resolve()
+
+    markdown = render_audit_markdown([target], Severity.WARNING)
+    html = render_audit_html([target], Severity.WARNING)
+
+    # From the working directory when the file is under it, else only the file's name.
+    shown = where.relative_to(ROOT).as_posix() if inside else where.name
+    assert f"- `{ref.name}` (`{shown}`, `{ref.digest}`)" in markdown
+    page_text = re.sub(r"<[^>]+>", "", html)
+    assert f"Rules from: {ref.name} ({shown}, {ref.digest})" in page_text
+    assert str(ROOT) not in markdown + html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -71,6 +72,50 @@ def test_it_prints_on_a4_at_its_own_size_without_blank_pages(report: Rendered) -
     )
 
 
+def test_a_page_ends_early_only_before_a_drawing_that_would_not_fit(report: Rendered) -> None:
+    pages = report.pdf
+    printable = report.paper_height * PT_PER_PX
+
+    for number, (page, following) in enumerate(itertools.pairwise(pages), 1):
+        assert page.last_line_pt is not None, f"page {number} has no line of text"
+        empty = (page.last_line_pt - report.margin_pt) / printable
+        # A table, a list or a paragraph goes on below; only a drawing is moved whole.
+        assert empty < 1 / 3 or following.has_drawing, (
+            f"page {number} ends {empty:.0%} empty and page {number + 1} starts no drawing"
+        )
+
+
+def test_long_blocks_break_across_pages_and_headings_stay_with_what_follows(
+    report: Rendered,
+) -> None:
+    layout = report.layout(PAPER)
+
+    kept_whole = [
+        box
+        for box in layout.kept
+        if box["height"] > report.paper_height / 3 and not box["element"].startswith("figure")
+    ]
+    assert kept_whole == [], "kept on one page, it would leave the page before it half blank"
+    assert layout.headings
+    for heading in layout.headings:
+        assert heading["break_after"] == "avoid", f"{heading['text']} may end a page"
+    assert layout.tables
+    for table in layout.tables:
+        assert table["rows_kept"], f"a row may split across pages: {table['text']}"
+        assert table["header"] == "table-header-group", f"no header on each page: {table['text']}"
+
+
+def test_every_table_fits_a4_with_room_to_spare(report: Rendered) -> None:
+    layout = report.layout(PAPER)
+
+    # At its narrowest (every name whole, every digest wrapped) each table leaves a margin for
+    # a reader's wider fonts: one unbreakable value must never push the page wider than A4.
+    for table in layout.tables:
+        assert table["narrowest"] <= 0.95 * layout.width, (
+            f"{table['narrowest']:.0f} of {layout.width} px at its narrowest: {table['text']}"
+        )
+
+
 @pytest.mark.parametrize("view", VIEWS)
 def test_nothing_runs_off_the_page(report: Rendered, view: str) -> None:
     layout = report.layout(view)
@@ -102,7 +147,12 @@ def test_every_packet_path_is_drawn_whole(cab: Rendered, plan: Path, view: str) 
     assert len(figures) == len(paths) > 0
     for path, figure in zip(paths, figures, strict=True):
         labels = [label["text"] for label in figure["labels"]]
-        assert f"Before: {path['vserver']} → {path['backend']}" in labels
+        assert figure["heading"] == f"{path['vserver']} → {path['backend']}"
+        # Each drawing's caption says what the heading above it does not: what it depends on.
+        for word, trace in (("Before", path["before"]), ("After", path["after"])):
+            usip = {True: "YES", False: "NO", None: "unknown"}[trace["usip"]]
+            assert f"{word} the change: {trace['mode']} mode, usip {usip}" in labels
+        assert not any(figure["heading"] in label for label in labels), "repeats its heading"
         assert figure["width"] > 0.75 * cab.paper_width
         assert figure["height"] > 0.5 * figure["width"]
         for label in figure["labels"]:
@@ -131,13 +181,10 @@ def test_every_finding_names_its_object_in_full(
         )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: narrow table columns break names mid-word on A4 (audit Via column "
-    "'vs_|dsr|_pa|rti|al', 'service/svc_proxy_usip_|01'; CAB 'service/svc_disa|bled_01'): "
-    "overflow-wrap: anywhere lets a column shrink to a few letters",
-)
-def test_no_name_in_a_table_is_broken_mid_word(report: Rendered) -> None:
-    broken = [name["text"] for name in report.layout(PAPER).names if name["split"]]
+@pytest.mark.parametrize("view", VIEWS)
+def test_no_name_or_word_is_cut_where_it_may_not_break(report: Rendered, view: str) -> None:
+    # Names, addresses and commands break at a space or after "/" or ","; words in a table at
+    # a space or a hyphen; digests anywhere. "|" marks each cut: "vs_|dsr|_pa|rti|al".
+    broken = [cut["text"] for cut in report.layout(view).broken]
 
-    assert broken == []
+    assert broken == [], f"cut mid-word on the {view}"
