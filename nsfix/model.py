@@ -474,22 +474,35 @@ def address(
         return None, word
 
 
+def name_of(record: Record, attribute: str, resource: str, name: str, log: DefectLog) -> str | None:
+    """An attribute that names another object: text, or a defect when it is a list, a number,
+    an object (a broken record must not pass for a name)."""
+    value = record.get(attribute)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        log.add(resource, name, attribute, value, "not a name")
+        return None
+    return value.strip() or None
+
+
 def traffic_domain(record: Record) -> int:
     return integer(record, "td") or 0
 
 
 def parse_monitor(record: Record) -> Monitor:
+    script = record.get("scriptname")
     return Monitor(
         name=text(record, "monitorname"),
         type=text(record, "type").upper(),
-        scriptname=record.get("scriptname") or None,
+        scriptname=script.strip() or None if isinstance(script, str) else None,
         state=text(record, "state", "ENABLED"),
     )
 
 
 def parse_server(record: Record, log: DefectLog) -> Server:
     name = text(record, "name")
-    domain = record.get("domain") or None
+    domain = name_of(record, "domain", "server", name, log)
     addr, addr_text = address(record, "ipaddress", "server", name, log, required=domain is None)
     return Server(name, addr, addr_text, domain, text(record, "state", "ENABLED"))
 
@@ -503,7 +516,7 @@ def parse_service(
     global_usip: bool | None = None,
 ) -> Service:
     name = text(record, "name")
-    servername = record.get("servername") or None
+    servername = name_of(record, "servername", "service", name, log)
     addr, addr_text = address(record, "ipaddress", "service", name, log, required=False)
     if not addr_text and servername is not None and servername in servers:
         # Domain-based or name-bound services carry their address on the server object.
@@ -533,8 +546,12 @@ def parse_service(
 
 def parse_member(record: Record, log: DefectLog) -> ServiceGroupMember:
     group = text(record, "servicegroupname")
-    servername = record.get("servername") or None
-    label = f"{group} member {text(record, 'ip') or servername or '?'}:{text(record, 'port')}"
+    raw_name = record.get("servername")
+    shown = raw_name if isinstance(raw_name, str) else None
+    label = f"{group} member {text(record, 'ip') or shown or '?'}:{text(record, 'port')}"
+    servername = name_of(
+        record, "servername", "servicegroup_servicegroupmember_binding", label, log
+    )
     addr, addr_text = address(
         record, "ip", "servicegroup_servicegroupmember_binding", label, log, required=False
     )

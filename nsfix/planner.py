@@ -178,6 +178,57 @@ def _backend_addresses(snapshot: Snapshot, vs: LbVserver) -> list[str]:
     return found
 
 
+def _no_neighbour_answers(v4: Sequence[str], v6: Sequence[str]) -> ServerTaskItem:
+    """ARP for IPv4 VIPs, neighbour discovery for IPv6 ones: the server must stay silent."""
+    linux: list[str] = []
+    windows: list[str] = []
+    check: list[str] = []
+    if v4 or not v6:
+        linux += [
+            "sysctl -w net.ipv4.conf.all.arp_ignore=1",
+            "sysctl -w net.ipv4.conf.all.arp_announce=2",
+            "echo -e 'net.ipv4.conf.all.arp_ignore=1\\nnet.ipv4.conf.all.arp_announce=2' "
+            "> /etc/sysctl.d/90-nsfix-dsr.conf",
+        ]
+        windows += [
+            'netsh interface ipv4 set interface "<LAN adapter>" weakhostreceive=enabled',
+            'netsh interface ipv4 set interface "Loopback" weakhostreceive=enabled '
+            "weakhostsend=enabled",
+        ]
+        check += [
+            "Linux: sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce "
+            "(expect 1 and 2)",
+            "from another host on the subnet: arping -c 3 <VIP> must get no answer from this "
+            "server's MAC",
+        ]
+    if v6:
+        # Linux answers a neighbour solicitation only for addresses on the interface it
+        # arrives on, so an IPv6 VIP on lo stays silent without a sysctl.
+        linux.append("IPv6: nothing to set while the VIP is on lo (it is never solicited there)")
+        windows += [
+            'netsh interface ipv6 set interface "<LAN adapter>" weakhostreceive=enabled',
+            'netsh interface ipv6 set interface "Loopback" weakhostreceive=enabled '
+            "weakhostsend=enabled",
+        ]
+        check.append(
+            "from another host on the subnet: ndisc6 <VIP> <interface> must get no answer from "
+            "this server"
+        )
+    windows.append("leave the loopback adapter without a default gateway")
+    check.append(
+        'Windows: netsh interface ipv4 show interface "Loopback" level=verbose '
+        "(weak host receive/send enabled)"
+    )
+    what = "ARP" if not v6 else ("neighbour discovery" if not v4 else "ARP or neighbour discovery")
+    return ServerTaskItem(
+        title=f"Never answer {what} for the VIP: otherwise clients and the router reach the "
+        "server directly and bypass the NetScaler",
+        linux=tuple(linux),
+        windows=tuple(windows),
+        check=tuple(check),
+    )
+
+
 def _task_items(
     vips: Sequence[str], modes: Sequence[str], snips: str
 ) -> tuple[ServerTaskItem, ...]:
@@ -205,30 +256,7 @@ def _task_items(
                 'Windows: netsh interface ipv4 show addresses "Loopback"',
             ),
         ),
-        ServerTaskItem(
-            title="Never answer ARP for the VIP: otherwise clients and the router reach the server "
-            "directly and bypass the NetScaler",
-            linux=(
-                "sysctl -w net.ipv4.conf.all.arp_ignore=1",
-                "sysctl -w net.ipv4.conf.all.arp_announce=2",
-                "echo -e 'net.ipv4.conf.all.arp_ignore=1\\nnet.ipv4.conf.all.arp_announce=2' "
-                "> /etc/sysctl.d/90-nsfix-dsr.conf",
-            ),
-            windows=(
-                'netsh interface ipv4 set interface "<LAN adapter>" weakhostreceive=enabled',
-                'netsh interface ipv4 set interface "Loopback" weakhostreceive=enabled '
-                "weakhostsend=enabled",
-                "leave the loopback adapter without a default gateway",
-            ),
-            check=(
-                "Linux: sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce "
-                "(expect 1 and 2)",
-                "from another host on the subnet: arping -c 3 <VIP> must get no answer from this "
-                "server's MAC",
-                'Windows: netsh interface ipv4 show interface "Loopback" level=verbose '
-                "(weak host receive/send enabled)",
-            ),
-        ),
+        _no_neighbour_answers(v4, v6),
         ServerTaskItem(
             title="Keep the default gateway on the upstream router, not on the NetScaler "
             f"({snips}): DSR replies must go straight to the clients",
