@@ -271,6 +271,19 @@ class _Walk:
     # -- setup --
 
     def _vip(self) -> tuple[str | None, IPNetwork | None]:
+        if self.vs.vip is not None and self.vs.vip.is_unspecified:
+            # A backup or content-switching target: clients reach it at another vserver's VIP,
+            # and in DSR that VIP stays the destination the server sees.
+            entries = self.snapshot.entry_points(self.vs.name)
+            if not entries:
+                return None, None
+            entry = entries[0]
+            others = f" (and {len(entries) - 1} more)" if len(entries) > 1 else ""
+            self.assumptions.append(
+                f"{self.vs.name} has no VIP of its own: traced with VIP {entry.vip_text} of "
+                f"{entry.vserver} ({entry.how}){others}"
+            )
+            return entry.vip_text, None
         if self.vs.vip is not None:
             return str(self.vs.vip), None
         if "/" in self.vs.vip_text:
@@ -352,6 +365,11 @@ class _Walk:
         backend = self.backend
         assert backend is not None
         self._note_states(backend)
+        if self.vip is None and self.vs.vip is not None:
+            return self.undetermined(
+                f"{self.vs.name} has no VIP of its own ({self.vs.vip_text}) and no virtual "
+                "server or content switching forwards to it: no client traffic reaches it"
+            )
         if self.vip is None:
             return self.undetermined(
                 f"the VIP of {self.vs.name} is not an address ({self.vs.vip_text or 'missing'})"

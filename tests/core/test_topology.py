@@ -329,3 +329,18 @@ def test_a_tos_id_outside_six_bits_is_a_defect() -> None:
         ("tosid", "TOS id outside 1-63")
     ]
     assert not the_plan.changes
+
+
+def test_a_backup_is_traced_with_the_vip_its_traffic_arrives_at() -> None:
+    from nsfix.flow import Outcome, trace
+
+    snapshot = snap(backup_raw())
+    result = trace(snapshot, "vs_b", "svc_b")
+    assert result.hops[0].dst_ip == "198.51.100.10"
+    assert result.outcome is Outcome.LOOP
+    assert any("no VIP of its own" in a for a in result.assumptions)
+    raw = backup_raw()
+    del raw["lbvserver"][0]["backupvserver"]  # nothing forwards to vs_b any more
+    alone = trace(snap(raw), "vs_b", "svc_b")
+    assert alone.outcome is Outcome.UNDETERMINED
+    assert "no client traffic reaches it" in alone.summary
