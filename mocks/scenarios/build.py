@@ -323,10 +323,28 @@ def mixed() -> dict[str, Any]:
     )
 
 
+def unknown_node() -> dict[str, Any]:
+    """The seed incident read from a node that is not the primary and has no hostname."""
+    scen = seed()
+    scen["_comment"] = (
+        "The seed incident on a node that is not the primary and has no hostname: this node "
+        "reports HA state UNKNOWN (a documented hanode state), its peer 10.255.0.11 reports "
+        "Primary, and 'show ns hostName' returns no record. nsfix names the appliance by its "
+        "address, plans nothing (ha-not-primary) and refuses apply, naming the primary."
+    )
+    scen["_mock"] = {**scen["_mock"], "ha_state": "UNKNOWN", "hostname": None}
+    for node in scen["hanode"]:
+        if str(node["id"]) == "0":
+            node["state"] = "UNKNOWN"
+    return scen
+
+
 def main() -> int:
     dump(OUT / "seed-incident.json", seed())
     dump(OUT / "healthy.json", healthy())
     dump(OUT / "mixed.json", mixed())
+    dump(OUT / "unknown-node.json", unknown_node())
+    # topology.json is written by hand: its objects are described in README.md.
     return 0
 
 

@@ -110,3 +110,17 @@ def test_an_appliance_without_a_hostname_works_end_to_end(
     assert document["plan"]["target"]["hostname"] is None
     applied = nsfix("apply", str(plan_path), "--yes", "--settle", "0", url=mock.url)
     assert applied.code == 0, applied.out + applied.err
+
+
+def test_the_unknown_node_scenario_is_named_by_address_and_gets_no_plan(
+    nsfix: Nsfix, mock_appliance_factory: MockFactory
+) -> None:
+    mock = mock_appliance_factory(scenario("unknown-node"))
+    inventory = json.loads(nsfix("inventory", "--json", url=mock.url).out)
+    assert inventory["appliance"]["hostname"] is None
+    assert inventory["appliance"]["ha_role"] == "Unknown"
+    planned = nsfix("plan", "--json", url=mock.url)
+    document = json.loads(planned.out)
+    assert not document["plan"]["changes"]
+    assert {r["code"] for r in document["plan"]["refusals"]} == {"ha-not-primary"}
+    assert all("10.255.0.11" in r["reason"] for r in document["plan"]["refusals"])
