@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = parse_playbook((ROOT / "playbooks/dsr-source-ip.yaml").read_text(), "dsr-source-ip.yaml")
 TODAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
-SCENARIOS = ("seed-incident", "mixed", "healthy", "topology")
+SCENARIOS = ("seed-incident", "mixed", "healthy", "topology", "unknown-node")
 
 
 def verdicts(raw: dict[str, Any], options: PlanOptions) -> tuple[Any, Any]:
