@@ -50,3 +50,19 @@ def shuffled(raw: dict[str, Any], seed: int) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def service_record(name: str, address: str = "10.20.0.21", **extra: Any) -> dict[str, Any]:
+    """A NITRO `service` record of a DSR backend as the incident had it: ANY/*, usip NO."""
+    record = {
+        "name": name,
+        "ipaddress": address,
+        "port": 65535,
+        "servicetype": "ANY",
+        "usip": "NO",
+        "useproxyport": "YES",
+        "state": "ENABLED",
+        "svrstate": "UP",
+    }
+    record.update(extra)
+    return record

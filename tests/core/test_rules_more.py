@@ -15,6 +15,7 @@ from nsfix.planner import Plan
 from nsfix.planner import plan as make_plan
 from nsfix.rules.engine import evaluate, parse_playbook
 from nsfix.rules.waivers import load_waivers
+from tests.support import service_record as service
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = parse_playbook((ROOT / "playbooks/dsr-source-ip.yaml").read_text(), "dsr-source-ip.yaml")
@@ -35,21 +36,6 @@ def snapshot(partition: str = "default", **raw: Any) -> Snapshot:
 
 def vserver(name: str, m: str, vip: str = "198.51.100.10", **extra: Any) -> dict[str, Any]:
     record = {"name": name, "ipv46": vip, "port": 65535, "servicetype": "ANY", "m": m}
-    record.update(extra)
-    return record
-
-
-def service(name: str, address: str = "10.20.0.21", **extra: Any) -> dict[str, Any]:
-    record = {
-        "name": name,
-        "ipaddress": address,
-        "port": 65535,
-        "servicetype": "ANY",
-        "usip": "NO",
-        "useproxyport": "YES",
-        "state": "ENABLED",
-        "svrstate": "UP",
-    }
     record.update(extra)
     return record
 

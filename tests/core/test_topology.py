@@ -13,6 +13,7 @@ from nsfix.model import Snapshot, build_snapshot
 from nsfix.operations import make_plan, run_audit
 from nsfix.planner import Plan, PlanOptions, RefusalReason
 from nsfix.rules.engine import parse_playbook
+from tests.support import service_record as service
 
 ROOT = Path(__file__).resolve().parents[2]
 # A virtual server reached only as a backup or through content switching has no VIP of its own.
@@ -45,21 +46,6 @@ def base(**extra: Any) -> dict[str, Any]:
     }
     raw.update(copy.deepcopy(extra))
     return raw
-
-
-def service(name: str, address: str, **extra: Any) -> dict[str, Any]:
-    record = {
-        "name": name,
-        "ipaddress": address,
-        "port": 65535,
-        "servicetype": "ANY",
-        "usip": "NO",
-        "useproxyport": "YES",
-        "state": "ENABLED",
-        "svrstate": "UP",
-    }
-    record.update(extra)
-    return record
 
 
 def snap(raw: dict[str, Any]) -> Snapshot:
