@@ -237,6 +237,27 @@ class Appliance(Writes):
         body = json.dumps(payload, separators=(",", ":")).encode() if payload is not None else b""
         return NitroResponse(status, body, headers)
 
+    def handle_later(self, request: NitroRequest, delay: float) -> threading.Timer:
+        """Accept a request now and carry it out `delay` seconds later, as the session that sent
+        it, even if that session has logged out in between (a write the appliance had already
+        taken when its client gave up waiting)."""
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        with self._lock:
+            admit = self._sessions.accepted(headers)
+
+        def run() -> None:
+            with self._lock:
+                undo = admit()
+                try:
+                    self.handle(request)
+                finally:
+                    undo()
+
+        timer = threading.Timer(delay, run)
+        timer.daemon = True
+        timer.start()
+        return timer
+
     def _route(self, request: NitroRequest, path: str, query_raw: str) -> _Answer:
         """Login, logout, reads, session actions and writes, in the order NITRO checks them."""
         facts = RequestFacts()

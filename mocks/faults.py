@@ -16,6 +16,7 @@ FAULT_NAMES = (
     "truncated_json",
     "unavailable",
     "flip_secondary",
+    "late_write",
 )
 
 
@@ -66,11 +67,24 @@ class ResetConnection(_Counted):
 @dataclass
 class HtmlReply(_Counted):
     status: int = 502
+    after_write: bool = False
+    """Count writes only, process the write, then answer with the HTML page (a proxy in front
+    of the appliance timing out after the appliance committed)."""
 
 
 @dataclass
 class TruncatedJson(_Counted):
-    pass
+    writes_only: bool = False
+    """Count writes only (the write is processed either way)."""
+
+
+@dataclass
+class LateWrite(_Counted):
+    """The k-th write from now is committed `delay` seconds after it arrives, and its reply is
+    held until `hold` seconds (a client with a shorter read timeout gives up before)."""
+
+    delay: float = 1.0
+    hold: float = 2.0
 
 
 @dataclass
@@ -89,10 +103,12 @@ class Unavailable:
 class RequestFault:
     """What the HTTP layer must do to one request instead of (or after) answering it normally."""
 
-    kind: str  # "unavailable" | "html_reply" | "reset_connection" | "truncated_json"
+    kind: str  # "unavailable" | "html_reply" | "reset_connection" | "truncated_json" | "late_write"
     status: int = 0
     retry_after: int = 0
     after_write: bool = False
+    delay: float = 0.0
+    hold: float = 0.0
 
 
 _MAIN_PARAM = {
@@ -102,6 +118,7 @@ _MAIN_PARAM = {
     "html_reply": "k",
     "truncated_json": "k",
     "flip_secondary": "k",
+    "late_write": "k",
     "unavailable": "n",
 }
 _CLASSES: dict[str, type[Any]] = {
@@ -111,6 +128,7 @@ _CLASSES: dict[str, type[Any]] = {
     "html_reply": HtmlReply,
     "truncated_json": TruncatedJson,
     "flip_secondary": FlipSecondary,
+    "late_write": LateWrite,
     "unavailable": Unavailable,
 }
 
@@ -243,13 +261,22 @@ class Faults:
         """Close the socket without a reply on the k-th request (k-th write if after_write)."""
         self.set("reset_connection", {"k": k, "after_write": after_write, "repeat": repeat})
 
-    def html_reply(self, k: int = 1, *, status: int = 502, repeat: bool = False) -> None:
-        """Answer the k-th request with a proxy-style HTML error page."""
-        self.set("html_reply", {"k": k, "status": status, "repeat": repeat})
+    def html_reply(self, k: int = 1, *, status: int = 502, after_write: bool = False,
+                   repeat: bool = False) -> None:
+        """Answer the k-th request with a proxy-style HTML error page (with after_write: the
+        k-th write, processed first)."""
+        self.set("html_reply", {"k": k, "status": status, "after_write": after_write,
+                                "repeat": repeat})
 
-    def truncated_json(self, k: int = 1, *, repeat: bool = False) -> None:
-        """Cut the k-th reply in half (the request itself is processed)."""
-        self.set("truncated_json", {"k": k, "repeat": repeat})
+    def truncated_json(self, k: int = 1, *, writes_only: bool = False,
+                       repeat: bool = False) -> None:
+        """Cut the k-th reply (k-th write's with writes_only) in half; the request is
+        processed."""
+        self.set("truncated_json", {"k": k, "writes_only": writes_only, "repeat": repeat})
+
+    def late_write(self, k: int = 1, *, delay: float = 1.0, hold: float = 2.0) -> None:
+        """Commit the k-th write `delay` s after it arrives; hold its reply until `hold` s."""
+        self.set("late_write", {"k": k, "delay": delay, "hold": hold})
 
     def unavailable(self, n: int = 1, *, retry_after: int = 1) -> None:
         """Answer the next n requests with 503 and Retry-After."""
@@ -326,18 +353,25 @@ class Faults:
                 found = RequestFault("unavailable", status=unavailable.status,
                                      retry_after=unavailable.retry_after)
             html = self._armed.get("html_reply")
-            if html is not None and html.tick() and found is None:
+            if (html is not None and (is_write or not html.after_write) and html.tick()
+                    and found is None):
                 self._fire("html_reply")
-                found = RequestFault("html_reply", status=html.status)
+                found = RequestFault("html_reply", status=html.status,
+                                     after_write=html.after_write)
             reset = self._armed.get("reset_connection")
             if (reset is not None and (is_write or not reset.after_write) and reset.tick()
                     and found is None):
                 self._fire("reset_connection")
                 found = RequestFault("reset_connection", after_write=reset.after_write)
             truncated = self._armed.get("truncated_json")
-            if truncated is not None and truncated.tick() and found is None:
+            if (truncated is not None and (is_write or not truncated.writes_only)
+                    and truncated.tick() and found is None):
                 self._fire("truncated_json")
                 found = RequestFault("truncated_json")
+            late = self._armed.get("late_write")
+            if late is not None and is_write and late.tick() and found is None:
+                self._fire("late_write")
+                found = RequestFault("late_write", delay=late.delay, hold=late.hold)
             return found
 
     def take_write_failure(self) -> FailWrite | None:

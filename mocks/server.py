@@ -191,9 +191,19 @@ class _Handler(BaseHTTPRequestHandler):
                        (("Retry-After", str(fault.retry_after)),))
             return
         if fault is not None and fault.kind == "html_reply":
+            if fault.after_write:
+                appliance.handle(request)  # committed; the client only sees the proxy's page
             appliance.record_fault(request, fault.status, fault.kind)
             page = _PROXY_PAGE.format(status=fault.status).encode()
             self._send(fault.status, page, "text/html")
+            return
+        if fault is not None and fault.kind == "late_write":
+            # The appliance commits the write after the client may have given up waiting.
+            timer = appliance.handle_later(request, fault.delay)
+            time.sleep(fault.hold)
+            timer.join()
+            self._send(200, b'{"errorcode": 0, "message": "Done", "severity": "NONE"}',
+                       "application/json; charset=utf-8")
             return
         if fault is not None and fault.kind == "reset_connection" and not fault.after_write:
             appliance.record_fault(request, 0, fault.kind)

@@ -7,7 +7,7 @@ import binascii
 import hmac
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -131,6 +131,25 @@ class Sessions:
         )
         self._traffic.count("logins")
         return session
+
+    def accepted(self, headers: Mapping[str, str]) -> Callable[[], Callable[[], None]]:
+        """For a request the appliance accepts now and carries out later: a function that
+        re-admits its session (if it has logged out since) and returns how to undo that."""
+        token = token_from_headers(headers)
+        session = self._live.get(token) if token else None
+
+        def admit() -> Callable[[], None]:
+            if session is None or session.token in self._live:
+                return lambda: None
+            self._live[session.token] = session
+            token = session.token
+
+            def undo() -> None:
+                self._live.pop(token, None)
+
+            return undo
+
+        return admit
 
     def logout(self, caller: Caller) -> None:
         if caller.session is not None:
