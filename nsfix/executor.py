@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
@@ -47,6 +48,8 @@ class StepOutcome(StrEnum):
     NOT_ATTEMPTED = "not attempted"
     ALREADY_IN_PLACE = "already in place"
     WOULD_APPLY = "would apply"
+    IN_FLIGHT = "sent, no answer"
+    """Sent, and the run was cut short (Ctrl-C) before the appliance answered."""
     APPLIED = "applied"
     APPLY_FAILED = "apply failed"
     APPLY_UNKNOWN = "apply unknown"
@@ -160,6 +163,9 @@ class ApplyOptions:
     ticket: str | None = None
     force: bool = False
     """rollback only: revert objects that changed since nsfix wrote them."""
+    unknown_wait: float = 10.0
+    """How long a rollback keeps looking at a write whose outcome is unknown before it calls it
+    'not applied': the appliance may still commit a request its client gave up waiting for."""
 
 
 @dataclass(frozen=True)
@@ -300,6 +306,7 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.states_before: dict[str, str | None] = {}
+        self._sent_at: dict[str, datetime | None] = {}
 
     # --- reading ------------------------------------------------------------------------
 
@@ -440,6 +447,8 @@ class Executor:
         for change in batch.changes:
             self._journal("intent", change=change.id, phase=phase, request=batch.request.render())
         outcomes: list[tuple[Recorded, str]]
+        for change in batch.changes:
+            steps[change.id].outcome = StepOutcome.IN_FLIGHT
         try:
             results = self.client.writer().send(batch.request)
             outcomes = [
@@ -459,7 +468,11 @@ class Executor:
                     for r in bulk
                 ]
             else:
-                outcomes = [(Recorded.FAILED, str(exc))] * len(batch.changes)
+                # Only NITRO's own error answer proves the write was refused; a broken reply,
+                # an HTML page or a bare HTTP status may come after the write committed.
+                refused = exc.errorcode is not None
+                recorded = Recorded.FAILED if refused else Recorded.UNKNOWN
+                outcomes = [(recorded, str(exc))] * len(batch.changes)
         ok = True
         for change, (recorded, detail) in zip(batch.changes, outcomes, strict=True):
             self._journal("result", change=change.id, phase=phase, outcome=recorded, detail=detail)
@@ -559,7 +572,9 @@ class Executor:
         self, applied: Sequence[Change], steps: dict[str, StepReport], why: str
     ) -> Report:
         self.say(f"apply failed: {why}; rolling back {len(applied)} change(s)")
-        report = self.roll_back([StepState(c, Recorded.APPLIED) for c in applied], steps)
+        report = self.roll_back(
+            [StepState(c, _as_sent(steps[c.id].outcome)) for c in applied], steps
+        )
         report.messages.insert(0, f"apply failed: {why}")
         if report.exit_code == ExitCode.OK:
             report.status = RunStatus.ROLLED_BACK
@@ -569,32 +584,21 @@ class Executor:
     def roll_back(
         self, pending: Sequence[StepState], steps: dict[str, StepReport] | None = None
     ) -> Report:
-        """Revert, newest first, only what is still as nsfix left it (unless forced)."""
+        """Revert, newest first, only what is still as nsfix left it (unless forced). A write
+        whose outcome is unknown and that reads as before is watched until it shows or the
+        appliance has had time to finish it."""
         steps = steps if steps is not None else {s.change.id: StepReport(s.change) for s in pending}
         order = sorted(pending, key=lambda s: self._position(s.change), reverse=True)
         messages: list[str] = []
         to_verify: list[Change] = []
+        watch: list[Change] = []
+        self._sent_at = {s.change.id: s.sent_at for s in pending}
         try:
             for step in order:
-                change = step.change
-                [seen] = self.observe([change])
-                if seen.where is Where.BEFORE:
-                    self._journal(
-                        "result",
-                        change=change.id,
-                        phase=Phase.ROLLBACK,
-                        outcome=Recorded.SKIPPED,
-                        detail="already as before",
-                    )
-                    steps[change.id].outcome = StepOutcome.NOT_APPLIED
-                    continue
-                if seen.where is Where.DRIFTED and not self.options.force:
-                    steps[change.id].outcome = StepOutcome.LEFT_ALONE
-                    steps[change.id].detail = seen.describe(Where.AFTER)
-                    messages.append(f"not reverted, changed since: {seen.describe(Where.AFTER)}")
-                    continue
-                self.send(self.revert_batch(change), steps)
-                to_verify.append(change)
+                if step.applied is Recorded.UNKNOWN:
+                    watch.append(step.change)
+                self._revert_if_nsfix_left_it(step.change, steps, messages, to_verify, watch)
+            self._wait_out(watch, steps, messages, to_verify)
         except NitroError as exc:
             messages.append(f"rollback stopped: {exc}")
         except KeyboardInterrupt:
@@ -621,6 +625,79 @@ class Executor:
             )
         return Report(RunStatus.ROLLED_BACK, ExitCode.OK, list(steps.values()), messages)
 
+    def _revert_if_nsfix_left_it(
+        self,
+        change: Change,
+        steps: dict[str, StepReport],
+        messages: list[str],
+        to_verify: list[Change],
+        watch: list[Change],
+    ) -> None:
+        """Compare, then set: revert the change if the object is as nsfix left it."""
+        [seen] = self.observe([change])
+        if seen.where is Where.BEFORE:
+            if change in watch:
+                return  # unknown outcome: not 'as before' until the wait is over
+            self._journal(
+                "result",
+                change=change.id,
+                phase=Phase.ROLLBACK,
+                outcome=Recorded.SKIPPED,
+                detail="already as before",
+            )
+            steps[change.id].outcome = StepOutcome.NOT_APPLIED
+            return
+        if change in watch:
+            watch.remove(change)
+        if seen.where is Where.DRIFTED and not self.options.force:
+            steps[change.id].outcome = StepOutcome.LEFT_ALONE
+            steps[change.id].detail = seen.describe(Where.AFTER)
+            messages.append(f"not reverted, changed since: {seen.describe(Where.AFTER)}")
+            return
+        self.send(self.revert_batch(change), steps)
+        to_verify.append(change)
+
+    def _wait_out(
+        self,
+        watch: list[Change],
+        steps: dict[str, StepReport],
+        messages: list[str],
+        to_verify: list[Change],
+    ) -> None:
+        """Writes of unknown outcome that read as before: re-read them until they show up (then
+        revert them) or the appliance has had `unknown_wait` seconds to finish them."""
+        if not watch:
+            return
+        waited = self.options.unknown_wait
+        # A write sent long ago (a later `nsfix rollback`) has had its time already.
+        sent = [self._sent_at.get(c.id) for c in watch]
+        now = datetime.now(UTC)
+        elapsed = min((now - at).total_seconds() if at else 0.0 for at in sent)
+        remaining = max(0.0, waited - elapsed)
+        if remaining > 0:
+            self.say(
+                f"{len(watch)} write(s) of unknown outcome read as before: watching them for "
+                f"{remaining:.0f} s in case the appliance still commits them"
+            )
+        deadline = self.clock() + remaining
+        while watch and self.clock() < deadline:
+            self.sleep(max(0.0, min(self.options.poll_seconds, deadline - self.clock())))
+            for change in list(watch):
+                self._revert_if_nsfix_left_it(change, steps, messages, to_verify, watch)
+        for change in watch:
+            self._journal(
+                "result",
+                change=change.id,
+                phase=Phase.ROLLBACK,
+                outcome=Recorded.SKIPPED,
+                detail=f"outcome unknown; still as before after {waited:.0f} s",
+            )
+            steps[change.id].outcome = StepOutcome.NOT_APPLIED
+            steps[change.id].detail = (
+                f"its write's outcome was unknown; still as before after {waited:.0f} s (a later "
+                "nsfix rollback looks at it again)"
+            )
+
     def revert_batch(self, change: Change) -> Batch:
         """A rollback writes each change's inverse alone, after reading the object."""
         return Batch((change,), Phase.ROLLBACK, request_for([change], Phase.ROLLBACK))
@@ -634,6 +711,18 @@ class Executor:
     def save(self) -> None:
         self.client.writer().send(describe_save_config())
         self._journal("save", ok=True)
+
+
+def _as_sent(outcome: StepOutcome) -> Recorded | None:
+    """What a run knows of a write: one cut short on the wire (Ctrl-C) or answered without
+    proof may have landed; one never sent (the journal failed first) did not."""
+    if outcome is StepOutcome.APPLIED:
+        return Recorded.APPLIED
+    if outcome is StepOutcome.APPLY_FAILED:
+        return Recorded.FAILED
+    if outcome is StepOutcome.NOT_ATTEMPTED:
+        return None
+    return Recorded.UNKNOWN
 
 
 def _joined(problems: Iterable[Problem]) -> str:

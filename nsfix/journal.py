@@ -118,12 +118,18 @@ class StepState:
     applied: Recorded | None = None
     """None: never attempted."""
     reverted: Recorded | None = None
+    sent_at: datetime | None = None
+    """When its last apply write was sent (the intent record): how long the appliance has had
+    to finish a write whose outcome is unknown."""
 
     @property
     def may_be_on_appliance(self) -> bool:
         """Whether the appliance may carry this change now (so a rollback must look at it)."""
-        if self.reverted in {Recorded.REVERTED, Recorded.SKIPPED}:
+        if self.reverted is Recorded.REVERTED:
             return False
+        if self.reverted is Recorded.SKIPPED:
+            # Seen as before once; a write of unknown outcome may still have landed after.
+            return self.applied is Recorded.UNKNOWN
         return self.applied in {Recorded.APPLIED, Recorded.UNKNOWN}
 
 
@@ -204,6 +210,7 @@ def read_journal(path: Path) -> JournalState:
                 step.reverted = Recorded.UNKNOWN
             else:
                 step.applied = Recorded.UNKNOWN
+                step.sent_at = _time_of(record)
         elif kind == "preflight":
             value = record.get("config_changed_before")
             state.config_changed_before = value if isinstance(value, bool) else None
@@ -216,6 +223,13 @@ def read_journal(path: Path) -> JournalState:
         elif kind == "end":
             state.status = str(record.get("status"))
     return state
+
+
+def _time_of(record: Mapping[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(record.get("time")))
+    except ValueError:
+        return None
 
 
 def _recorded(path: Path, value: Any) -> Recorded:
