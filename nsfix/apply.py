@@ -353,27 +353,33 @@ def await_confirmation(
         f"applied and verified, NOT saved. Confirm before {deadline:%H:%M:%S} UTC by typing "
         f"'confirm' here or running: nsfix confirm {journal.path}; otherwise it is rolled back"
     )
-    while datetime.now(UTC) < deadline:
-        if read_journal(journal.path).confirmed:
-            say("confirmed (nsfix confirm)")
-            return report
-        if interactive and _typed_confirm(min(1.0, (deadline - datetime.now(UTC)).total_seconds())):
-            journal.write("confirmed", by=_local_user(), via="prompt")
-            say("confirmed")
-            return report
-        if not interactive:
-            executor.sleep(min(1.0, max(0.0, (deadline - datetime.now(UTC)).total_seconds())))
+    why = "not confirmed in time"
+    try:
+        while datetime.now(UTC) < deadline:
+            if read_journal(journal.path).confirmed:
+                say("confirmed (nsfix confirm)")
+                return report
+            left = (deadline - datetime.now(UTC)).total_seconds()
+            if interactive and _typed_confirm(min(1.0, left)):
+                journal.write("confirmed", by=_local_user(), via="prompt")
+                say("confirmed")
+                return report
+            if not interactive:
+                executor.sleep(min(1.0, max(0.0, left)))
+    except KeyboardInterrupt:
+        # Ctrl-C, SIGTERM or SIGHUP while waiting means: do not keep it, roll back now.
+        why = "interrupted while waiting for confirmation"
     # A confirmation may have arrived during the last wait. The journal decides: whichever of
     # `confirmed` and `confirm-timeout` was written first wins, here and in `nsfix confirm`.
-    journal.write("confirm-timeout")
+    journal.write("confirm-timeout", reason=why)
     if read_journal(journal.path).confirmed:
         say("confirmed (nsfix confirm)")
         return report
-    say("not confirmed in time: rolling back")
+    say(f"{why}: rolling back")
     rollback = executor.roll_back(
         [_applied(c) for c in pending], {s.change.id: s for s in report.steps}
     )
-    rollback.messages.insert(0, "not confirmed in time")
+    rollback.messages.insert(0, why)
     if rollback.exit_code == ExitCode.OK:
         rollback.status = RunStatus.NOT_CONFIRMED
         rollback.exit_code = ExitCode.ROLLED_BACK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -34,6 +35,7 @@ from nsfix.shell import (
     require_single,
     write_atomically,
 )
+from nsfix.signals import stop_signals_interrupt
 
 USER_AGENT = f"nsfix/{__version__}"
 
@@ -63,7 +65,9 @@ def stderr_console() -> Console:
 
 def say(message: str) -> None:
     """A status line for people on stderr (stdout stays machine-readable); never wrapped."""
-    print(message, file=sys.stderr, flush=True)
+    # After SIGHUP the terminal may be gone: losing a status line must not stop a rollback.
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
 
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
@@ -79,7 +83,8 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
     automation always gets one document on stdout, refusals and errors included.
     """
     try:
-        yield
+        with stop_signals_interrupt():
+            yield
     except Refused as exc:
         say(f"nsfix: refused: {exc}")
         for detail in exc.details:
