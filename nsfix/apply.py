@@ -42,10 +42,12 @@ from nsfix.journal import (
     default_journal_path,
     read_journal,
 )
+from nsfix.model import DEFAULT_PARTITION
 from nsfix.nitro import NitroClient, NitroError
-from nsfix.planfile import PlanFileError, plan_digest, read_plan_document
+from nsfix.planfile import PlanFileError, plan_digest, plan_partition, read_plan_document
 from nsfix.planner import Change, Plan, Verb
 from nsfix.settings import Target, normalise_url
+from nsfix.shapes import unplanned
 from nsfix.shell import InputError, read_text
 
 Say = Callable[[str], None]
@@ -143,7 +145,7 @@ def run_apply(
 ) -> Outcome:
     the_plan, digest = load_plan(plan_path)
     _check_plan_target(the_plan, target)
-    partition = str(the_plan.target.get("partition") or "default")
+    partition = plan_partition(the_plan)
     if not the_plan.changes:
         return Outcome(
             Report(RunStatus.NOTHING_TO_DO, ExitCode.NOTHING_TO_DO, [], ["the plan is empty"])
@@ -406,6 +408,15 @@ def run_rollback(
 ) -> Outcome:
     """Revert what a journal applied: checks each object first, journals the rollback itself."""
     state = read_journal(journal_path)
+    partition = str(state.target.get("partition") or DEFAULT_PARTITION)
+    problems = unplanned([s.change for s in state.steps], partition)
+    if problems:
+        # Its inverses are what a rollback writes: a journal edited since the run is not trusted.
+        raise Refused(
+            f"{journal_path} holds writes nsfix's planner never makes, so it was edited after "
+            "the run; nothing was reverted",
+            problems,
+        )
     recorded = normalise_url(str(state.target.get("url", "")))
     if target is None:
         target = target_for(recorded)
@@ -425,7 +436,6 @@ def run_rollback(
             ),
             journal_path,
         )
-    partition = str(state.target.get("partition") or "default")
     changes = [s.change for s in state.steps]
     lock = contextlib.nullcontext() if dry_run else appliance_lock(target.url, partition)
     with lock, client_factory(target) as client:
