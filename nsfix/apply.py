@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsfix import __version__
+from nsfix.approval import RequiredApproval
 from nsfix.executor import (
     ApplyOptions,
     Executor,
@@ -142,8 +143,12 @@ def run_apply(
     say: Say,
     ask: Ask,
     reaudit: Callable[[NitroClient, Plan], set[str]] | None = None,
+    approval: RequiredApproval | None = None,
 ) -> Outcome:
     the_plan, digest = load_plan(plan_path)
+    approved = approval.check(digest) if approval is not None else None
+    if approved is not None:
+        say(approved.describe())
     _check_plan_target(the_plan, target)
     partition = plan_partition(the_plan)
     if not the_plan.changes:
@@ -193,6 +198,7 @@ def run_apply(
                 nsfix_version=__version__,
                 plan=str(plan_path),
                 plan_digest=digest,
+                approval=approved,
                 target={"url": target.url, "partition": partition, **the_plan.target},
                 user={"local": _local_user(), "nitro": target.username},
                 ticket=options.ticket,

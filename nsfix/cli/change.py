@@ -1,7 +1,8 @@
-"""The commands that change an appliance: apply, rollback and confirm."""
+"""The commands that change an appliance: approve, apply, rollback and confirm."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,14 @@ from typing import Annotated
 
 import typer
 
-from nsfix.apply import run_apply, run_confirm, run_rollback
+from nsfix.apply import load_plan, run_apply, run_confirm, run_rollback
+from nsfix.approval import (
+    ApprovalError,
+    RequiredApproval,
+    approval_document,
+    fingerprint,
+    load_private_key,
+)
 from nsfix.cli.common import (
     app,
     configure_logging,
@@ -21,21 +29,74 @@ from nsfix.cli.common import (
     say,
 )
 from nsfix.cli.options import (
+    ApprovalOption,
     CaBundleOption,
     Connection,
+    ExpectDigestOption,
     InsecureOption,
     JsonOption,
     PasswordFileOption,
     PlanFileArgument,
     TimeoutOption,
+    TrustedKeyOption,
     UrlOption,
     UserOption,
     VerboseOption,
     YesOption,
+    expected_digest,
+    required_approval,
 )
 from nsfix.executor import ApplyOptions, Refused
 from nsfix.planfile import PlanFileError
-from nsfix.shell import InputError
+from nsfix.shell import InputError, write_atomically
+
+
+@app.command()
+def approve(
+    plan_file: PlanFileArgument,
+    key: Annotated[
+        Path,
+        typer.Option(
+            "--key", help="The change board's Ed25519 private key (PEM or OpenSSH).", dir_okay=False
+        ),
+    ],
+    expect_digest: ExpectDigestOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the approval (default: PLAN.approval).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Sign a reviewed plan with the change board's key, for apply --approval KEY.
+
+    The signature covers the plan's digest, which covers every change. Exit 0 signed, 4 refused
+    (not the plan expected, or a plan nsfix would not apply), 1 could not run.
+    """
+    with handled_errors():
+        try:
+            _, digest = load_plan(plan_file)
+            RequiredApproval(expected_digest(expect_digest)).check(digest)
+        except (PlanFileError, ApprovalError) as exc:
+            raise Refused(str(exc)) from None
+        signing_key = load_private_key(key, lambda: _passphrase(key))
+        path = output or plan_file.with_name(f"{plan_file.name}.approval")
+        write_atomically(path, json.dumps(approval_document(digest, signing_key), indent=2) + "\n")
+        say(
+            f"approved plan {digest} with key {fingerprint(signing_key.public_key())}: {path}\n"
+            f"apply with: nsfix apply {plan_file} --approval {path} --trusted-key BOARD_PUBLIC_KEY"
+        )
+
+
+def _passphrase(key: Path) -> str:
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"{key} is encrypted: run nsfix approve on a terminal to give its passphrase"
+        )
+    return getpass.getpass(f"passphrase of {key}: ")
 
 
 @app.command()
@@ -50,6 +111,9 @@ def apply(
         bool, typer.Option("--dry-run", help="Check every precondition, print the requests.")
     ] = False,
     yes: YesOption = False,
+    expect_digest: ExpectDigestOption = None,
+    approval: ApprovalOption = None,
+    trusted_key: TrustedKeyOption = None,
     journal: Annotated[
         Path | None,
         typer.Option(
@@ -89,6 +153,7 @@ def apply(
     6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
     """
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    required = required_approval(expect_digest, approval, trusted_key)
     configure_logging(verbose)
     with handled_errors(connection.where, json_result=as_json):
         try:
@@ -123,8 +188,9 @@ def apply(
                 say=say,
                 ask=input,
                 reaudit=reaudit_with(say),
+                approval=required,
             )
-        except PlanFileError as exc:
+        except (PlanFileError, ApprovalError) as exc:
             raise Refused(str(exc)) from None
         emit_report(outcome.report, outcome.journal, as_json, "apply")
         raise typer.Exit(int(outcome.report.exit_code))
