@@ -214,6 +214,19 @@ def rollback(
     force: Annotated[
         bool, typer.Option("--force", help="Also revert objects changed since nsfix wrote them.")
     ] = False,
+    save: Annotated[
+        bool | None,
+        typer.Option(
+            "--save/--no-save",
+            help="When the saved configuration holds the change (apply --save): save after a "
+            "verified rollback, or not (default: ask on a terminal, else do not save).",
+            show_default=False,
+        ),
+    ] = None,
+    save_anyway: Annotated[
+        bool,
+        typer.Option("--save-anyway", help="Save even if others left unsaved changes."),
+    ] = False,
     settle: Annotated[float, typer.Option("--settle", min=0.0)] = 30.0,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
@@ -221,7 +234,8 @@ def rollback(
 ) -> None:
     """Revert what a journal applied (finished, failed or crashed run), checking each object first.
 
-    Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run.
+    Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run
+    (or reverted and verified but the save failed).
     """
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     configure_logging(verbose)
@@ -233,12 +247,13 @@ def rollback(
             target,
             opener(timeout),
             connection.target_at,
-            ApplyOptions(settle_seconds=settle, force=force),
+            ApplyOptions(settle_seconds=settle, force=force, save_anyway=save_anyway),
             dry_run=dry_run,
             yes=yes,
             interactive=sys.stdin.isatty(),
             say=say,
             ask=input,
+            save=True if save_anyway else save,
         )
         emit_report(outcome.report, outcome.journal, as_json, "rollback")
         raise typer.Exit(int(outcome.report.exit_code))
