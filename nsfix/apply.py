@@ -50,6 +50,7 @@ from nsfix.planfile import PlanFileError, plan_digest, plan_partition, read_plan
 from nsfix.planner import Change, Plan, Verb
 from nsfix.saved_config import RECORD as SAVED_CONFIG
 from nsfix.saved_config import (
+    ConfigState,
     RollbackSave,
     left_unsaved,
     own_rollback,
@@ -63,6 +64,13 @@ from nsfix.shell import InputError, read_text
 
 Say = Callable[[str], None]
 Ask = Callable[[str], str]
+
+UNSAVED_BY_OTHERS = (
+    "the appliance already has unsaved changes that nsfix did not make; --save would persist "
+    "them too. Save or discard them first"
+)
+HOLDS = "the saved configuration still holds the change"
+SAVED = "running configuration saved: the saved configuration no longer holds the change"
 
 
 @dataclass
@@ -276,23 +284,12 @@ def _preflight(
     for warning in facts.ha_warnings:
         say(f"warning: {warning}")
     if options.save and facts.config_changed_before and not options.save_anyway:
-        now = read_config_state(executor.client)
-        own = own_rollback(
-            url, plan_partition(the_plan), now, recent_journals(default_journal_dir())
-        )
+        own = _own_rollback(url, plan_partition(the_plan), read_config_state(executor.client))
         if own is None:
-            raise Refused(f"{UNSAVED_BY_OTHERS}. Save or discard them first, or pass --save-anyway")
+            raise Refused(f"{UNSAVED_BY_OTHERS}, or pass --save-anyway")
         say(f"the unsaved changes are nsfix's own rollback ({own}); --save persists it too")
     observations, done = executor.preflight()
     return facts, [o.change for o in observations], done
-
-
-UNSAVED_BY_OTHERS = (
-    "the appliance already has unsaved changes that nsfix did not make; --save would persist "
-    "them too"
-)
-HOLDS = "the saved configuration still holds the change"
-SAVED = "running configuration saved: the saved configuration no longer holds the change"
 
 
 def _dry_run_report(
@@ -492,10 +489,7 @@ def run_rollback(
         executor.check_target({"partition": partition, "hostname": None})
         saving = _rollback_save(client, state, target.url, partition)
         if save and saving.holds_change and not saving.only_nsfix and not options.save_anyway:
-            raise Refused(
-                f"{UNSAVED_BY_OTHERS}. Save or discard them first, pass --save-anyway, or roll "
-                "back without --save"
-            )
+            raise Refused(f"{UNSAVED_BY_OTHERS}, pass --save-anyway, or roll back without --save")
         observations = executor.observe([s.change for s in pending])
         to_revert = [o for o in observations if o.where is Where.AFTER]
         drifted = [o for o in observations if o.where is Where.DRIFTED]
@@ -562,10 +556,15 @@ def _rollback_save(
 ) -> RollbackSave:
     """What the saved configuration holds, and whether saving is safe, before the rollback."""
     before = read_config_state(client)
-    own = own_rollback(
-        url, partition, before, [state.path, *recent_journals(default_journal_dir())]
+    return RollbackSave.judge(
+        state.records, before, _own_rollback(url, partition, before, state.path)
     )
-    return RollbackSave.judge(state.records, before, own)
+
+
+def _own_rollback(url: str, partition: str, now: ConfigState, *first: Path) -> Path | None:
+    """The journal of the nsfix rollback that made every unsaved change (see saved_config),
+    looked for in `first`, then in the journal folder."""
+    return own_rollback(url, partition, now, [*first, *recent_journals(default_journal_dir())])
 
 
 def _save_after_rollback(
@@ -673,11 +672,9 @@ def _save_later(
         executor = Executor(client, [], options, say=say)
         executor.check_target({"partition": partition, "hostname": None})
         now = read_config_state(client)
-        own = own_rollback(
-            target.url, partition, now, [state.path, *recent_journals(default_journal_dir())]
-        )
+        own = _own_rollback(target.url, partition, now, state.path)
         if now.changed and own is None and not options.save_anyway:
-            raise Refused(f"{UNSAVED_BY_OTHERS}. Save or discard them first, or pass --save-anyway")
+            raise Refused(f"{UNSAVED_BY_OTHERS}, or pass --save-anyway")
         if now.changed:
             confirm_or_refuse(
                 f"Save the running configuration of {target.url}?",

@@ -1,5 +1,4 @@
-"""Saved against running configuration around a rollback: what the saved one holds, and when a
-save persists nothing but nsfix's own work.
+"""What the saved configuration holds around a rollback, and when a save persists only nsfix's.
 
 After `apply --save` the saved configuration holds the change, and a rollback restores only the
 running one. Whether saving after the rollback is safe is the apply's policy again: only if the
