@@ -71,7 +71,7 @@ def approve(
         ),
     ] = None,
 ) -> None:
-    """Sign a reviewed plan with the change board's key, for apply --approval KEY.
+    """Sign a reviewed plan with the change board's key, for apply --approval.
 
     The signature covers the plan's digest, which covers every change. Exit 0 signed, 4 refused
     (not the plan expected, or a plan nsfix would not apply), 1 could not run.

@@ -9,14 +9,17 @@ nsfix's own rollback.
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from nsfix.saved_config import ConfigState, RollbackSave, own_rollback, saved_record
 from tests.apply.helpers import (
     Nsfix,
     StartAppliance,
@@ -221,3 +224,48 @@ def test_a_dry_run_of_rollback_save_over_others_changes_is_refused_too(
     run = nsfix("rollback", str(only_journal(journal_dir)), "--dry-run", "--save")
     assert run.code == 4
     assert "--save-anyway" in run.err
+
+
+def test_nsfixs_own_rollback_is_recognised_only_while_nothing_changed_since(
+    tmp_path: Path,
+) -> None:
+    after = ConfigState(True, "Mon Nov 30 17:46:49 2026", "Mon Nov 30 17:46:48 2026")
+    journal = tmp_path / "run.jsonl"
+    record = saved_record("https://ns", "default", after, holds_change=True, only_nsfix=True)
+    journal.write_text(
+        '{"type": "start"}\n' + json.dumps({"type": "saved-config", **record}) + "\n{broken\n"
+    )
+    assert own_rollback("https://ns", "default", after, [journal]) == journal
+    later = replace(after, changed_at="Mon Nov 30 17:46:51 2026")
+    saved_since = replace(after, saved_at="Mon Nov 30 17:46:50 2026")
+    for now, url, partition in (
+        (later, "https://ns", "default"),
+        (saved_since, "https://ns", "default"),
+        (after, "https://other", "default"),
+        (after, "https://ns", "p1"),
+        (replace(after, changed=False), "https://ns", "default"),
+    ):
+        assert own_rollback(url, partition, now, [journal]) is None
+    # A rollback that began over others' unsaved changes never vouches for them.
+    theirs = saved_record("https://ns", "default", after, holds_change=True, only_nsfix=False)
+    journal.write_text(json.dumps({"type": "saved-config", **theirs}) + "\n")
+    assert own_rollback("https://ns", "default", after, [journal]) is None
+
+
+def test_what_a_rollback_knows_about_saving_before_it_writes() -> None:
+    clean = ConfigState(False, "t1", "t1")
+    dirty = ConfigState(True, "t2", "t1")
+    saved_run = [{"type": "start"}, {"type": "save", "ok": True}, {"type": "end"}]
+    failed_save = [{"type": "start"}, {"type": "save", "ok": False}]
+    saved_by_rollback = [
+        {"type": "start"},
+        {"type": "rollback-start"},
+        {"type": "save", "ok": True},
+    ]
+    assert RollbackSave.judge(saved_run, clean, None) == RollbackSave(True, True, True)
+    assert RollbackSave.judge(saved_run, dirty, None) == RollbackSave(True, True, False)
+    assert RollbackSave.judge(saved_run, dirty, Path("j")) == RollbackSave(True, True, True)
+    assert RollbackSave.judge(failed_save, dirty, None) == RollbackSave(False, False, False)
+    # Nothing unsaved when the rollback began: the saved configuration is the running one.
+    assert RollbackSave.judge(failed_save, clean, None) == RollbackSave(False, True, True)
+    assert RollbackSave.judge(saved_by_rollback, dirty, None).apply_saved is False
