@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsfix import __version__
+from nsfix.approval import RequiredApproval
 from nsfix.executor import (
     ApplyOptions,
     Executor,
@@ -34,6 +35,7 @@ from nsfix.exitcodes import ExitCode
 from nsfix.journal import (
     JOURNAL_VERSION,
     JournalError,
+    JournalState,
     JournalWriter,
     Phase,
     Recorded,
@@ -42,14 +44,33 @@ from nsfix.journal import (
     default_journal_path,
     read_journal,
 )
+from nsfix.model import DEFAULT_PARTITION
 from nsfix.nitro import NitroClient, NitroError
-from nsfix.planfile import PlanFileError, plan_digest, read_plan_document
+from nsfix.planfile import PlanFileError, plan_digest, plan_partition, read_plan_document
 from nsfix.planner import Change, Plan, Verb
+from nsfix.saved_config import RECORD as SAVED_CONFIG
+from nsfix.saved_config import (
+    ConfigState,
+    RollbackSave,
+    left_unsaved,
+    own_rollback,
+    read_config_state,
+    recent_journals,
+    saved_record,
+)
 from nsfix.settings import Target, normalise_url
+from nsfix.shapes import unplanned
 from nsfix.shell import InputError, read_text
 
 Say = Callable[[str], None]
 Ask = Callable[[str], str]
+
+UNSAVED_BY_OTHERS = (
+    "the appliance already has unsaved changes that nsfix did not make; --save would persist "
+    "them too. Save or discard them first"
+)
+HOLDS = "the saved configuration still holds the change"
+SAVED = "running configuration saved: the saved configuration no longer holds the change"
 
 
 @dataclass
@@ -140,10 +161,14 @@ def run_apply(
     say: Say,
     ask: Ask,
     reaudit: Callable[[NitroClient, Plan], set[str]] | None = None,
+    approval: RequiredApproval | None = None,
 ) -> Outcome:
     the_plan, digest = load_plan(plan_path)
+    approved = approval.check(digest) if approval is not None else None
+    if approved is not None:
+        say(approved.describe())
     _check_plan_target(the_plan, target)
-    partition = str(the_plan.target.get("partition") or "default")
+    partition = plan_partition(the_plan)
     if not the_plan.changes:
         return Outcome(
             Report(RunStatus.NOTHING_TO_DO, ExitCode.NOTHING_TO_DO, [], ["the plan is empty"])
@@ -157,7 +182,7 @@ def run_apply(
             say=say,
             reaudit=(lambda: reaudit(client, the_plan)) if reaudit else None,
         )
-        facts, pending, done = _preflight(executor, the_plan, options, say)
+        facts, pending, done = _preflight(executor, the_plan, options, say, target.url)
         if not pending:
             return Outcome(
                 Report(
@@ -191,6 +216,7 @@ def run_apply(
                 nsfix_version=__version__,
                 plan=str(plan_path),
                 plan_digest=digest,
+                approval=approved,
                 target={"url": target.url, "partition": partition, **the_plan.target},
                 user={"local": _local_user(), "nitro": target.username},
                 ticket=options.ticket,
@@ -220,7 +246,17 @@ def run_apply(
                     executor, journal, pending, report, options, say, ask, interactive
                 )
             if report.exit_code == ExitCode.OK and options.save:
-                _save(executor, journal, report)
+                _save(
+                    executor,
+                    journal,
+                    report,
+                    done="running configuration saved",
+                    failed=lambda exc: (
+                        f"applied and verified, but saving the configuration failed: {exc}. "
+                        "The changes are live but not saved: save on the appliance, or undo "
+                        f"them with: nsfix rollback {journal.path}"
+                    ),
+                )
             if report.exit_code == ExitCode.ROLLBACK_INCOMPLETE:
                 report.messages.append(ha_hint(client, path))
             if journalled:
@@ -241,17 +277,17 @@ def _check_plan_target(the_plan: Plan, target: Target) -> None:
 
 
 def _preflight(
-    executor: Executor, the_plan: Plan, options: ApplyOptions, say: Say
+    executor: Executor, the_plan: Plan, options: ApplyOptions, say: Say, url: str
 ) -> tuple[TargetFacts, list[Change], list[Observation]]:
     """The appliance, its saved state and every precondition: (facts, to apply, in place)."""
     facts = executor.check_target(the_plan.target)
     for warning in facts.ha_warnings:
         say(f"warning: {warning}")
     if options.save and facts.config_changed_before and not options.save_anyway:
-        raise Refused(
-            "the appliance already has unsaved changes that nsfix did not make; --save would "
-            "persist them too. Save or discard them first, or pass --save-anyway"
-        )
+        own = _own_rollback(url, plan_partition(the_plan), read_config_state(executor.client))
+        if own is None:
+            raise Refused(f"{UNSAVED_BY_OTHERS}, or pass --save-anyway")
+        say(f"the unsaved changes are nsfix's own rollback ({own}); --save persists it too")
     observations, done = executor.preflight()
     return facts, [o.change for o in observations], done
 
@@ -271,20 +307,25 @@ def _dry_run_report(
     return report
 
 
-def _save(executor: Executor, journal: JournalWriter, report: Report) -> None:
-    """Save after a verified apply; a failed save leaves the change live and says so."""
+def _save(
+    executor: Executor,
+    journal: JournalWriter,
+    report: Report,
+    *,
+    done: str,
+    failed: Callable[[NitroError], str],
+) -> bool:
+    """Save after a verified apply or rollback; a failed save is journalled, exits 1 and says
+    what is live but not saved."""
     try:
         executor.save()
     except NitroError as exc:
         journal.write("save", ok=False, error=str(exc))
         report.exit_code = ExitCode.ERROR
-        report.messages.append(
-            f"applied and verified, but saving the configuration failed: {exc}. "
-            "The changes are live but not saved: save on the appliance, or undo "
-            f"them with: nsfix rollback {journal.path}"
-        )
-    else:
-        report.messages.append("running configuration saved")
+        report.messages.append(failed(exc))
+        return False
+    report.messages.append(done)
+    return True
 
 
 def _write_end(journal: JournalWriter, report: Report, phase: Phase) -> None:
@@ -409,9 +450,23 @@ def run_rollback(
     interactive: bool,
     say: Say,
     ask: Ask,
+    save: bool | None = None,
 ) -> Outcome:
-    """Revert what a journal applied: checks each object first, journals the rollback itself."""
+    """Revert what a journal applied: checks each object first, journals the rollback itself.
+
+    `save`: True saves after a verified rollback of a change the saved configuration holds
+    (under apply's safe-save policy), False never saves, None asks on a terminal.
+    """
     state = read_journal(journal_path)
+    partition = str(state.target.get("partition") or DEFAULT_PARTITION)
+    problems = unplanned([s.change for s in state.steps], partition)
+    if problems:
+        # Its inverses are what a rollback writes: a journal edited since the run is not trusted.
+        raise Refused(
+            f"{journal_path} holds writes nsfix's planner never makes, so it was edited after "
+            "the run; nothing was reverted",
+            problems,
+        )
     recorded = normalise_url(str(state.target.get("url", "")))
     if target is None:
         target = target_for(recorded)
@@ -422,6 +477,8 @@ def run_rollback(
         )
     pending = state.pending()
     if not pending:
+        if save and left_unsaved(state.records) and not dry_run:
+            return _save_later(state, target, client_factory, options, yes, interactive, say, ask)
         return Outcome(
             Report(
                 RunStatus.NOTHING_TO_DO,
@@ -431,12 +488,14 @@ def run_rollback(
             ),
             journal_path,
         )
-    partition = str(state.target.get("partition") or "default")
     changes = [s.change for s in state.steps]
     lock = contextlib.nullcontext() if dry_run else appliance_lock(target.url, partition)
     with lock, client_factory(target) as client:
         executor = Executor(client, changes, options, say=say)
         executor.check_target({"partition": partition, "hostname": None})
+        saving = _rollback_save(client, state, target.url, partition)
+        if save and saving.holds_change and not saving.only_nsfix and not options.save_anyway:
+            raise Refused(f"{UNSAVED_BY_OTHERS}, pass --save-anyway, or roll back without --save")
         observations = executor.observe([s.change for s in pending])
         to_revert = [o for o in observations if o.where is Where.AFTER]
         drifted = [o for o in observations if o.where is Where.DRIFTED]
@@ -482,10 +541,175 @@ def run_rollback(
                 force=options.force,
             )
             report = executor.roll_back(pending)
+            offer = interactive and not yes and save is None
+            _save_after_rollback(
+                executor,
+                writer,
+                report,
+                saving,
+                save=save,
+                ask=(lambda question: _asked(question, ask)) if offer else None,
+                where=(target.url, partition),
+            )
             _write_end(writer, report, Phase.ROLLBACK)
         finally:
             writer.close()
         return Outcome(report, journal_path)
+
+
+def _rollback_save(
+    client: NitroClient, state: JournalState, url: str, partition: str
+) -> RollbackSave:
+    """What the saved configuration holds, and whether saving is safe, before the rollback."""
+    before = read_config_state(client)
+    return RollbackSave.judge(
+        state.records, before, _own_rollback(url, partition, before, state.path)
+    )
+
+
+def _own_rollback(url: str, partition: str, now: ConfigState, *first: Path) -> Path | None:
+    """The journal of the nsfix rollback that made every unsaved change (see saved_config),
+    looked for in `first`, then in the journal folder."""
+    return own_rollback(url, partition, now, [*first, *recent_journals(default_journal_dir())])
+
+
+def _save_after_rollback(
+    executor: Executor,
+    journal: JournalWriter,
+    report: Report,
+    saving: RollbackSave,
+    *,
+    save: bool | None,
+    ask: Callable[[str], bool] | None,
+    where: tuple[str, str],
+) -> None:
+    """Save when asked to (or when the operator says so), and say plainly what the saved
+    configuration holds; the journal's `saved-config` record says it too."""
+    later = f"To save: nsfix rollback {journal.path} --save"
+    saved = False
+    if report.exit_code != ExitCode.OK:
+        if saving.holds_change:
+            report.messages.append(
+                f"not saved: the rollback is incomplete, and {HOLDS} ({saving.why_saved})"
+            )
+    elif not saving.holds_change:
+        report.messages.append(
+            "the apply did not save the change: the saved configuration does not hold it "
+            "(unless someone saved since), so there is nothing to save"
+        )
+    else:
+        question = (
+            f"{HOLDS} ({saving.why_saved}). Save the running configuration now, so that it no "
+            "longer does?"
+        )
+        wanted = save if save is not None else bool(ask and saving.only_nsfix and ask(question))
+        if wanted:
+            saved = _save(
+                executor,
+                journal,
+                report,
+                done=SAVED,
+                failed=lambda exc: (
+                    f"rolled back and verified, but saving the configuration failed: {exc}. "
+                    f"NOT saved: {HOLDS}. {later}"
+                ),
+            )
+        else:
+            message = (
+                f"NOT saved: {HOLDS} ({saving.why_saved}); the running configuration no longer "
+                "does, so a reboot, or a failover to a node that loads the saved configuration, "
+                f"brings the change back. {later}"
+            )
+            if not saving.only_nsfix:
+                message += (
+                    " (saving would also persist unsaved changes nsfix did not make: add "
+                    "--save-anyway)"
+                )
+            report.messages.append(message)
+    _record_saved_config(
+        executor,
+        journal,
+        where,
+        holds_change=saving.holds_change and not saved,
+        only_nsfix=saving.only_nsfix,
+    )
+
+
+def _record_saved_config(
+    executor: Executor,
+    journal: JournalWriter,
+    where: tuple[str, str],
+    *,
+    holds_change: bool,
+    only_nsfix: bool,
+) -> None:
+    try:
+        now = read_config_state(executor.client)
+    except NitroError:
+        # Without the appliance's change time no later save can tell the rollback was the last
+        # change: it is refused as someone else's, the safe side.
+        return
+    url, partition = where
+    journal.write(
+        SAVED_CONFIG,
+        **saved_record(url, partition, now, holds_change=holds_change, only_nsfix=only_nsfix),
+    )
+
+
+def _asked(question: str, ask: Ask) -> bool:
+    return ask(f"{question} Type 'yes' to save: ").strip().lower() == "yes"
+
+
+def _save_later(
+    state: JournalState,
+    target: Target,
+    client_factory: Callable[[Target], NitroClient],
+    options: ApplyOptions,
+    yes: bool,
+    interactive: bool,
+    say: Say,
+    ask: Ask,
+) -> Outcome:
+    """`rollback --save` of a run whose rollback left the saved configuration holding the
+    change: save now, under the same policy as right after the rollback."""
+    partition = str(state.target.get("partition") or DEFAULT_PARTITION)
+    report = Report(RunStatus.ROLLED_BACK, ExitCode.OK, [], ["nothing left to revert"])
+    with appliance_lock(target.url, partition), client_factory(target) as client:
+        executor = Executor(client, [], options, say=say)
+        executor.check_target({"partition": partition, "hostname": None})
+        now = read_config_state(client)
+        own = _own_rollback(target.url, partition, now, state.path)
+        if now.changed and own is None and not options.save_anyway:
+            raise Refused(f"{UNSAVED_BY_OTHERS}, or pass --save-anyway")
+        if now.changed:
+            confirm_or_refuse(
+                f"Save the running configuration of {target.url}?",
+                yes=yes,
+                interactive=interactive,
+                ask=ask,
+            )
+        writer = JournalWriter.reopen(state.path)
+        executor.journal = writer
+        try:
+            if not now.changed:
+                report.messages.append(f"the configuration was saved since the rollback: {SAVED}")
+            saved = not now.changed or _save(
+                executor,
+                writer,
+                report,
+                done=SAVED,
+                failed=lambda exc: f"saving the configuration failed: {exc}. NOT saved: {HOLDS}",
+            )
+            _record_saved_config(
+                executor,
+                writer,
+                (target.url, partition),
+                holds_change=not saved,
+                only_nsfix=own is not None,
+            )
+        finally:
+            writer.close()
+    return Outcome(report, state.path)
 
 
 def run_confirm(journal_path: Path, say: Say) -> None:

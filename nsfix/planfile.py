@@ -1,7 +1,9 @@
 """The plan file: a JSON document that is exactly what will be applied, sealed by a digest.
 
-Pure: it turns a `Plan` into a document and back. Apply refuses a document whose digest does not
-match its content, so a plan edited after the CAB saw it is never applied.
+Pure: it turns a `Plan` into a document and back. Reading refuses a document whose digest does
+not match its content, and one that holds a write nsfix's planner never makes (the digest is a
+self-hash: whoever edits a plan can seal it again). Binding a plan to what the CAB approved is
+`approval`'s job.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from typing import Any, Final
 from nsfix import __version__
 from nsfix.canonical import DecodeError, digest, from_jsonable, jsonable
 from nsfix.errors import NsfixError
-from nsfix.model import Snapshot
+from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.planner import Plan
+from nsfix.shapes import unplanned
 
 SCHEMA: Final = "nsfix.plan"
 SCHEMA_VERSION: Final = 1
+
+
+MAKE_A_NEW_PLAN: Final = "Make a new plan (nsfix plan) and have it reviewed again"
 
 
 class PlanFileError(NsfixError):
@@ -83,14 +89,25 @@ def read_plan_document(document: Any, source: str = "plan") -> Plan:
     if stated != actual:
         raise PlanFileError(
             f"{source}: the plan's digest does not match its content: it was changed after it "
-            "was made. Make a new plan (nsfix plan) and have it reviewed again"
+            f"was made. {MAKE_A_NEW_PLAN}"
         )
     try:
         plan = from_jsonable(Plan, document.get("plan"), "plan")
     except DecodeError as exc:
-        raise PlanFileError(f"{source}: malformed plan: {exc}") from None
+        raise PlanFileError(f"{source}: malformed plan: {exc}. {MAKE_A_NEW_PLAN}") from None
     assert isinstance(plan, Plan)
+    problems = unplanned(plan.changes, plan_partition(plan))
+    if problems:
+        raise PlanFileError(
+            f"{source}: the plan holds writes nsfix's planner never makes, so it was edited "
+            f"after it was made: {'; '.join(problems)}. {MAKE_A_NEW_PLAN}"
+        )
     return plan
+
+
+def plan_partition(plan: Plan) -> str:
+    """The admin partition every change of the plan is in."""
+    return str(plan.target.get("partition") or DEFAULT_PARTITION)
 
 
 def plan_digest(document: Mapping[str, Any]) -> str:

@@ -1,7 +1,8 @@
-"""The commands that change an appliance: apply, rollback and confirm."""
+"""The commands that change an appliance: approve, apply, rollback and confirm."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -9,7 +10,14 @@ from typing import Annotated
 
 import typer
 
-from nsfix.apply import run_apply, run_confirm, run_rollback
+from nsfix.apply import load_plan, run_apply, run_confirm, run_rollback
+from nsfix.approval import (
+    ApprovalError,
+    RequiredApproval,
+    approval_document,
+    fingerprint,
+    load_private_key,
+)
 from nsfix.cli.common import (
     app,
     configure_logging,
@@ -21,21 +29,74 @@ from nsfix.cli.common import (
     say,
 )
 from nsfix.cli.options import (
+    ApprovalOption,
     CaBundleOption,
     Connection,
+    ExpectDigestOption,
     InsecureOption,
     JsonOption,
     PasswordFileOption,
     PlanFileArgument,
     TimeoutOption,
+    TrustedKeyOption,
     UrlOption,
     UserOption,
     VerboseOption,
     YesOption,
+    expected_digest,
+    required_approval,
 )
 from nsfix.executor import ApplyOptions, Refused
 from nsfix.planfile import PlanFileError
-from nsfix.shell import InputError
+from nsfix.shell import InputError, write_atomically
+
+
+@app.command()
+def approve(
+    plan_file: PlanFileArgument,
+    key: Annotated[
+        Path,
+        typer.Option(
+            "--key", help="The change board's Ed25519 private key (PEM or OpenSSH).", dir_okay=False
+        ),
+    ],
+    expect_digest: ExpectDigestOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the approval (default: PLAN.approval).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Sign a reviewed plan with the change board's key, for apply --approval.
+
+    The signature covers the plan's digest, which covers every change. Exit 0 signed, 4 refused
+    (not the plan expected, or a plan nsfix would not apply), 1 could not run.
+    """
+    with handled_errors():
+        try:
+            _, digest = load_plan(plan_file)
+            RequiredApproval(expected_digest(expect_digest)).check(digest)
+        except (PlanFileError, ApprovalError) as exc:
+            raise Refused(str(exc)) from None
+        signing_key = load_private_key(key, lambda: _passphrase(key))
+        path = output or plan_file.with_name(f"{plan_file.name}.approval")
+        write_atomically(path, json.dumps(approval_document(digest, signing_key), indent=2) + "\n")
+        say(
+            f"approved plan {digest} with key {fingerprint(signing_key.public_key())}: {path}\n"
+            f"apply with: nsfix apply {plan_file} --approval {path} --trusted-key BOARD_PUBLIC_KEY"
+        )
+
+
+def _passphrase(key: Path) -> str:
+    if not sys.stdin.isatty():
+        raise InputError(
+            f"{key} is encrypted: run nsfix approve on a terminal to give its passphrase"
+        )
+    return getpass.getpass(f"passphrase of {key}: ")
 
 
 @app.command()
@@ -50,6 +111,9 @@ def apply(
         bool, typer.Option("--dry-run", help="Check every precondition, print the requests.")
     ] = False,
     yes: YesOption = False,
+    expect_digest: ExpectDigestOption = None,
+    approval: ApprovalOption = None,
+    trusted_key: TrustedKeyOption = None,
     journal: Annotated[
         Path | None,
         typer.Option(
@@ -89,6 +153,7 @@ def apply(
     6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
     """
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    required = required_approval(expect_digest, approval, trusted_key)
     configure_logging(verbose)
     with handled_errors(connection.where, json_result=as_json):
         try:
@@ -123,8 +188,9 @@ def apply(
                 say=say,
                 ask=input,
                 reaudit=reaudit_with(say),
+                approval=required,
             )
-        except PlanFileError as exc:
+        except (PlanFileError, ApprovalError) as exc:
             raise Refused(str(exc)) from None
         emit_report(outcome.report, outcome.journal, as_json, "apply")
         raise typer.Exit(int(outcome.report.exit_code))
@@ -148,6 +214,19 @@ def rollback(
     force: Annotated[
         bool, typer.Option("--force", help="Also revert objects changed since nsfix wrote them.")
     ] = False,
+    save: Annotated[
+        bool | None,
+        typer.Option(
+            "--save/--no-save",
+            help="When the saved configuration holds the change (apply --save): save after a "
+            "verified rollback, or not (default: ask on a terminal, else do not save).",
+            show_default=False,
+        ),
+    ] = None,
+    save_anyway: Annotated[
+        bool,
+        typer.Option("--save-anyway", help="Save even if others left unsaved changes."),
+    ] = False,
     settle: Annotated[float, typer.Option("--settle", min=0.0)] = 30.0,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
@@ -155,7 +234,8 @@ def rollback(
 ) -> None:
     """Revert what a journal applied (finished, failed or crashed run), checking each object first.
 
-    Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run.
+    Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run
+    (or reverted and verified but the save failed).
     """
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     configure_logging(verbose)
@@ -167,12 +247,13 @@ def rollback(
             target,
             opener(timeout),
             connection.target_at,
-            ApplyOptions(settle_seconds=settle, force=force),
+            ApplyOptions(settle_seconds=settle, force=force, save_anyway=save_anyway),
             dry_run=dry_run,
             yes=yes,
             interactive=sys.stdin.isatty(),
             say=say,
             ask=input,
+            save=True if save_anyway else save,
         )
         emit_report(outcome.report, outcome.journal, as_json, "rollback")
         raise typer.Exit(int(outcome.report.exit_code))

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from nsfix.approval import RequiredApproval, parse_digest
 from nsfix.settings import ENV_URL, Target, resolve_target
 
 UrlOption = Annotated[
@@ -120,6 +121,35 @@ PlanFileArgument = Annotated[Path, typer.Argument(help="The plan file made by ns
 YesOption = Annotated[bool, typer.Option("--yes", help="Do not ask (for automation).")]
 
 
+ExpectDigestOption = Annotated[
+    str | None,
+    typer.Option(
+        "--expect-digest",
+        help="Refuse unless the plan's digest is this one (sha256:..., as the CAB report shows).",
+    ),
+]
+
+
+ApprovalOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--approval",
+        help="The change board's signed approval of the plan (nsfix approve, or openssl).",
+        dir_okay=False,
+    ),
+]
+
+
+TrustedKeyOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--trusted-key",
+        help="Public key (PEM or ssh-ed25519) that must have signed --approval (repeatable).",
+        dir_okay=False,
+    ),
+]
+
+
 FleetOption = Annotated[
     Path | None,
     typer.Option(
@@ -146,6 +176,35 @@ class Format(StrEnum):
     html = "html"
     junit = "junit"
     sarif = "sarif"
+
+
+def expected_digest(text: str | None) -> str | None:
+    """--expect-digest as a plan digest; a usage error when it is not one."""
+    if text is None:
+        return None
+    try:
+        return parse_digest(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--expect-digest") from None
+
+
+def required_approval(
+    expect_digest: str | None, approval: Path | None, trusted_keys: list[Path] | None
+) -> RequiredApproval:
+    """--expect-digest, --approval and --trusted-key: a signature is checked only against keys
+    the operator names, and a key without a signature to check is a mistake."""
+    keys = tuple(trusted_keys or ())
+    if approval is not None and not keys:
+        raise typer.BadParameter(
+            "--approval needs --trusted-key: the public key of the change board",
+            param_hint="--approval",
+        )
+    if keys and approval is None:
+        raise typer.BadParameter(
+            "--trusted-key checks the signature of an --approval; give one",
+            param_hint="--trusted-key",
+        )
+    return RequiredApproval(expected_digest(expect_digest), approval, keys)
 
 
 @dataclass(frozen=True)
