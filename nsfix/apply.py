@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from nsfix import __version__
 from nsfix.approval import RequiredApproval
+from nsfix.errors import NsfixError
 from nsfix.executor import (
     ApplyOptions,
     Executor,
@@ -162,7 +164,9 @@ def run_apply(
     ask: Ask,
     reaudit: Callable[[NitroClient, Plan], set[str]] | None = None,
     approval: RequiredApproval | None = None,
+    watchdog: Callable[[Path], int] | None = None,
 ) -> Outcome:
+    """`watchdog` starts the process that owns a --confirm-within deadline (nsfix.watchdog)."""
     the_plan, digest = load_plan(plan_path)
     approved = approval.check(digest) if approval is not None else None
     if approved is not None:
@@ -242,6 +246,7 @@ def run_apply(
                     "rollback; nsfix rollback on it only reverts what is still as nsfix left it"
                 )
             if report.exit_code == ExitCode.OK and options.confirm_within is not None:
+                _guard_deadline(watchdog, journal, say)
                 report = await_confirmation(
                     executor, journal, pending, report, options, say, ask, interactive
                 )
@@ -373,6 +378,27 @@ def ha_hint(client: NitroClient, journal: Path) -> str:
     return (
         f"this node is now {what}: the primary ({primary}) may carry the "
         f"changes; finish with: {command} --url https://{primary}"
+    )
+
+
+def _guard_deadline(
+    watchdog: Callable[[Path], int] | None, journal: JournalWriter, say: Say
+) -> None:
+    """Hand the deadline to a process that outlives this one, and say where to look."""
+    if watchdog is None:
+        return
+    try:
+        pid = watchdog(journal.path)
+    except NsfixError as exc:
+        say(
+            f"warning: {exc}; the deadline holds only while this process runs (if it dies, "
+            f"finish with: nsfix rollback {journal.path})"
+        )
+        return
+    journal.write("watchdog", pid=pid)
+    say(
+        f"watchdog {pid} owns the deadline: it rolls back even if this process or its terminal "
+        f"dies. See: nsfix status {journal.path}"
     )
 
 
@@ -738,3 +764,70 @@ def run_confirm(journal_path: Path, say: Say) -> None:
             "rolled back"
         )
     say(f"confirmed; the waiting apply keeps the change (journal {journal_path})")
+
+
+def run_status(journal_path: Path) -> dict[str, Any]:
+    """What a journal says about its run now: how it ended, a deadline, the watchdog, steps."""
+    from nsfix.watchdog import alive
+
+    state = read_journal(journal_path)
+    pids = [r.get("pid") for r in state.records if r.get("type") == "watchdog"]
+    pid = pids[-1] if pids and isinstance(pids[-1], int) else None
+    deadline = state.confirm_deadline
+    left = None
+    if deadline is not None and not (state.confirmed or state.status is not None):
+        left = max(0.0, (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds())
+    return {
+        "journal": str(journal_path),
+        "url": state.target.get("url"),
+        "partition": state.target.get("partition") or DEFAULT_PARTITION,
+        "plan_digest": state.plan_digest,
+        "ended": state.status is not None,
+        "status": state.status,
+        "confirm_deadline": deadline,
+        "confirmed": state.confirmed,
+        "confirm_timed_out": state.confirm_timed_out,
+        "seconds_left": left,
+        "watchdog": None if pid is None else {"pid": pid, "running": alive(pid)},
+        "steps": {
+            s.change.id: {
+                "object": str(s.change.object),
+                "applied": s.applied,
+                "reverted": s.reverted,
+                "may_be_on_appliance": s.may_be_on_appliance,
+            }
+            for s in state.steps
+        },
+    }
+
+
+def status_lines(report: dict[str, Any]) -> list[str]:
+    lines = [
+        f"journal: {report['journal']}",
+        f"appliance: {report['url']} partition {report['partition']}, plan {report['plan_digest']}",
+    ]
+    if report["ended"]:
+        lines.append(f"run: ended ({report['status']})")
+    else:
+        lines.append("run: not ended (still running, waiting, or killed)")
+    if report["confirm_deadline"]:
+        if report["confirmed"]:
+            state = "confirmed"
+        elif report["confirm_timed_out"]:
+            state = "not confirmed in time"
+        else:
+            state = (
+                f"pending, {report['seconds_left']:.0f} s left: nsfix confirm {report['journal']}"
+            )
+        lines.append(f"confirmation: deadline {report['confirm_deadline']}: {state}")
+    watchdog = report["watchdog"]
+    if watchdog is not None:
+        running = "running" if watchdog["running"] else "gone"
+        lines.append(f"watchdog: pid {watchdog['pid']} ({running})")
+    for change, step in report["steps"].items():
+        where = "may be on the appliance" if step["may_be_on_appliance"] else "not on the appliance"
+        lines.append(
+            f"  {change} {step['object']}: applied {step['applied'] or '-'}, reverted "
+            f"{step['reverted'] or '-'} ({where})"
+        )
+    return lines

@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from nsfix.apply import load_plan, run_apply, run_confirm, run_rollback
+from nsfix import watchdog
+from nsfix.apply import load_plan, run_apply, run_confirm, run_rollback, run_status, status_lines
 from nsfix.approval import (
     ApprovalError,
     RequiredApproval,
@@ -47,7 +48,9 @@ from nsfix.cli.options import (
     required_approval,
 )
 from nsfix.executor import ApplyOptions, Refused
+from nsfix.exitcodes import ExitCode
 from nsfix.planfile import PlanFileError
+from nsfix.settings import Target
 from nsfix.shell import InputError, write_atomically
 
 
@@ -189,6 +192,7 @@ def apply(
                 ask=input,
                 reaudit=reaudit_with(say),
                 approval=required,
+                watchdog=lambda journal_path: watchdog.start(journal_path, target, timeout),
             )
         except (PlanFileError, ApprovalError) as exc:
             raise Refused(str(exc)) from None
@@ -266,3 +270,50 @@ def confirm(
     """Confirm an apply made with --confirm-within, so that it is kept (and saved with --save)."""
     with handled_errors():
         run_confirm(journal_file, say)
+
+
+@app.command(name="watchdog", hidden=True)
+def watchdog_command(
+    journal_file: Annotated[Path, typer.Argument(help="The journal whose deadline it owns.")],
+) -> None:
+    """Own a --confirm-within deadline (started by apply; reads its orders on stdin)."""
+    configure_logging(1)
+    with handled_errors():
+        orders = watchdog.read_orders(sys.stdin.read())
+
+        def roll_back(journal: Path, target: Target) -> ExitCode:
+            outcome = run_rollback(
+                journal,
+                target,
+                opener(orders.timeout),
+                lambda _url: target,
+                watchdog.options_for_rollback(),
+                dry_run=False,
+                yes=True,
+                interactive=False,
+                say=say,
+                ask=input,
+                save=False,
+            )
+            emit_report(outcome.report, outcome.journal, False, "rollback")
+            return outcome.report.exit_code
+
+        raise typer.Exit(int(watchdog.watch(journal_file, orders, roll_back, say=say)))
+
+
+@app.command()
+def status(
+    journal_file: Annotated[Path, typer.Argument(help="The journal of an apply run.")],
+    as_json: JsonOption = False,
+) -> None:
+    """What a run did and what is pending: its end, a confirmation deadline, its watchdog.
+
+    Exit 0 when the run has ended, 2 when it is still waiting for confirmation or never ended.
+    """
+    with handled_errors():
+        report = run_status(journal_file)
+        if as_json:
+            sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        else:
+            sys.stdout.write("\n".join(status_lines(report)) + "\n")
+        raise typer.Exit(0 if report["ended"] else 2)

@@ -3,6 +3,7 @@ no more writes, roll back what was applied, verify, log out, exit with the docum
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -147,3 +148,103 @@ def test_a_stop_during_the_confirmation_wait_rolls_back_now(
     assert "interrupted while waiting for confirmation: rolling back" in err_text
     after = mock_config(url)
     assert after == before, "\n".join(config_diff(before, after))
+
+
+def start_waiting_apply(
+    url: str, plan_path: Path, journal: Path, journal_dir: Path, tmp_path: Path, within: str
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "NSFIX_URL": url,
+        "NSFIX_USER": USER,
+        "NSFIX_PASSWORD": PASSWORD,
+        "NSFIX_JOURNAL_DIR": str(journal_dir),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    env.pop("NSFIX_PASSWORD_FILE", None)
+    apply = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nsfix",
+            "apply",
+            str(plan_path),
+            "--yes",
+            "--settle",
+            "0",
+            "--confirm-within",
+            within,
+            "--journal",
+            str(journal),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "apply.err").open("wb"),
+    )
+    give_up = time.monotonic() + WAIT
+    while not journal.exists() or '"watchdog"' not in journal.read_text():
+        assert apply.poll() is None, (tmp_path / "apply.err").read_text()
+        assert time.monotonic() < give_up, "apply never handed its deadline to a watchdog"
+        time.sleep(0.05)
+    return apply
+
+
+def test_the_deadline_survives_the_apply_being_killed(
+    nsfix: Nsfix, mock_process: str, journal_dir: Path, tmp_path: Path
+) -> None:
+    url = mock_process
+    plan_path = tmp_path / "plan.json"
+    make_plan(nsfix, url, plan_path)
+    before = mock_config(url)
+    journal = journal_dir / "confirm.jsonl"
+    apply = start_waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "3s")
+    try:
+        assert mock_config(url) != before
+        os.kill(apply.pid, signal.SIGKILL)  # the laptop's terminal, gone
+        apply.wait(WAIT)
+    finally:
+        stop(apply)
+    status = nsfix("status", str(journal), "--json")
+    assert json.loads(status.out)["watchdog"]["running"] is True
+    give_up = time.monotonic() + WAIT
+    while [r["type"] for r in records(journal)][-1] != "end":
+        assert time.monotonic() < give_up, "the watchdog never rolled back"
+        time.sleep(0.2)
+    after = mock_config(url)
+    assert after == before, "\n".join(config_diff(before, after))
+    ended = json.loads(nsfix("status", str(journal), "--json").out)
+    assert ended["ended"] is True
+    assert ended["confirm_timed_out"] is True
+
+
+def test_nsfix_confirm_stops_the_watchdog_and_keeps_the_change(
+    nsfix: Nsfix, mock_process: str, journal_dir: Path, tmp_path: Path
+) -> None:
+    url = mock_process
+    plan_path = tmp_path / "plan.json"
+    make_plan(nsfix, url, plan_path)
+    before = mock_config(url)
+    journal = journal_dir / "confirm.jsonl"
+    apply = start_waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "3s")
+    try:
+        os.kill(apply.pid, signal.SIGKILL)
+        apply.wait(WAIT)
+    finally:
+        stop(apply)
+    pending = nsfix("status", str(journal))
+    assert pending.code == 2
+    assert "nsfix confirm" in pending.out
+    assert nsfix("confirm", str(journal)).code == 0
+    pid = json.loads(nsfix("status", str(journal), "--json").out)["watchdog"]["pid"]
+    give_up = time.monotonic() + WAIT
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < give_up, "the watchdog did not stop after the confirmation"
+        time.sleep(0.1)
+    time.sleep(3.5)  # past the deadline: nothing rolls the confirmed change back
+    assert mock_config(url) != before
