@@ -17,11 +17,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsfix.errors import NsfixError
+from nsfix.nitro.transport import default_ca_bundle
 
 ENV_URL = "NSFIX_URL"
 ENV_USER = "NSFIX_USER"
 ENV_PASSWORD = "NSFIX_PASSWORD"  # noqa: S105 - the variable's name, not a password
 ENV_PASSWORD_FILE = "NSFIX_PASSWORD_FILE"  # noqa: S105
+ENV_CA_BUNDLE = "NSFIX_CA_BUNDLE"
+# What requests (and curl) would trust if asked to verify with "the default": nsfix does not.
+IGNORED_CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 class SettingsError(NsfixError):
@@ -36,7 +40,7 @@ class Target:
     username: str
     password: str = field(repr=False)
     verify: bool | str = True
-    """True, False (only with --insecure) or a CA bundle path."""
+    """True (certifi's CA bundle), False (only with --insecure) or a CA bundle path."""
     partition: str | None = None
 
     def __str__(self) -> str:
@@ -90,6 +94,39 @@ def read_password_file(path: Path, warn: Callable[[str], None]) -> str:
     return password
 
 
+def tls_trust(
+    ca_bundle: Path | None,
+    insecure: bool,
+    env: Mapping[str, str],
+    warn: Callable[[str], None],
+    *,
+    https: bool,
+) -> bool | str:
+    """What verifies the appliance: a CA bundle asked for (--ca-bundle, else NSFIX_CA_BUNDLE),
+    nothing (--insecure, said loudly), else certifi's bundle. A bundle that requests or curl
+    would take from the environment is not trusted unasked, and a warning says so."""
+    if ca_bundle is not None and insecure:
+        raise SettingsError("--ca-bundle and --insecure contradict each other: choose one")
+    if insecure:
+        if https:
+            warn("TLS certificate verification is OFF (--insecure): the appliance is not verified")
+        return False
+    if ca_bundle is None and env.get(ENV_CA_BUNDLE):
+        ca_bundle = Path(env[ENV_CA_BUNDLE])
+    if ca_bundle is not None:
+        if not ca_bundle.is_file():
+            raise SettingsError(f"CA bundle {ca_bundle} does not exist")
+        return str(ca_bundle)
+    ignored = [name for name in IGNORED_CA_VARIABLES if env.get(name)]
+    if ignored and https:
+        warn(
+            f"{' and '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} set but not used: "
+            f"nsfix verifies the appliance with certifi's CA bundle ({default_ca_bundle()}); to "
+            f"trust another CA, pass --ca-bundle or set {ENV_CA_BUNDLE}"
+        )
+    return True
+
+
 def resolve_target(
     *,
     url: str | None,
@@ -110,17 +147,7 @@ def resolve_target(
         raise SettingsError(f"no appliance given: pass --url or set {ENV_URL}")
     base = normalise_url(raw_url)
 
-    if ca_bundle is not None and insecure:
-        raise SettingsError("--ca-bundle and --insecure contradict each other: choose one")
-    verify: bool | str = True
-    if ca_bundle is not None:
-        if not ca_bundle.is_file():
-            raise SettingsError(f"CA bundle {ca_bundle} does not exist")
-        verify = str(ca_bundle)
-    if insecure:
-        verify = False
-        if base.startswith("https://"):
-            warn("TLS certificate verification is OFF (--insecure): the appliance is not verified")
+    verify = tls_trust(ca_bundle, insecure, env, warn, https=base.startswith("https://"))
     if base.startswith("http://") and not is_loopback(base) and not insecure:
         raise SettingsError(
             f"{base} is plain HTTP: the password would cross the network in clear. "

@@ -117,3 +117,38 @@ def test_url_normalisation(given: str, expected: str) -> None:
 def test_bad_urls_are_clear_errors(bad: str) -> None:
     with pytest.raises(SettingsError):
         normalise_url(bad)
+
+
+def test_a_ca_bundle_comes_from_the_flag_else_nsfix_ca_bundle(tmp_path: Path) -> None:
+    flagged, named = tmp_path / "flag.pem", tmp_path / "env.pem"
+    for bundle in (flagged, named):
+        bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"NSFIX_USER": "u", "NSFIX_PASSWORD": "p", "NSFIX_CA_BUNDLE": str(named)}
+    assert resolve(url="https://ns", environ=env).verify == str(named)
+    assert resolve(url="https://ns", environ=env, ca_bundle=flagged).verify == str(flagged)
+    # --insecure on the command line wins over a bundle named in the environment, loudly.
+    warnings: list[str] = []
+    target = resolve(url="https://ns", environ=env, insecure=True, warn=warnings.append)
+    assert target.verify is False
+    assert any("verification is OFF" in w for w in warnings)
+    with pytest.raises(SettingsError, match="does not exist"):
+        resolve(url="https://ns", environ={**env, "NSFIX_CA_BUNDLE": str(tmp_path / "nope")})
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_bundle_requests_would_take_from_the_environment_is_named_and_not_used(
+    tmp_path: Path, variable: str
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"NSFIX_USER": "u", "NSFIX_PASSWORD": "p", variable: str(bundle)}
+    warnings: list[str] = []
+    assert resolve(url="https://ns", environ=env, warn=warnings.append).verify is True
+    [warning] = warnings
+    assert f"{variable} is set but not used" in warning
+    assert "certifi" in warning
+    assert "--ca-bundle or set NSFIX_CA_BUNDLE" in warning
+    warnings.clear()
+    chosen = {**env, "NSFIX_CA_BUNDLE": str(bundle)}
+    assert resolve(url="https://ns", environ=chosen, warn=warnings.append).verify == str(bundle)
+    assert warnings == []
