@@ -23,6 +23,7 @@ ENV_URL = "NSFIX_URL"
 ENV_USER = "NSFIX_USER"
 ENV_PASSWORD = "NSFIX_PASSWORD"  # noqa: S105 - the variable's name, not a password
 ENV_PASSWORD_FILE = "NSFIX_PASSWORD_FILE"  # noqa: S105
+ENV_INSECURE_PASSWORD_FILE = "NSFIX_INSECURE_PASSWORD_FILE"  # noqa: S105
 ENV_CA_BUNDLE = "NSFIX_CA_BUNDLE"
 # What requests (and curl) would trust if asked to verify with "the default": nsfix does not.
 IGNORED_CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -80,14 +81,38 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def read_password_file(path: Path, warn: Callable[[str], None]) -> str:
+def read_password_file(
+    path: Path, warn: Callable[[str], None], *, environ: Mapping[str, str] | None = None
+) -> str:
+    """The first line of a password file that only its owner (and perhaps its group) can open.
+
+    A file every user of the machine may open is refused unread, unless
+    NSFIX_INSECURE_PASSWORD_FILE=1 says to use it anyway; access by the file's group is a
+    warning (sharing with a group is a choice someone made).
+    """
+    env = os.environ if environ is None else environ
     try:
-        info = path.stat()
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise SettingsError(f"cannot read password file {path}: {exc.strerror}") from exc
+    if mode & stat.S_IRWXO:
+        if env.get(ENV_INSECURE_PASSWORD_FILE) != "1":
+            raise SettingsError(
+                f"password file {path} is open to every user on this machine (mode {mode:04o}): "
+                f"chmod 600 {path}, or set {ENV_INSECURE_PASSWORD_FILE}=1 to use it anyway"
+            )
+        warn(
+            f"password file {path} is open to every user on this machine (mode {mode:04o}); "
+            f"used because {ENV_INSECURE_PASSWORD_FILE}=1: chmod 600 it"
+        )
+    elif mode & stat.S_IRWXG:
+        warn(f"password file {path} is readable by its group; chmod 600 it")
+    try:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError(f"cannot read password file {path}: {exc.strerror}") from exc
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warn(f"password file {path} is readable by others; chmod 600 it")
+    except UnicodeDecodeError:
+        raise SettingsError(f"password file {path} is not UTF-8 text") from None
     password = content.splitlines()[0] if content else ""
     if not password:
         raise SettingsError(f"password file {path} is empty")
@@ -165,7 +190,7 @@ def resolve_target(
     if file_name is None and env.get(ENV_PASSWORD_FILE):
         file_name = Path(env[ENV_PASSWORD_FILE])
     if file_name is not None:
-        password = read_password_file(file_name, warn)
+        password = read_password_file(file_name, warn, environ=env)
     elif env.get(ENV_PASSWORD):
         password = env[ENV_PASSWORD]
     else:

@@ -48,15 +48,47 @@ def test_prompts_for_the_password_only_on_a_terminal() -> None:
     assert target.password == "pw"
 
 
-def test_password_file_first_line_and_loose_permissions_warned(tmp_path: Path) -> None:
+def test_password_file_first_line_and_group_access_warned(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("topsecret\nignored\n")
-    secret.chmod(0o644)
+    secret.chmod(0o640)
     warnings: list[str] = []
     target = resolve(url="https://ns", username="u", password_file=secret, warn=warnings.append)
     assert target.password == "topsecret"
     assert any("chmod 600" in w for w in warnings)
     assert all("topsecret" not in w for w in warnings)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o602, 0o666])
+def test_a_password_file_open_to_every_user_is_refused(tmp_path: Path, mode: int) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("topsecret\n")
+    secret.chmod(mode)
+    with pytest.raises(SettingsError) as refused:
+        resolve(url="https://ns", username="u", password_file=secret)
+    message = str(refused.value)
+    assert str(secret) in message
+    assert f"chmod 600 {secret}" in message
+    assert "NSFIX_INSECURE_PASSWORD_FILE=1" in message
+    assert "topsecret" not in message
+
+
+def test_an_open_password_file_is_used_only_when_asked_and_loudly(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("topsecret\n")
+    secret.chmod(0o644)
+    warnings: list[str] = []
+    target = resolve(
+        url="https://ns",
+        username="u",
+        password_file=secret,
+        environ={"NSFIX_INSECURE_PASSWORD_FILE": "1"},
+        warn=warnings.append,
+    )
+    assert target.password == "topsecret"
+    [warning] = warnings
+    assert "every user" in warning
+    assert "chmod 600" in warning
 
 
 def test_unreadable_or_empty_password_file(tmp_path: Path) -> None:
@@ -67,6 +99,14 @@ def test_unreadable_or_empty_password_file(tmp_path: Path) -> None:
     empty.chmod(0o600)
     with pytest.raises(SettingsError, match="is empty"):
         resolve(url="https://ns", username="u", password_file=empty)
+
+
+def test_a_password_file_that_is_not_text_is_a_clear_error(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_bytes(b"\xff\xfe\x00secret")
+    secret.chmod(0o600)
+    with pytest.raises(SettingsError, match="is not UTF-8 text"):
+        resolve(url="https://ns", username="u", password_file=secret)
 
 
 def test_plain_http_is_refused_off_loopback_unless_insecure() -> None:
