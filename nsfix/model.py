@@ -473,8 +473,13 @@ class RecordSet:
         return self._checked[resource]
 
     def single(self, resource: str) -> Record | None:
-        """The one record of a singleton resource (`nsmode`, `nsversion`, ...), if it was read."""
+        """The one record of a singleton resource (`nsmode`, `nsversion`, ...), if it was read;
+        the first of several, and a defect that says so."""
         found = self.of(resource)
+        if len(found) > 1:
+            self._log.add(
+                resource, "(appliance)", "-", len(found), "several records where one belongs"
+            )
         return found[0] if found else None
 
     def _check(self, resource: str) -> list[Record]:
@@ -502,6 +507,10 @@ class RecordSet:
             for attribute in attributes.get(resource, ())
             if not isinstance(record.get(attribute), str | None)
         }
+        node_id = record.get("id") if resource == "hanode" else None
+        if isinstance(node_id, bool) or not isinstance(node_id, str | int | None):
+            # NITRO numbers HA nodes (0 is the one answering); anything else is no node id.
+            wrong["id"] = "not a node id"
         if not wrong:
             return record
         label = next((shown(record[a]) for a in _LABELS if record.get(a) is not None), "-")

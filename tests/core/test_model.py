@@ -393,6 +393,19 @@ def test_records_that_are_no_objects_and_names_that_are_no_text_are_defects() ->
     assert snap.services["svc_app1"].servername is None
 
 
+def test_ha_nodes_and_singletons_of_odd_shape_are_defects() -> None:
+    raw = appliance(nsmode=[{"usip": True}, {"usip": False}])
+    raw["hanode"][1]["id"] = {"node": 1}
+    raw["hanode"][1]["state"] = ["Secondary"]
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    problems = {(d.resource, d.attribute, d.value, d.problem) for d in snap.defects}
+    assert ("nsmode", "-", "2", "several records where one belongs") in problems
+    assert ("hanode", "id", '{"node": 1}', "not a node id") in problems
+    assert ("hanode", "state", '["Secondary"]', "not text") in problems
+    assert snap.modes.usip is True
+    assert snap.appliance.ha_peers == ("10.0.0.12",)  # the peer stays known by its address
+
+
 def test_a_traffic_domain_that_is_no_number_is_a_defect_not_domain_zero() -> None:
     raw = appliance()
     raw["service"][0]["td"] = ["1"]
