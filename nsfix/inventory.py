@@ -165,9 +165,8 @@ def snapshot_from_document(
         own = partitions[wanted]
         if not isinstance(own, Mapping):
             raise ValueError(f"{source}: partition {wanted!r} is not an object of NITRO records")
-        records = {key: value for key, value in document.items() if key in APPLIANCE_WIDE} | dict(
-            own
-        )
+        wide = {key: value for key, value in document.items() if key in APPLIANCE_WIDE}
+        records = {**wide, **own}
     url = meta.get("url")
     return build_snapshot(
         records,
