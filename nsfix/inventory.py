@@ -148,23 +148,41 @@ def snapshot_from_document(
     """A snapshot from NITRO records on disk: an `inventory --raw` file or a mock scenario.
 
     Scenario files keep admin partitions under `_partitions`; appliance-wide records (version,
-    hostname, HA, partitions) come from the top level.
+    hostname, HA, partitions) come from the top level. Odd records become data defects; a file
+    whose partition or metadata cannot be used raises ValueError naming the file.
     """
     found = document.get(RAW_METADATA)
     meta: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    saved = meta.get("partition") or DEFAULT_PARTITION
+    if not isinstance(saved, str):
+        raise ValueError(f"{source}: {RAW_METADATA}.partition is not a partition name")
     records: dict[str, Any] = dict(document)
-    wanted = partition or str(meta.get("partition") or DEFAULT_PARTITION)
-    if wanted != str(meta.get("partition") or DEFAULT_PARTITION):
+    wanted = partition or saved
+    if wanted != saved:
         partitions = document.get("_partitions")
         if not isinstance(partitions, Mapping) or wanted not in partitions:
             raise ValueError(f"{source} has no partition {wanted!r}")
-        records = {key: value for key, value in document.items() if key in APPLIANCE_WIDE} | dict(
-            partitions[wanted]
-        )
-    collected = meta.get("collected_at")
+        own = partitions[wanted]
+        if not isinstance(own, Mapping):
+            raise ValueError(f"{source}: partition {wanted!r} is not an object of NITRO records")
+        wide = {key: value for key, value in document.items() if key in APPLIANCE_WIDE}
+        records = {**wide, **own}
+    url = meta.get("url")
+    return build_snapshot(
+        records,
+        url=url if isinstance(url, str) and url else f"file:{source}",
+        partition=wanted,
+        collected_at=_collected_at(meta.get("collected_at")),
+    )
+
+
+def _collected_at(value: Any) -> datetime:
+    """When the records were read, as saved; now when that is unknown. A time without a zone
+    is UTC (nsfix writes UTC)."""
     try:
-        when = datetime.fromisoformat(str(collected)) if collected else datetime.now(UTC)
+        when = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
-        when = datetime.now(UTC)
-    url = str(meta.get("url") or f"file:{source}")
-    return build_snapshot(records, url=url, partition=wanted, collected_at=when)
+        when = None
+    if when is None:
+        return datetime.now(UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -116,11 +116,14 @@ class StepState:
 
     change: Change
     applied: Recorded | None = None
-    """None: never attempted."""
+    """None: no record of an attempt (never attempted, unless `unrecorded`)."""
     reverted: Recorded | None = None
     sent_at: datetime | None = None
     """When its last apply write was sent (the intent record): how long the appliance has had
     to finish a write whose outcome is unknown."""
+    unrecorded: bool = False
+    """The journal has no record of this change and no end: its records may be missing (the
+    file was cut short, or the run died), so whether it was applied cannot be known from it."""
 
     @property
     def may_be_on_appliance(self) -> bool:
@@ -130,7 +133,23 @@ class StepState:
         if self.reverted is Recorded.SKIPPED:
             # Seen as before once; a write of unknown outcome may still have landed after.
             return self.applied is Recorded.UNKNOWN
-        return self.applied in {Recorded.APPLIED, Recorded.UNKNOWN}
+        return self.unrecorded or self.applied in {Recorded.APPLIED, Recorded.UNKNOWN}
+
+    @property
+    def why_unknown(self) -> str | None:
+        """Why the journal cannot tell whether this change is on the appliance; None when it can
+        (applied, failed, skipped, reverted or never attempted, as recorded)."""
+        if self.reverted is Recorded.REVERTED:
+            return None
+        if self.reverted is Recorded.SKIPPED:
+            if self.applied is Recorded.UNKNOWN:
+                return "its write's outcome was unknown; seen as before since"
+            return None
+        if Recorded.UNKNOWN in {self.applied, self.reverted}:
+            return "sent, no result recorded"
+        if self.unrecorded:
+            return "no record: the journal ends before it"
+        return None
 
 
 @dataclass
@@ -151,6 +170,9 @@ class JournalState:
     config_changed_before: bool | None = None
     save_requested: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
+    ended: bool = False
+    """The apply run's `end` record was read (one before any `rollback-start`): the journal
+    records the whole run."""
 
     def step(self, change_id: str) -> StepState:
         for step in self.steps:
@@ -161,6 +183,29 @@ class JournalState:
     def pending(self) -> list[StepState]:
         """Steps that may be on the appliance, newest first: what a rollback must undo."""
         return [s for s in reversed(self.steps) if s.may_be_on_appliance]
+
+    def unknown(self) -> list[StepState]:
+        """Steps whose outcome the journal cannot tell, in plan order: the appliance must be
+        read to know whether they are there (a rollback reads every pending step anyway)."""
+        return [s for s in self.steps if s.why_unknown is not None]
+
+    def gaps(self) -> list[str]:
+        """What the journal cannot say, in sentences for the operator; empty when it is whole."""
+        unknown = self.unknown()
+        if not unknown:
+            return []
+        opening = (
+            f"{self.path} has no end record: the run was interrupted, or the journal was cut "
+            "short (records after that point are lost)"
+            if not self.ended
+            else f"{self.path} records requests without their result"
+        )
+        listed = ", ".join(f"{s.change.id} ({s.why_unknown})" for s in unknown)
+        return [
+            f"{opening}. Whether these changes are on the appliance cannot be known from the "
+            f"journal: {listed}; nsfix rollback reads each of them and reverts only what is "
+            "as nsfix would have left it"
+        ]
 
 
 def read_journal(path: Path) -> JournalState:
@@ -194,6 +239,7 @@ def read_journal(path: Path) -> JournalState:
         save_requested=bool(start.get("save")),
         records=records,
     )
+    rollback_started = False
     for record in records[1:]:
         kind = record.get("type")
         if kind == "result":
@@ -220,8 +266,16 @@ def read_journal(path: Path) -> JournalState:
             state.confirmed = state.confirmed or not state.confirm_timed_out
         elif kind == "confirm-timeout":
             state.confirm_timed_out = True
+        elif kind == "rollback-start":
+            rollback_started = True
         elif kind == "end":
             state.status = str(record.get("status"))
+            state.ended = state.ended or not rollback_started
+    if not state.ended:
+        # Without the run's end, a change with no record may have been applied after the last
+        # record that survived: only the appliance can say.
+        for step in state.steps:
+            step.unrecorded = step.applied is None
     return state
 
 

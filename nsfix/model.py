@@ -7,6 +7,7 @@ record and a `DataDefect` in the snapshot, so one broken object never hides the 
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -393,17 +394,136 @@ class DefectLog:
         self.items: list[DataDefect] = []
 
     def add(self, resource: str, name: str, attribute: str, value: Any, problem: str) -> None:
-        text = "" if value is None else str(value)
+        text = shown(value)
         self.items.append(
             DataDefect(resource, name, attribute, text[:200], problem, self.partition)
         )
+
+
+def shown(value: Any) -> str:
+    """A value as a person reads it: text as it is, anything else (a list, an object, a number)
+    as its JSON, so a broken value looks like what the appliance sent."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+# The attributes that name an object (its own name, or what a binding joins) and the words nsfix
+# matches on, per resource. NITRO sends them as text; anything else becomes its JSON (so the
+# record stays visible under a name) and a defect.
+NAMES: Final[Mapping[str, tuple[str, ...]]] = {
+    "lbvserver": ("name",),
+    "service": ("name",),
+    "servicegroup": ("servicegroupname",),
+    "servicegroup_servicegroupmember_binding": ("servicegroupname",),
+    "lbvserver_service_binding": ("name", "servicename"),
+    "lbvserver_servicegroup_binding": ("name", "servicegroupname"),
+    "server": ("name",),
+    "lbmonitor": ("monitorname",),
+    "service_lbmonitor_binding": ("name", "monitor_name"),
+    "servicegroup_lbmonitor_binding": ("servicegroupname", "monitor_name"),
+    "csvserver": ("name",),
+    "csvserver_lbvserver_binding": ("name", "lbvserver"),
+    "csvserver_cspolicy_binding": ("name", "policyname", "targetlbvserver"),
+    "cspolicy": ("policyname", "action"),
+    "csaction": ("name", "targetlbvserver"),
+    "nspartition": ("partitionname",),
+    "_unread": ("resource",),
+}
+WORDS: Final[Mapping[str, tuple[str, ...]]] = {
+    "hanode": ("ipaddress", "state"),
+    "nsip": ("type",),
+    "nsip6": ("type",),
+    "lbmonitor": ("type",),
+    "nsversion": ("version",),
+    "nshostname": ("hostname",),
+}
+# Where a defect about a whole record finds the record's name.
+_LABELS: Final = (
+    "name",
+    "servicegroupname",
+    "monitorname",
+    "policyname",
+    "partitionname",
+    "ipaddress",
+    "ipv6address",
+    "resource",
+)
+
+
+class RecordSet:
+    """The records of a NITRO document by resource, each resource's shape checked once, when
+    first asked for.
+
+    A resource that is neither a list of objects nor one object, and an item of the list that
+    is not an object, are defects; so is a name or word (`NAMES`, `WORDS`) that is not text.
+    """
+
+    def __init__(self, raw: Mapping[str, Any], log: DefectLog) -> None:
+        self._raw = raw
+        self._log = log
+        self._checked: dict[str, list[Record]] = {}
+
+    def of(self, resource: str) -> list[Record]:
+        """Every record of `resource` (a singleton's one record as a one-element list)."""
+        if resource not in self._checked:
+            self._checked[resource] = self._check(resource)
+        return self._checked[resource]
+
+    def single(self, resource: str) -> Record | None:
+        """The one record of a singleton resource (`nsmode`, `nsversion`, ...), if it was read;
+        the first of several, and a defect that says so."""
+        found = self.of(resource)
+        if len(found) > 1:
+            self._log.add(
+                resource, "(appliance)", "-", len(found), "several records where one belongs"
+            )
+        return found[0] if found else None
+
+    def _check(self, resource: str) -> list[Record]:
+        value = self._raw.get(resource)
+        if value is None:
+            return []
+        if isinstance(value, Mapping):
+            value = [value]
+        elif not isinstance(value, list):
+            self._log.add(resource, "(appliance)", "-", value, "not a list of records")
+            return []
+        out = []
+        for position, item in enumerate(value, start=1):
+            if isinstance(item, Mapping):
+                out.append(self._texts(resource, item))
+            else:
+                # Named by position: each such item is its own defect (and finding).
+                self._log.add(resource, f"(item {position})", "-", item, "not a record")
+        return out
+
+    def _texts(self, resource: str, record: Record) -> Record:
+        wrong = {
+            attribute: problem
+            for attributes, problem in ((NAMES, "not a name"), (WORDS, "not text"))
+            for attribute in attributes.get(resource, ())
+            if not isinstance(record.get(attribute), str | None)
+        }
+        node_id = record.get("id") if resource == "hanode" else None
+        if isinstance(node_id, bool) or not isinstance(node_id, str | int | None):
+            # NITRO numbers HA nodes (0 is the one answering); anything else is no node id.
+            wrong["id"] = "not a node id"
+        if not wrong:
+            return record
+        label = next((shown(record[a]) for a in _LABELS if record.get(a) is not None), "-")
+        for attribute, problem in wrong.items():
+            self._log.add(resource, label, attribute, record[attribute], problem)
+        return {**record, **{attribute: shown(record[attribute]) for attribute in wrong}}
 
 
 def text(record: Record, attribute: str, default: str = "") -> str:
     value = record.get(attribute)
     if value is None:
         return default
-    return str(value)
+    return shown(value)
 
 
 def flag(record: Record, attribute: str) -> bool | None:
@@ -461,12 +581,11 @@ def port(
 def address(
     record: Record, attribute: str, resource: str, name: str, log: DefectLog, *, required: bool
 ) -> tuple[IPAddress | None, str]:
-    raw = record.get(attribute)
-    if raw is None or str(raw).strip() == "":
+    word = text(record, attribute).strip()
+    if not word:
         if required:
             log.add(resource, name, attribute, None, "missing address")
         return None, ""
-    word = str(raw).strip()
     try:
         return ipaddress.ip_address(word), word
     except ValueError:
@@ -486,8 +605,18 @@ def name_of(record: Record, attribute: str, resource: str, name: str, log: Defec
     return value.strip() or None
 
 
-def traffic_domain(record: Record) -> int:
-    return integer(record, "td") or 0
+MAX_TRAFFIC_DOMAIN: Final = 4094
+
+
+def traffic_domain(record: Record, resource: str, name: str, log: DefectLog) -> int:
+    """`td`, 0 when absent; a value that is no traffic domain id is a defect, not domain 0 in
+    silence (the domain decides which SNIPs reach a backend)."""
+    td = integer(record, "td")
+    if td is not None and 0 <= td <= MAX_TRAFFIC_DOMAIN:
+        return td
+    if record.get("td") is not None:
+        log.add(resource, name, "td", record.get("td"), "not a traffic domain id")
+    return 0
 
 
 def parse_monitor(record: Record) -> Monitor:
@@ -537,7 +666,7 @@ def parse_service(
         state=text(record, "state", "ENABLED").upper(),
         svrstate=text(record, "svrstate", "UNKNOWN").upper(),
         healthmonitor=flag(record, "healthmonitor"),
-        td=traffic_domain(record),
+        td=traffic_domain(record, "service", name, log),
         monitors=tuple(monitors),
         partition=log.partition,
         global_usip=global_usip,
@@ -547,8 +676,8 @@ def parse_service(
 def parse_member(record: Record, log: DefectLog) -> ServiceGroupMember:
     group = text(record, "servicegroupname")
     raw_name = record.get("servername")
-    shown = raw_name if isinstance(raw_name, str) else None
-    label = f"{group} member {text(record, 'ip') or shown or '?'}:{text(record, 'port')}"
+    named = raw_name if isinstance(raw_name, str) else None
+    label = f"{group} member {text(record, 'ip') or named or '?'}:{text(record, 'port')}"
     servername = name_of(
         record, "servername", "servicegroup_servicegroupmember_binding", label, log
     )
@@ -603,7 +732,7 @@ def parse_servicegroup(
         cip=checked_flag(record, "cip", "servicegroup", name, log),
         state=text(record, "state", "ENABLED").upper(),
         effective_state=text(record, "servicegroupeffectivestate", "UNKNOWN").upper(),
-        td=traffic_domain(record),
+        td=traffic_domain(record, "servicegroup", name, log),
         members=tuple(members),
         monitors=tuple(monitors),
         partition=log.partition,
@@ -615,7 +744,7 @@ def parse_lbvserver(
     record: Record, services: Iterable[str], groups: Iterable[str], log: DefectLog
 ) -> LbVserver:
     name = text(record, "name")
-    pattern = record.get("ippattern")
+    pattern = text(record, "ippattern")
     if pattern:
         vip, vip_text = None, f"{pattern}/{text(record, 'ipmask')}"
         _, _ = address(record, "ippattern", "lbvserver", name, log, required=False)
@@ -647,11 +776,11 @@ def parse_lbvserver(
         state=text(record, "state", "ENABLED").upper(),
         curstate=text(record, "curstate", text(record, "effectivestate", "UNKNOWN")).upper(),
         lbmethod=text(record, "lbmethod", "LEASTCONNECTION").upper(),
-        td=traffic_domain(record),
+        td=traffic_domain(record, "lbvserver", name, log),
         services=tuple(services),
         servicegroups=tuple(groups),
         partition=log.partition,
-        backup=text(record, "backupvserver").strip() or None,
+        backup=name_of(record, "backupvserver", "lbvserver", name, log),
     )
 
 
@@ -671,7 +800,11 @@ def parse_snip(record: Record, log: DefectLog) -> Snip | None:
         log.add("nsip", name, "netmask", mask, "not a netmask")
         return None
     return Snip(
-        addr, network, kind, text(record, "state", "ENABLED").upper(), traffic_domain(record)
+        addr,
+        network,
+        kind,
+        text(record, "state", "ENABLED").upper(),
+        traffic_domain(record, "nsip", name, log),
     )
 
 
@@ -697,7 +830,7 @@ def parse_snip6(record: Record, log: DefectLog) -> Snip | None:
         interface.network,
         kind,
         text(record, "state", "ENABLED").upper(),
-        traffic_domain(record),
+        traffic_domain(record, "nsip6", word, log),
     )
 
 
@@ -822,29 +955,13 @@ def monitor_names(records: Iterable[Record]) -> tuple[str, ...]:
     return tuple(sorted({text(r, "monitor_name") for r in records if text(r, "monitor_name")}))
 
 
-def records(raw: Mapping[str, Any], resource: str) -> list[Record]:
-    """The records of one type in NITRO's reply shape: a list, or one object for singletons."""
-    value = raw.get(resource)
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [value]
-    return [r for r in value if isinstance(r, Mapping)]
-
-
-def single(raw: Mapping[str, Any], resource: str) -> Record | None:
-    """The one record of a singleton resource (`nsmode`, `nsversion`, ...), if it was read."""
-    found = records(raw, resource)
-    return found[0] if found else None
-
-
 def parse_services(
-    raw: Mapping[str, Any], servers: Mapping[str, Server], modes: GlobalModes, log: DefectLog
+    found: RecordSet, servers: Mapping[str, Server], modes: GlobalModes, log: DefectLog
 ) -> dict[str, Service]:
     """Services with their bound monitors; name-bound ones take their server's address."""
-    bound_monitors = group_by(records(raw, "service_lbmonitor_binding"), "name")
+    bound_monitors = group_by(found.of("service_lbmonitor_binding"), "name")
     services: dict[str, Service] = {}
-    for record in records(raw, "service"):
+    for record in found.of("service"):
         name = text(record, "name")
         services[name] = parse_service(
             record,
@@ -857,16 +974,16 @@ def parse_services(
 
 
 def parse_servicegroups(
-    raw: Mapping[str, Any], servers: Mapping[str, Server], modes: GlobalModes, log: DefectLog
+    found: RecordSet, servers: Mapping[str, Server], modes: GlobalModes, log: DefectLog
 ) -> dict[str, ServiceGroup]:
     """Service groups with their members and monitors; members of no group are defects."""
     members_by_group: dict[str, list[ServiceGroupMember]] = {}
-    for record in records(raw, "servicegroup_servicegroupmember_binding"):
+    for record in found.of("servicegroup_servicegroupmember_binding"):
         member = resolve_member(parse_member(record, log), servers)
         members_by_group.setdefault(member.servicegroupname, []).append(member)
-    bound_monitors = group_by(records(raw, "servicegroup_lbmonitor_binding"), "servicegroupname")
+    bound_monitors = group_by(found.of("servicegroup_lbmonitor_binding"), "servicegroupname")
     groups: dict[str, ServiceGroup] = {}
-    for record in records(raw, "servicegroup"):
+    for record in found.of("servicegroup"):
         name = text(record, "servicegroupname")
         groups[name] = parse_servicegroup(
             record,
@@ -887,16 +1004,16 @@ def parse_servicegroups(
 
 
 def parse_lbvservers(
-    raw: Mapping[str, Any],
+    found: RecordSet,
     services: Mapping[str, Service],
     groups: Mapping[str, ServiceGroup],
     log: DefectLog,
 ) -> dict[str, LbVserver]:
     """Virtual servers with what is bound to them, and the binding weights a rebind restores."""
-    service_bindings = group_by(records(raw, "lbvserver_service_binding"), "name")
-    group_bindings = group_by(records(raw, "lbvserver_servicegroup_binding"), "name")
+    service_bindings = group_by(found.of("lbvserver_service_binding"), "name")
+    group_bindings = group_by(found.of("lbvserver_servicegroup_binding"), "name")
     vservers: dict[str, LbVserver] = {}
-    for record in records(raw, "lbvserver"):
+    for record in found.of("lbvserver"):
         name = text(record, "name")
         bound_services = service_bindings.get(name, [])
         bound_groups = group_bindings.get(name, [])
@@ -952,21 +1069,21 @@ def check_service_monitors(
 
 
 def parse_csvservers(
-    raw: Mapping[str, Any], vservers: Mapping[str, LbVserver], log: DefectLog
+    found: RecordSet, vservers: Mapping[str, LbVserver], log: DefectLog
 ) -> dict[str, CsVserver]:
     """Content-switching vservers with every lbvserver they can send to: the default binding,
     each policy binding's target, and the target of each bound policy's action."""
     targets: dict[str, set[str]] = {}
-    for binding in records(raw, "csvserver_lbvserver_binding"):
+    for binding in found.of("csvserver_lbvserver_binding"):
         targets.setdefault(text(binding, "name"), set()).add(text(binding, "lbvserver"))
-    actions = {text(a, "name"): text(a, "targetlbvserver") for a in records(raw, "csaction")}
-    policy_action = {text(p, "policyname"): text(p, "action") for p in records(raw, "cspolicy")}
-    for binding in records(raw, "csvserver_cspolicy_binding"):
-        found = targets.setdefault(text(binding, "name"), set())
-        found.add(text(binding, "targetlbvserver"))
-        found.add(actions.get(policy_action.get(text(binding, "policyname"), ""), ""))
+    actions = {text(a, "name"): text(a, "targetlbvserver") for a in found.of("csaction")}
+    policy_action = {text(p, "policyname"): text(p, "action") for p in found.of("cspolicy")}
+    for binding in found.of("csvserver_cspolicy_binding"):
+        reached = targets.setdefault(text(binding, "name"), set())
+        reached.add(text(binding, "targetlbvserver"))
+        reached.add(actions.get(policy_action.get(text(binding, "policyname"), ""), ""))
     out: dict[str, CsVserver] = {}
-    for record in records(raw, "csvserver"):
+    for record in found.of("csvserver"):
         name = text(record, "name")
         vip, vip_text = address(record, "ipv46", "csvserver", name, log, required=False)
         wanted = sorted(t for t in targets.get(name, set()) if t)
@@ -978,7 +1095,7 @@ def parse_csvservers(
             vip=vip,
             vip_text=vip_text,
             port=port(record, "csvserver", name, log),
-            td=traffic_domain(record),
+            td=traffic_domain(record, "csvserver", name, log),
             state=text(record, "state", "ENABLED").upper(),
             targets=tuple(wanted),
         )
@@ -1006,27 +1123,27 @@ def check_backups(vservers: Mapping[str, LbVserver], log: DefectLog) -> None:
             current = vservers[current].backup
 
 
-def log_unread(raw: Mapping[str, Any], log: DefectLog) -> None:
+def log_unread(found: RecordSet, log: DefectLog) -> None:
     """Resources the inventory could not read: whatever depends on them is unknown."""
-    for unread in records(raw, "_unread"):
+    for unread in found.of("_unread"):
         log.add(
             text(unread, "resource"),
             "(appliance)",
             "-",
-            text(unread, "error"),
+            unread.get("error"),
             "could not be read; what depends on it is unknown",
         )
 
 
-def parse_appliance_facts(raw: Mapping[str, Any], url: str, partition: str) -> ApplianceFacts:
+def parse_appliance_facts(found: RecordSet, url: str, partition: str) -> ApplianceFacts:
     """Version, HA role, saved-config state and partitions: what gates a read or a write."""
-    nsversion = single(raw, "nsversion")
+    nsversion = found.single("nsversion")
     version = text(nsversion, "version") if nsversion is not None else ""
-    ha = ha_state(records(raw, "hanode"))
-    nsconfig = single(raw, "nsconfig")
-    hostname = single(raw, "nshostname")
+    ha = ha_state(found.of("hanode"))
+    nsconfig = found.single("nsconfig")
+    hostname = found.single("nshostname")
     partitions = tuple(
-        text(r, "partitionname") for r in records(raw, "nspartition") if text(r, "partitionname")
+        text(r, "partitionname") for r in found.of("nspartition") if text(r, "partitionname")
     )
     return ApplianceFacts(
         url=url,
@@ -1078,31 +1195,33 @@ def build_snapshot(
     """Assemble a snapshot from NITRO records keyed by resource type (the shape NITRO returns).
 
     Each step logs its defects as it goes, so their order (servers, services, service groups,
-    virtual servers, monitor bindings, unread resources, SNIPs) is the order of the steps.
+    virtual servers, monitor bindings, unread resources, SNIPs) is the order of the steps; a
+    resource's shape is checked, and its defects logged, by the first step that reads it.
     """
     log = DefectLog(partition)
-    servers = {s.name: s for s in (parse_server(r, log) for r in records(raw, "server"))}
-    monitors = {m.name: m for m in (parse_monitor(r) for r in records(raw, "lbmonitor"))}
-    modes = parse_modes(single(raw, "nsmode") or {})
-    services = parse_services(raw, servers, modes, log)
-    groups = parse_servicegroups(raw, servers, modes, log)
-    vservers = parse_lbvservers(raw, services, groups, log)
+    found = RecordSet(raw, log)
+    servers = {s.name: s for s in (parse_server(r, log) for r in found.of("server"))}
+    monitors = {m.name: m for m in (parse_monitor(r) for r in found.of("lbmonitor"))}
+    modes = parse_modes(found.single("nsmode") or {})
+    services = parse_services(found, servers, modes, log)
+    groups = parse_servicegroups(found, servers, modes, log)
+    vservers = parse_lbvservers(found, services, groups, log)
     check_service_monitors(services.values(), monitors, log)
     check_backups(vservers, log)
-    csvservers = parse_csvservers(raw, vservers, log)
-    log_unread(raw, log)
+    csvservers = parse_csvservers(found, vservers, log)
+    log_unread(found, log)
     snips = tuple(
         s
         for s in [
-            *(parse_snip(r, log) for r in records(raw, "nsip")),
-            *(parse_snip6(r, log) for r in records(raw, "nsip6")),
+            *(parse_snip(r, log) for r in found.of("nsip")),
+            *(parse_snip6(r, log) for r in found.of("nsip6")),
         ]
         if s is not None
     )
     # The order in which the appliance lists records means nothing to load balancing: every
     # collection is put in one canonical order, so no verdict can depend on it.
     return Snapshot(
-        appliance=parse_appliance_facts(raw, url, partition),
+        appliance=parse_appliance_facts(found, url, partition),
         modes=modes,
         snips=tuple(sorted(snips, key=_snip_order)),
         vservers={name: _canonical_vserver(vservers[name]) for name in sorted(vservers)},

@@ -17,11 +17,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsfix.errors import NsfixError
+from nsfix.nitro.transport import default_ca_bundle
 
 ENV_URL = "NSFIX_URL"
 ENV_USER = "NSFIX_USER"
 ENV_PASSWORD = "NSFIX_PASSWORD"  # noqa: S105 - the variable's name, not a password
 ENV_PASSWORD_FILE = "NSFIX_PASSWORD_FILE"  # noqa: S105
+ENV_INSECURE_PASSWORD_FILE = "NSFIX_INSECURE_PASSWORD_FILE"  # noqa: S105
+ENV_CA_BUNDLE = "NSFIX_CA_BUNDLE"
+# What requests (and curl) would trust if asked to verify with "the default": nsfix does not.
+IGNORED_CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
 class SettingsError(NsfixError):
@@ -36,7 +41,7 @@ class Target:
     username: str
     password: str = field(repr=False)
     verify: bool | str = True
-    """True, False (only with --insecure) or a CA bundle path."""
+    """True (certifi's CA bundle), False (only with --insecure) or a CA bundle path."""
     partition: str | None = None
 
     def __str__(self) -> str:
@@ -76,18 +81,75 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def read_password_file(path: Path, warn: Callable[[str], None]) -> str:
+def read_password_file(
+    path: Path, warn: Callable[[str], None], *, environ: Mapping[str, str] | None = None
+) -> str:
+    """The first line of a password file that only its owner (and perhaps its group) can open.
+
+    A file every user of the machine may open is refused unread, unless
+    NSFIX_INSECURE_PASSWORD_FILE=1 says to use it anyway; access by the file's group is a
+    warning (sharing with a group is a choice someone made).
+    """
+    env = os.environ if environ is None else environ
     try:
-        info = path.stat()
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as exc:
+        raise SettingsError(f"cannot read password file {path}: {exc.strerror}") from exc
+    if mode & stat.S_IRWXO:
+        if env.get(ENV_INSECURE_PASSWORD_FILE) != "1":
+            raise SettingsError(
+                f"password file {path} is open to every user on this machine (mode {mode:04o}): "
+                f"chmod 600 {path}, or set {ENV_INSECURE_PASSWORD_FILE}=1 to use it anyway"
+            )
+        warn(
+            f"password file {path} is open to every user on this machine (mode {mode:04o}); "
+            f"used because {ENV_INSECURE_PASSWORD_FILE}=1: chmod 600 it"
+        )
+    elif mode & stat.S_IRWXG:
+        warn(f"password file {path} is readable by its group; chmod 600 it")
+    try:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError(f"cannot read password file {path}: {exc.strerror}") from exc
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warn(f"password file {path} is readable by others; chmod 600 it")
+    except UnicodeDecodeError:
+        raise SettingsError(f"password file {path} is not UTF-8 text") from None
     password = content.splitlines()[0] if content else ""
     if not password:
         raise SettingsError(f"password file {path} is empty")
     return password
+
+
+def tls_trust(
+    ca_bundle: Path | None,
+    insecure: bool,
+    env: Mapping[str, str],
+    warn: Callable[[str], None],
+    *,
+    https: bool,
+) -> bool | str:
+    """What verifies the appliance: a CA bundle asked for (--ca-bundle, else NSFIX_CA_BUNDLE),
+    nothing (--insecure, said loudly), else certifi's bundle. A bundle that requests or curl
+    would take from the environment is not trusted unasked, and a warning says so."""
+    if ca_bundle is not None and insecure:
+        raise SettingsError("--ca-bundle and --insecure contradict each other: choose one")
+    if insecure:
+        if https:
+            warn("TLS certificate verification is OFF (--insecure): the appliance is not verified")
+        return False
+    if ca_bundle is None and env.get(ENV_CA_BUNDLE):
+        ca_bundle = Path(env[ENV_CA_BUNDLE])
+    if ca_bundle is not None:
+        if not ca_bundle.is_file():
+            raise SettingsError(f"CA bundle {ca_bundle} does not exist")
+        return str(ca_bundle)
+    ignored = [name for name in IGNORED_CA_VARIABLES if env.get(name)]
+    if ignored and https:
+        warn(
+            f"{' and '.join(ignored)} {'is' if len(ignored) == 1 else 'are'} set but not used: "
+            f"nsfix verifies the appliance with certifi's CA bundle ({default_ca_bundle()}); to "
+            f"trust another CA, pass --ca-bundle or set {ENV_CA_BUNDLE}"
+        )
+    return True
 
 
 def resolve_target(
@@ -110,17 +172,7 @@ def resolve_target(
         raise SettingsError(f"no appliance given: pass --url or set {ENV_URL}")
     base = normalise_url(raw_url)
 
-    if ca_bundle is not None and insecure:
-        raise SettingsError("--ca-bundle and --insecure contradict each other: choose one")
-    verify: bool | str = True
-    if ca_bundle is not None:
-        if not ca_bundle.is_file():
-            raise SettingsError(f"CA bundle {ca_bundle} does not exist")
-        verify = str(ca_bundle)
-    if insecure:
-        verify = False
-        if base.startswith("https://"):
-            warn("TLS certificate verification is OFF (--insecure): the appliance is not verified")
+    verify = tls_trust(ca_bundle, insecure, env, warn, https=base.startswith("https://"))
     if base.startswith("http://") and not is_loopback(base) and not insecure:
         raise SettingsError(
             f"{base} is plain HTTP: the password would cross the network in clear. "
@@ -138,7 +190,7 @@ def resolve_target(
     if file_name is None and env.get(ENV_PASSWORD_FILE):
         file_name = Path(env[ENV_PASSWORD_FILE])
     if file_name is not None:
-        password = read_password_file(file_name, warn)
+        password = read_password_file(file_name, warn, environ=env)
     elif env.get(ENV_PASSWORD):
         password = env[ENV_PASSWORD]
     else:

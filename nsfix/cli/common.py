@@ -25,6 +25,7 @@ from nsfix.nitro import NitroClient, NitroError
 from nsfix.operations import explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
+from nsfix.reports.text import text_lines, visible
 from nsfix.settings import SettingsError, Target
 from nsfix.shell import (
     PartitionRead,
@@ -64,10 +65,11 @@ def stderr_console() -> Console:
 
 
 def say(message: str) -> None:
-    """A status line for people on stderr (stdout stays machine-readable); never wrapped."""
+    """A status line for people on stderr (stdout stays machine-readable); never wrapped, and
+    never carrying a control from a name it quotes."""
     # After SIGHUP the terminal may be gone: losing a status line must not stop a rollback.
     with contextlib.suppress(OSError, ValueError):
-        print(message, file=sys.stderr, flush=True)
+        print(visible(message), file=sys.stderr, flush=True)
 
 
 def fail(message: str, code: ExitCode = ExitCode.ERROR) -> NoReturn:
@@ -122,10 +124,18 @@ def emit_failure(status: RunStatus, code: ExitCode, messages: list[str]) -> None
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
 
 
+class VisibleFormatter(logging.Formatter):
+    """Log lines whose messages (NITRO's words, object names) carry no control to the terminal;
+    a traceback below a line keeps its own line breaks."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return visible(super().formatMessage(record))
+
+
 def configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("nsfix")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -148,7 +158,7 @@ def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | 
     ) as bars:
 
         def for_partition(partition: str) -> Progress:
-            task = bars.add_task("", total=1, partition=partition)
+            task = bars.add_task("", total=1, partition=visible(partition))
 
             def report(label: str, index: int, total: int) -> None:
                 bars.update(task, description=label, completed=index, total=total)
@@ -267,7 +277,7 @@ def emit_report(report: Report, journal: Path | None, as_json: bool, verb: str) 
         out.append(f"journal: {journal}")
         if report.status not in {RunStatus.ROLLED_BACK, RunStatus.NOT_CONFIRMED, RunStatus.DRY_RUN}:
             out.append(f"to undo: nsfix rollback {journal}")
-    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.write(text_lines(out))
 
 
 def reaudit_with(say: Callable[[str], None]) -> Callable[[Any, Plan], set[str]]:

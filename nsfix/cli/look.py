@@ -65,6 +65,7 @@ from nsfix.planner import Plan, PlanOptions, apply_in_memory
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
 from nsfix.reports.plan import render_plan_text
+from nsfix.reports.text import escaped, text_lines
 from nsfix.rules.playbook import Playbook
 from nsfix.serverfacts import ServerFacts
 from nsfix.shell import (
@@ -282,7 +283,7 @@ def emit_audit(
         if change is not None:
             say(history.render_change_text(change).splitlines()[0])
         return
-    extra = history.render_change_text(change) if change is not None else ""
+    extra = history.render_change_text(escaped(change)) if change is not None else ""
     if out.file is None and sys.stdout.isatty():
         console = stdout_console()
         for renderable in audit_report.render_rich(targets, fail_on):
@@ -485,16 +486,19 @@ def emit_explanation(
     changed = any(a != b for a, b in zip(before_traces, after_traces, strict=True))
     lines: list[str] = []
     for before, after_trace in zip(before_traces, after_traces, strict=True):
-        lines.append("BEFORE " + render_trace(before).rstrip("\n"))
+        # Traced from escaped names: the walk's own line breaks are then its only ones.
+        lines.extend(("BEFORE " + render_trace(escaped(before))).splitlines())
         if after_trace != before:
             lines.append("")
-            lines.append("AFTER the planned change " + render_trace(after_trace).rstrip("\n"))
+            lines.extend(
+                ("AFTER the planned change " + render_trace(escaped(after_trace))).splitlines()
+            )
         lines.append("")
     if not before_traces:
         lines.append(f"{vserver} has no backends to trace.")
     elif not changed:
         lines.append("The plan changes nothing on this virtual server's path.")
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(text_lines(lines))
 
 
 class ReportFormat(StrEnum):

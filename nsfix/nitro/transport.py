@@ -28,6 +28,12 @@ from nsfix.nitro.errors import NitroError, NitroTransportError
 
 log = logging.getLogger("nsfix.nitro")
 
+
+def default_ca_bundle() -> str:
+    """The CAs nsfix trusts unless told otherwise: the bundle requests ships (certifi)."""
+    return str(requests.utils.DEFAULT_CA_BUNDLE_PATH)
+
+
 RETRY_ANY_STATUS = frozenset({429, 503})
 RETRY_IDEMPOTENT_STATUS = frozenset({502, 504})
 _TOKEN_COOKIES = ("NITRO_AUTH_TOKEN", "sessionid")
@@ -130,7 +136,14 @@ class Transport:
             raise ValueError("max_attempts must be at least 1")
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("timeouts must be positive")
-        self._verify = verify
+        # Given `True`, requests would trust REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE from the
+        # environment instead: naming the default bundle leaves the choice of CA to the caller.
+        self._verify = default_ca_bundle() if verify is True else verify
+        log.info(
+            "TLS to %s: %s",
+            self.url,
+            f"verified with {self._verify}" if self._verify else "NOT verified (insecure)",
+        )
         self._timeout = (connect_timeout, read_timeout)
         self._max_attempts = max_attempts
         # Exponential growth plus up to one initial step of jitter, so clients that failed

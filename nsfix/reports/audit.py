@@ -9,7 +9,7 @@ from typing import Any, Final
 from nsfix import __version__
 from nsfix.canonical import jsonable
 from nsfix.findings import Finding, Severity, TargetAudit, audit_exit_code
-from nsfix.reports.text import aligned
+from nsfix.reports.text import aligned, text_lines, visible
 
 SCHEMA: Final = "nsfix.audit"
 SCHEMA_VERSION: Final = 1
@@ -133,7 +133,7 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
         lines.append("")
     code = audit_exit_code(targets, fail_on)
     lines.append(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})")
-    return "\n".join(lines) + "\n"
+    return text_lines(lines)
 
 
 def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
@@ -143,7 +143,7 @@ def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
     colours = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
     out: list[Any] = []
     for target in targets:
-        out.append(Text(target_title(target), style="bold" if target.ok else "bold red"))
+        out.append(Text(visible(target_title(target)), style="bold" if target.ok else "bold red"))
         if target.result is None:
             continue
         active = target.result.active()
@@ -152,7 +152,7 @@ def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
         else:
             table = Table(*COLUMNS)
             for finding in active:
-                cells = [Text(c) for c in finding_cells(finding)]
+                cells = [Text(visible(c)) for c in finding_cells(finding)]
                 cells[0].stylize(colours[finding.severity.value])
                 if finding.flow in {"loop", "mac-not-learned", "arp-bypass", "asymmetric"}:
                     cells[6].stylize("red")

@@ -13,7 +13,7 @@ from nsfix.model import (
     ServiceGroup,
     Snapshot,
 )
-from nsfix.reports.text import aligned
+from nsfix.reports.text import aligned, text_lines, visible
 from nsfix.resources import WILDCARD_PORT
 
 SCHEMA: Final = "nsfix.inventory"
@@ -241,7 +241,7 @@ def count_line(snapshot: Snapshot) -> str:
 
 def defect_lines(snapshot: Snapshot) -> list[str]:
     return [
-        f"  {d.resource} {d.name!r}: {d.attribute}={d.value!r}: {d.problem}"
+        f"  {d.resource} '{visible(d.name)}': {d.attribute}='{visible(d.value)}': {d.problem}"
         for d in snapshot.defects
     ]
 
@@ -257,7 +257,7 @@ def render_text(snapshot: Snapshot) -> str:
         lines.extend(defect_lines(snapshot))
     lines.append("")
     lines.append(count_line(snapshot))
-    return "\n".join(lines) + "\n"
+    return text_lines(lines)
 
 
 def render_rich(snapshot: Snapshot) -> list[Any]:
@@ -265,14 +265,14 @@ def render_rich(snapshot: Snapshot) -> list[Any]:
     from rich.table import Table
     from rich.text import Text
 
-    header = Text("\n".join(summary_lines(snapshot)))
+    header = Text(text_lines(summary_lines(snapshot)).rstrip("\n"))
     table = Table(*COLUMNS, title="Load balancing", title_justify="left")
     under_dsr = False
     for row in inventory_rows(snapshot):
         if row.depth == 0:
             under_dsr = row.kind == "lbvserver" and row.mode.split(" ")[0] in DSR_MODES
         # Text cells, not markup: object names may contain "[" and must print verbatim.
-        cells = [Text(c) for c in row_cells(row)]
+        cells = [Text(visible(c)) for c in row_cells(row)]
         if row.kind == "lbvserver":
             for cell in cells:
                 cell.stylize("bold" if under_dsr else "")

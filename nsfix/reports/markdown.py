@@ -30,6 +30,7 @@ from nsfix.reports.document import (
     Strong,
     Table,
 )
+from nsfix.reports.text import visible
 
 SPECIAL: Final = re.compile(r"([\\`*\[\]<>#|&~])")
 EDGE_UNDERSCORE: Final = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
@@ -102,7 +103,7 @@ def table(item: Table) -> list[str]:
 
 def fenced(lines: Sequence[str], info: str) -> list[str]:
     """A fenced code block whose fence is longer than any run of back-ticks inside it."""
-    clean = [" ".join(line.splitlines()) for line in lines]
+    clean = [flat_text(line) for line in lines]
     longest = max((len(run) for line in clean for run in re.findall(r"`+", line)), default=0)
     fence = "`" * max(3, longest + 1)
     return [f"{fence}{info}", *clean, fence]
@@ -130,16 +131,20 @@ def inline(part: Inline, *, table: bool) -> str:
     return text(part)
 
 
+def flat_text(value: str) -> str:
+    """One line: line breaks as spaces, any other control written out (`\\x1b`)."""
+    return visible(" ".join(value.splitlines()))
+
+
 def text(value: str) -> str:
     """Plain words: on one line, with every character Markdown could read as markup escaped."""
-    flat = " ".join(value.splitlines())
-    escaped = SPECIAL.sub(r"\\\1", flat)
+    escaped = SPECIAL.sub(r"\\\1", flat_text(value))
     return EDGE_UNDERSCORE.sub(r"\\_", escaped)
 
 
 def code(value: str, *, table: bool) -> str:
     """An inline code span that survives back-ticks, and pipes inside a table."""
-    flat = " ".join(value.splitlines())
+    flat = flat_text(value)
     if not flat:
         return ""
     longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)

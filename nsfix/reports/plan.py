@@ -6,7 +6,7 @@ from typing import Final
 
 from nsfix.planner import Change, Plan, ServerTaskItem
 from nsfix.planner_records import Verb
-from nsfix.reports.text import aligned
+from nsfix.reports.text import aligned, text_lines
 from nsfix.resources import key_of
 
 TaskKey = tuple[tuple[str, ...], tuple[str, ...], tuple[ServerTaskItem, ...]]
@@ -100,4 +100,4 @@ def render_plan_text(plan: Plan, *, digest: str | None = None, path: str | None 
             lines.append(f"Next: nsfix apply {path} --dry-run   (then without --dry-run)")
         else:
             lines.append("Next: save it with nsfix plan -o plan.json, review it, then nsfix apply.")
-    return "\n".join(lines) + "\n"
+    return text_lines(lines)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from nsfix.inventory import collect
-from nsfix.nitro import NitroNotAuthorized, NitroTransportError
+from nsfix.nitro import NitroNotAuthorized, NitroProtocolError, NitroTransportError
 from nsfix.resources import INVENTORY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +78,19 @@ def test_a_refused_essential_read_stops_the_inventory() -> None:
 def test_a_broken_connection_is_never_turned_into_a_defect() -> None:
     with pytest.raises(NitroTransportError):
         collect(Reader({"hanode": NitroTransportError("reset")}), url="https://ns")
+
+
+def malformed(resource: str) -> NitroProtocolError:
+    return NitroProtocolError(
+        f"key {resource!r} holds bool, expected a list of objects", resource=resource
+    )
+
+
+@pytest.mark.parametrize("resource", ["nspartition", "service"])
+def test_a_reply_that_holds_no_records_stops_the_inventory_with_a_clear_error(
+    resource: str,
+) -> None:
+    # What the client makes of {"nspartition": true} live: a reply no reader can trust, like a
+    # proxy's web page, is one clear error (offline, the same records become data defects).
+    with pytest.raises(NitroProtocolError, match="holds bool"):
+        collect(Reader({resource: malformed(resource)}), url="https://ns")

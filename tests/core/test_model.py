@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nsfix.model import build_snapshot, ha_role, parse_release
+from nsfix.shell import InputError, load_snapshot_file
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 
@@ -229,75 +233,231 @@ def test_release_parsing_tolerates_odd_version_strings() -> None:
     assert parse_release("something else") is None
 
 
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 70000),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+# Any JSON value: what a hand-edited file or a broken appliance may put anywhere.
+any_json = st.recursive(
+    json_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 nitro_values = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-5, 70000),
     st.text(max_size=20),
     st.sampled_from(["YES", "NO", "*", "MAC", "333:333:33:333", "10.0.0.1", "::1", "255.255.0.0"]),
+    any_json,
 )
-records = st.dictionaries(
-    st.sampled_from(
-        [
-            "name",
-            "ipaddress",
-            "ipv46",
-            "ip",
-            "port",
-            "m",
-            "usip",
-            "useproxyport",
-            "cip",
-            "state",
-            "svrstate",
-            "servicegroupname",
-            "servicename",
-            "netmask",
-            "type",
-            "tosid",
-            "td",
-            "monitor_name",
-            "monitorname",
-            "servername",
-            "id",
-            "version",
-            "configchanged",
-        ]
-    ),
-    nitro_values,
-    max_size=12,
+FIELDS = [
+    "name",
+    "ipaddress",
+    "ipv46",
+    "ip",
+    "port",
+    "m",
+    "usip",
+    "useproxyport",
+    "cip",
+    "state",
+    "svrstate",
+    "servicegroupname",
+    "servicename",
+    "netmask",
+    "type",
+    "tosid",
+    "td",
+    "monitor_name",
+    "monitorname",
+    "servername",
+    "domain",
+    "backupvserver",
+    "ippattern",
+    "ipv6address",
+    "partitionname",
+    "resource",
+    "error",
+    "lbvserver",
+    "targetlbvserver",
+    "policyname",
+    "action",
+    "hostname",
+    "scriptname",
+    "weight",
+    "id",
+    "version",
+    "configchanged",
+]
+RESOURCES = [
+    "lbvserver",
+    "service",
+    "servicegroup",
+    "servicegroup_servicegroupmember_binding",
+    "lbvserver_service_binding",
+    "lbvserver_servicegroup_binding",
+    "server",
+    "lbmonitor",
+    "service_lbmonitor_binding",
+    "servicegroup_lbmonitor_binding",
+    "csvserver",
+    "csvserver_lbvserver_binding",
+    "csvserver_cspolicy_binding",
+    "cspolicy",
+    "csaction",
+    "nsip",
+    "nsip6",
+    "nsmode",
+    "hanode",
+    "nsversion",
+    "nshostname",
+    "nsconfig",
+    "nspartition",
+    "_unread",
+]
+records = st.dictionaries(st.sampled_from(FIELDS), nitro_values, max_size=12)
+# A resource as a list of records (some not objects), a lone record, or any other JSON value.
+resource_values = st.one_of(
+    st.lists(st.one_of(records, records, any_json), max_size=4), records, any_json
 )
+record_soup = st.dictionaries(st.sampled_from(RESOURCES), resource_values)
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.dictionaries(
-        st.sampled_from(
-            [
-                "lbvserver",
-                "service",
-                "servicegroup",
-                "servicegroup_servicegroupmember_binding",
-                "lbvserver_service_binding",
-                "lbvserver_servicegroup_binding",
-                "server",
-                "lbmonitor",
-                "service_lbmonitor_binding",
-                "nsip",
-                "nsmode",
-                "hanode",
-                "nsversion",
-                "nsconfig",
-                "nspartition",
-            ]
-        ),
-        st.lists(records, max_size=4),
+def shown_name(value: Any) -> str:
+    """The name a record is known by when its name is not text: its JSON."""
+    if value is None:
+        return ""
+    return (
+        value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
     )
-)
+
+
+@settings(max_examples=300, deadline=None)
+@given(record_soup)
 def test_any_record_soup_parses_without_raising(raw: dict[str, Any]) -> None:
     snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
-    # Every vserver, service and group in the input is accounted for, broken or not.
-    names = {"" if r.get("name") is None else str(r["name"]) for r in raw.get("lbvserver", [])}
-    assert set(snap.vservers) == names
+    # Every vserver record in the input is accounted for, broken or not; what is no record
+    # (a number, a list where a record belongs) is a defect.
+    given_vservers = raw.get("lbvserver")
+    listed = given_vservers if isinstance(given_vservers, list) else [given_vservers]
+    vservers = [r for r in listed if isinstance(r, dict)]
+    assert set(snap.vservers) == {shown_name(r.get("name")) for r in vservers}
+    if given_vservers is not None and not isinstance(given_vservers, dict | list):
+        assert any(d.resource == "lbvserver" for d in snap.defects)
     for defect in snap.defects:
         assert defect.problem
+        assert isinstance(defect.value, str)
+    for vs in snap.vservers.values():
+        assert all(isinstance(name, str) for name in (*vs.services, *vs.servicegroups))
+
+
+def test_records_that_are_no_objects_and_names_that_are_no_text_are_defects() -> None:
+    raw = appliance(
+        nspartition=True,
+        nsversion="NS14.1",
+        lbmonitor=[{"monitorname": ["ping"], "type": "PING"}, 7],
+    )
+    raw["lbvserver"].append("vs_ghost")
+    raw["lbvserver"][1]["name"] = {"not": "a name"}
+    raw["lbvserver_service_binding"][0]["servicename"] = ["svc_app1"]
+    raw["service"][0]["servername"] = ["app-01"]
+    raw["servicegroup_servicegroupmember_binding"][0]["servername"] = {"name": "app-02"}
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    problems = {(d.resource, d.attribute, d.value, d.problem) for d in snap.defects}
+    assert ("nspartition", "-", "true", "not a list of records") in problems
+    assert ("nsversion", "-", "NS14.1", "not a list of records") in problems
+    assert ("lbvserver", "-", "vs_ghost", "not a record") in problems
+    assert ("lbmonitor", "-", "7", "not a record") in problems
+    # Each item that is no record is named by its position: one finding each.
+    assert {d.name for d in snap.defects if d.problem == "not a record"} == {"(item 2)", "(item 3)"}
+    assert ("lbmonitor", "monitorname", '["ping"]', "not a name") in problems
+    assert ("lbvserver", "name", '{"not": "a name"}', "not a name") in problems
+    assert ("lbvserver_service_binding", "servicename", '["svc_app1"]', "not a name") in problems
+    assert ("service", "servername", '["app-01"]', "not a name") in problems
+    assert (
+        "servicegroup_servicegroupmember_binding",
+        "servername",
+        '{"name": "app-02"}',
+        "not a name",
+    ) in problems
+    # The broken vserver stays visible under its JSON, and nothing is bound by a broken name.
+    assert '{"not": "a name"}' in snap.vservers
+    assert "svc_app1" not in snap.vservers["vs_dsr"].services
+    assert snap.appliance.partitions == ()
+    assert snap.services["svc_app1"].servername is None
+
+
+def test_ha_nodes_and_singletons_of_odd_shape_are_defects() -> None:
+    raw = appliance(nsmode=[{"usip": True}, {"usip": False}])
+    raw["hanode"][1]["id"] = {"node": 1}
+    raw["hanode"][1]["state"] = ["Secondary"]
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    problems = {(d.resource, d.attribute, d.value, d.problem) for d in snap.defects}
+    assert ("nsmode", "-", "2", "several records where one belongs") in problems
+    assert ("hanode", "id", '{"node": 1}', "not a node id") in problems
+    assert ("hanode", "state", '["Secondary"]', "not text") in problems
+    assert snap.modes.usip is True
+    assert snap.appliance.ha_peers == ("10.0.0.12",)  # the peer stays known by its address
+
+
+def test_a_traffic_domain_that_is_no_number_is_a_defect_not_domain_zero() -> None:
+    raw = appliance()
+    raw["service"][0]["td"] = ["1"]
+    raw["nsip"][1]["td"] = "one"
+    snap = build_snapshot(raw, url="https://ns", collected_at=NOW)
+    problems = {(d.resource, d.name, d.attribute, d.problem) for d in snap.defects}
+    assert ("service", "svc_app1", "td", "not a traffic domain id") in problems
+    assert ("nsip", "10.20.0.5", "td", "not a traffic domain id") in problems
+
+
+metadata = st.fixed_dictionaries(
+    {},
+    optional={
+        "partition": st.one_of(any_json, st.sampled_from(["p1", "default"])),
+        "url": any_json,
+        "collected_at": st.one_of(any_json, st.sampled_from(["2026-01-02", "2026-01-02T03:04Z"])),
+    },
+)
+partitions = st.dictionaries(st.sampled_from(["p1", "default"]), st.one_of(record_soup, any_json))
+documents = st.one_of(
+    any_json,
+    st.builds(
+        lambda soup, extra: {**soup, **extra},
+        record_soup,
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "_partitions": st.one_of(partitions, any_json),
+                "_nsfix": st.one_of(metadata, any_json),
+            },
+        ),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents, st.sampled_from([None, "p1", "default"]))
+def test_any_records_file_audits_or_is_one_clear_error(
+    document: Any, partition: str | None
+) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "records.json"
+        path.write_text(json.dumps(document))
+        problem = ""
+        try:
+            snap = load_snapshot_file(path, partition)
+        except InputError as exc:
+            problem = str(exc)
+        else:
+            assert snap.collected_at.tzinfo is not None
+            assert isinstance(snap.appliance.partition, str)
+            assert isinstance(snap.appliance.url, str)
+            return
+        assert problem
+        assert "\n" not in problem

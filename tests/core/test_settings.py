@@ -48,15 +48,47 @@ def test_prompts_for_the_password_only_on_a_terminal() -> None:
     assert target.password == "pw"
 
 
-def test_password_file_first_line_and_loose_permissions_warned(tmp_path: Path) -> None:
+def test_password_file_first_line_and_group_access_warned(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("topsecret\nignored\n")
-    secret.chmod(0o644)
+    secret.chmod(0o640)
     warnings: list[str] = []
     target = resolve(url="https://ns", username="u", password_file=secret, warn=warnings.append)
     assert target.password == "topsecret"
     assert any("chmod 600" in w for w in warnings)
     assert all("topsecret" not in w for w in warnings)
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o604, 0o602, 0o666])
+def test_a_password_file_open_to_every_user_is_refused(tmp_path: Path, mode: int) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("topsecret\n")
+    secret.chmod(mode)
+    with pytest.raises(SettingsError) as refused:
+        resolve(url="https://ns", username="u", password_file=secret)
+    message = str(refused.value)
+    assert str(secret) in message
+    assert f"chmod 600 {secret}" in message
+    assert "NSFIX_INSECURE_PASSWORD_FILE=1" in message
+    assert "topsecret" not in message
+
+
+def test_an_open_password_file_is_used_only_when_asked_and_loudly(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("topsecret\n")
+    secret.chmod(0o644)
+    warnings: list[str] = []
+    target = resolve(
+        url="https://ns",
+        username="u",
+        password_file=secret,
+        environ={"NSFIX_INSECURE_PASSWORD_FILE": "1"},
+        warn=warnings.append,
+    )
+    assert target.password == "topsecret"
+    [warning] = warnings
+    assert "every user" in warning
+    assert "chmod 600" in warning
 
 
 def test_unreadable_or_empty_password_file(tmp_path: Path) -> None:
@@ -67,6 +99,14 @@ def test_unreadable_or_empty_password_file(tmp_path: Path) -> None:
     empty.chmod(0o600)
     with pytest.raises(SettingsError, match="is empty"):
         resolve(url="https://ns", username="u", password_file=empty)
+
+
+def test_a_password_file_that_is_not_text_is_a_clear_error(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_bytes(b"\xff\xfe\x00secret")
+    secret.chmod(0o600)
+    with pytest.raises(SettingsError, match="is not UTF-8 text"):
+        resolve(url="https://ns", username="u", password_file=secret)
 
 
 def test_plain_http_is_refused_off_loopback_unless_insecure() -> None:
@@ -117,3 +157,38 @@ def test_url_normalisation(given: str, expected: str) -> None:
 def test_bad_urls_are_clear_errors(bad: str) -> None:
     with pytest.raises(SettingsError):
         normalise_url(bad)
+
+
+def test_a_ca_bundle_comes_from_the_flag_else_nsfix_ca_bundle(tmp_path: Path) -> None:
+    flagged, named = tmp_path / "flag.pem", tmp_path / "env.pem"
+    for bundle in (flagged, named):
+        bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"NSFIX_USER": "u", "NSFIX_PASSWORD": "p", "NSFIX_CA_BUNDLE": str(named)}
+    assert resolve(url="https://ns", environ=env).verify == str(named)
+    assert resolve(url="https://ns", environ=env, ca_bundle=flagged).verify == str(flagged)
+    # --insecure on the command line wins over a bundle named in the environment, loudly.
+    warnings: list[str] = []
+    target = resolve(url="https://ns", environ=env, insecure=True, warn=warnings.append)
+    assert target.verify is False
+    assert any("verification is OFF" in w for w in warnings)
+    with pytest.raises(SettingsError, match="does not exist"):
+        resolve(url="https://ns", environ={**env, "NSFIX_CA_BUNDLE": str(tmp_path / "nope")})
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_bundle_requests_would_take_from_the_environment_is_named_and_not_used(
+    tmp_path: Path, variable: str
+) -> None:
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"NSFIX_USER": "u", "NSFIX_PASSWORD": "p", variable: str(bundle)}
+    warnings: list[str] = []
+    assert resolve(url="https://ns", environ=env, warn=warnings.append).verify is True
+    [warning] = warnings
+    assert f"{variable} is set but not used" in warning
+    assert "certifi" in warning
+    assert "--ca-bundle or set NSFIX_CA_BUNDLE" in warning
+    warnings.clear()
+    chosen = {**env, "NSFIX_CA_BUNDLE": str(bundle)}
+    assert resolve(url="https://ns", environ=chosen, warn=warnings.append).verify == str(bundle)
+    assert warnings == []

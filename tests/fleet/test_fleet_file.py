@@ -536,9 +536,12 @@ def test_a_password_file_relative_to_the_fleet_file_is_read_and_its_mode_checked
     warnings: list[str] = []
     assert target_of(appliance, {}, warn=warnings.append).password == SECRET
     assert warnings == []
-    secret.chmod(0o644)
+    secret.chmod(0o640)
     assert target_of(appliance, {}, warn=warnings.append).password == SECRET
-    assert warnings == [f"edge: password file {secret} is readable by others; chmod 600 it"]
+    assert warnings == [f"edge: password file {secret} is readable by its group; chmod 600 it"]
+    secret.chmod(0o644)
+    with pytest.raises(SettingsError, match=rf"appliance 'edge' .*chmod 600 {secret}"):
+        target_of(appliance, {})
     secret.unlink()
     with pytest.raises(SettingsError, match=r"appliance 'edge' .*cannot read password file"):
         target_of(appliance, {})
