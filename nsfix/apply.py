@@ -543,6 +543,7 @@ def run_rollback(
                 ["nothing was written"],
             )
             report.requests = requests
+            report.messages[:0] = state.gaps()
             return Outcome(report, journal_path)
         if drifted and not options.force and not to_revert:
             raise Refused(
@@ -580,6 +581,8 @@ def run_rollback(
             _write_end(writer, report, Phase.ROLLBACK)
         finally:
             writer.close()
+        # Said even when all went well: the operator must know the journal could not tell.
+        report.messages[:0] = state.gaps()
         return Outcome(report, journal_path)
 
 

@@ -114,3 +114,5 @@ def test_rollback_of_a_cut_journal_reads_what_the_journal_cannot_tell(
         "c1": "reverted and verified",
     }
     assert_same_config(applied.before, applied.mock.appliance)
+    # And it says what the journal could not tell.
+    assert any("c2" in m and "cannot be known" in m for m in run.json()["messages"])
