@@ -4,11 +4,14 @@ so, waits it out before calling it 'not applied', and every later rollback looks
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from nsfix.nitro import NitroWriter
 from tests.apply.helpers import (
     Nsfix,
     StartAppliance,
@@ -65,7 +68,14 @@ def test_a_write_that_lands_after_the_read_timeout_is_waited_out_and_rolled_back
     mock.appliance.faults.late_write(1, delay=2.0, hold=2.5)
     started = time.monotonic()
     run = nsfix(
-        "apply", str(plan_path), "--yes", "--settle", "0", "--timeout", "1", "--json",
+        "apply",
+        str(plan_path),
+        "--yes",
+        "--settle",
+        "0",
+        "--timeout",
+        "1",
+        "--json",
         url=mock.url,
     )
     result = json.loads(run.out)
@@ -77,3 +87,37 @@ def test_a_write_that_lands_after_the_read_timeout_is_waited_out_and_rolled_back
     journal = only_journal(journal_dir)
     assert outcomes(journal, "apply")["c1"] == "unknown"
     assert outcomes(journal, "rollback")["c1"] == "reverted"
+
+
+def test_ctrl_c_during_a_bulk_write_the_appliance_commits_later_is_still_rolled_back(
+    nsfix: Nsfix,
+    appliance: StartAppliance,
+    journal_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    mock = appliance("mixed")
+    plan_path = tmp_path / "plan.json"
+    make_plan(nsfix, mock.url, plan_path)
+    before = whole_config(mock.appliance)
+    real_send = NitroWriter.send
+    late: list[threading.Thread] = []
+
+    def send(self: NitroWriter, write: Any) -> Any:
+        if late or (write.records or 0) < 2:
+            return real_send(self, write)
+        # The bulk request is on the wire when Ctrl-C comes; the appliance commits it 1 s later.
+        thread = threading.Thread(target=lambda: (time.sleep(1.0), real_send(self, write)))
+        thread.start()
+        late.append(thread)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(NitroWriter, "send", send)
+    run = nsfix("apply", str(plan_path), "--yes", "--settle", "0", "--json")
+    for thread in late:
+        thread.join(10)
+    assert late, "the plan had no bulk request"
+    assert run.code == 5, run.out + run.err
+    assert_same_config(before, mock.appliance)
+    # The bulk's changes were watched, seen to land, and reverted.
+    assert set(outcomes(only_journal(journal_dir), "rollback").values()) <= {"reverted"}
