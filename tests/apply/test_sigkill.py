@@ -56,6 +56,38 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
+def start_nsfix(
+    url: str, journal_dir: Path, tmp_path: Path, *args: str, stdout: Any = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """`python -m nsfix ARGS` as its own process against the mock, its stderr in apply.err."""
+    env = {
+        **os.environ,
+        "NSFIX_URL": url,
+        "NSFIX_USER": USER,
+        "NSFIX_PASSWORD": PASSWORD,
+        "NSFIX_JOURNAL_DIR": str(journal_dir),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+    }
+    env.pop("NSFIX_PASSWORD_FILE", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nsfix", *args],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=stdout,
+        stderr=(tmp_path / "apply.err").open("wb"),
+    )
+
+
+def wait_for(condition: Any, process: subprocess.Popen[bytes], tmp_path: Path, what: str) -> None:
+    """Poll until `condition()` holds, while the nsfix process lives; bounded by WAIT."""
+    give_up = time.monotonic() + WAIT
+    while not condition():
+        assert process.poll() is None, (tmp_path / "apply.err").read_text()
+        assert time.monotonic() < give_up, what
+        time.sleep(0.02)
+
+
 @pytest.fixture
 def mock_process(tmp_path: Path) -> Iterator[str]:
     """The mixed scenario served by `python -m mocks` in its own process; yields its URL."""
@@ -91,47 +123,31 @@ def test_apply_killed_mid_run_is_rolled_back_exactly_from_its_journal(
     # Slow enough that the kill lands mid-run, fast enough for the suite.
     control(url, "/_mock/faults", "POST", {"latency": 0.1})
     journal = journal_dir / "killed.jsonl"
-    env = {
-        **os.environ,
-        "NSFIX_URL": url,
-        "NSFIX_USER": USER,
-        "NSFIX_PASSWORD": PASSWORD,
-        "NSFIX_JOURNAL_DIR": str(journal_dir),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    env.pop("NSFIX_PASSWORD_FILE", None)
-    with (tmp_path / "apply.out").open("wb") as out, (tmp_path / "apply.err").open("wb") as err:
-        apply = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nsfix",
-                "apply",
-                str(plan_path),
-                "--yes",
-                "--batch-size",
-                "1",
-                "--settle",
-                "0",
-                "--journal",
-                str(journal),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
+    apply = start_nsfix(
+        url,
+        journal_dir,
+        tmp_path,
+        "apply",
+        str(plan_path),
+        "--yes",
+        "--batch-size",
+        "1",
+        "--settle",
+        "0",
+        "--journal",
+        str(journal),
+    )
+    try:
+        wait_for(
+            lambda: control(url, "/_mock/counters")["writes"] >= 1,
+            apply,
+            tmp_path,
+            "apply never wrote",
         )
-        try:
-            give_up = time.monotonic() + WAIT
-            while control(url, "/_mock/counters")["writes"] < 1:
-                assert apply.poll() is None, (tmp_path / "apply.err").read_text()
-                assert time.monotonic() < give_up, "apply never wrote"
-                time.sleep(0.01)
-            os.kill(apply.pid, signal.SIGKILL)
-            assert apply.wait(WAIT) == -signal.SIGKILL
-        finally:
-            stop(apply)
+        os.kill(apply.pid, signal.SIGKILL)
+        assert apply.wait(WAIT) == -signal.SIGKILL
+    finally:
+        stop(apply)
 
     kinds = [r["type"] for r in records(journal)] if journal.read_text().strip() else []
     assert kinds[0] == "start"

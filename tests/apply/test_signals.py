@@ -7,16 +7,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.apply.helpers import (
-    PASSWORD,
-    ROOT,
-    USER,
     Nsfix,
     config_diff,
     journal_dir_fixture,  # noqa: F401
@@ -24,7 +20,7 @@ from tests.apply.helpers import (
     nsfix_fixture,  # noqa: F401
     records,
 )
-from tests.apply.test_sigkill import WAIT, control, mock_config, stop
+from tests.apply.test_sigkill import WAIT, control, mock_config, start_nsfix, stop, wait_for
 from tests.apply.test_sigkill import mock_process as mock_process
 
 
@@ -38,58 +34,67 @@ def test_a_stop_signal_mid_apply_rolls_back_and_logs_out(
     before = mock_config(url)
     control(url, "/_mock/faults", "POST", {"latency": 0.1})
     journal = journal_dir / "stopped.jsonl"
-    env = {
-        **os.environ,
-        "NSFIX_URL": url,
-        "NSFIX_USER": USER,
-        "NSFIX_PASSWORD": PASSWORD,
-        "NSFIX_JOURNAL_DIR": str(journal_dir),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    env.pop("NSFIX_PASSWORD_FILE", None)
-    logins_before = control(url, "/_mock/counters")
-    with (tmp_path / "apply.out").open("wb") as out, (tmp_path / "apply.err").open("wb") as err:
-        apply = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nsfix",
-                "apply",
-                str(plan_path),
-                "--yes",
-                "--batch-size",
-                "1",
-                "--settle",
-                "0",
-                "--journal",
-                str(journal),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
+    logouts = control(url, "/_mock/counters").get("logouts", 0)
+    apply = start_nsfix(
+        url,
+        journal_dir,
+        tmp_path,
+        "apply",
+        str(plan_path),
+        "--yes",
+        "--batch-size",
+        "1",
+        "--settle",
+        "0",
+        "--journal",
+        str(journal),
+    )
+    try:
+        wait_for(
+            lambda: control(url, "/_mock/counters")["writes"] >= 1,
+            apply,
+            tmp_path,
+            "apply never wrote",
         )
-        try:
-            give_up = time.monotonic() + WAIT
-            while control(url, "/_mock/counters")["writes"] < 1:
-                assert apply.poll() is None, (tmp_path / "apply.err").read_text()
-                assert time.monotonic() < give_up, "apply never wrote"
-                time.sleep(0.01)
-            os.kill(apply.pid, signum)
-            code = apply.wait(WAIT)
-        finally:
-            stop(apply)
+        os.kill(apply.pid, signum)
+        code = apply.wait(WAIT)
+    finally:
+        stop(apply)
     err_text = (tmp_path / "apply.err").read_text()
     assert code == 5, err_text
     assert "Traceback" not in err_text
     control(url, "/_mock/faults", "DELETE")
     after = mock_config(url)
     assert after == before, "\n".join(config_diff(before, after))
-    kinds = [r["type"] for r in records(journal)]
-    assert kinds[-1] == "end"
-    counters = control(url, "/_mock/counters")
-    assert counters["logouts"] - logins_before.get("logouts", 0) >= 1
+    assert [r["type"] for r in records(journal)][-1] == "end"
+    assert control(url, "/_mock/counters")["logouts"] > logouts
+
+
+def waiting_apply(
+    url: str, plan_path: Path, journal: Path, journal_dir: Path, tmp_path: Path, within: str
+) -> subprocess.Popen[bytes]:
+    """An apply with --confirm-within, once it has handed its deadline to the watchdog."""
+    apply = start_nsfix(
+        url,
+        journal_dir,
+        tmp_path,
+        "apply",
+        str(plan_path),
+        "--yes",
+        "--settle",
+        "0",
+        "--confirm-within",
+        within,
+        "--journal",
+        str(journal),
+    )
+    wait_for(
+        lambda: journal.exists() and '"watchdog"' in journal.read_text(),
+        apply,
+        tmp_path,
+        "apply never handed its deadline to a watchdog",
+    )
+    return apply
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
@@ -101,94 +106,18 @@ def test_a_stop_during_the_confirmation_wait_rolls_back_now(
     make_plan(nsfix, url, plan_path)
     before = mock_config(url)
     journal = journal_dir / "waiting.jsonl"
-    env = {
-        **os.environ,
-        "NSFIX_URL": url,
-        "NSFIX_USER": USER,
-        "NSFIX_PASSWORD": PASSWORD,
-        "NSFIX_JOURNAL_DIR": str(journal_dir),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    env.pop("NSFIX_PASSWORD_FILE", None)
-    with (tmp_path / "apply.err").open("wb") as err:
-        apply = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "nsfix",
-                "apply",
-                str(plan_path),
-                "--yes",
-                "--settle",
-                "0",
-                "--confirm-within",
-                "5m",
-                "--journal",
-                str(journal),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        try:
-            give_up = time.monotonic() + WAIT
-            while not journal.exists() or "confirm-wait" not in journal.read_text():
-                assert apply.poll() is None, (tmp_path / "apply.err").read_text()
-                assert time.monotonic() < give_up, "apply never waited for confirmation"
-                time.sleep(0.05)
-            assert mock_config(url) != before  # the change is live while it waits
-            os.kill(apply.pid, signum)
-            code = apply.wait(WAIT)
-        finally:
-            stop(apply)
+    apply = waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "5m")
+    try:
+        assert mock_config(url) != before  # the change is live while it waits
+        os.kill(apply.pid, signum)
+        code = apply.wait(WAIT)
+    finally:
+        stop(apply)
     err_text = (tmp_path / "apply.err").read_text()
     assert code == 5, err_text
     assert "interrupted while waiting for confirmation: rolling back" in err_text
     after = mock_config(url)
     assert after == before, "\n".join(config_diff(before, after))
-
-
-def start_waiting_apply(
-    url: str, plan_path: Path, journal: Path, journal_dir: Path, tmp_path: Path, within: str
-) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "NSFIX_URL": url,
-        "NSFIX_USER": USER,
-        "NSFIX_PASSWORD": PASSWORD,
-        "NSFIX_JOURNAL_DIR": str(journal_dir),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
-    env.pop("NSFIX_PASSWORD_FILE", None)
-    apply = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nsfix",
-            "apply",
-            str(plan_path),
-            "--yes",
-            "--settle",
-            "0",
-            "--confirm-within",
-            within,
-            "--journal",
-            str(journal),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "apply.err").open("wb"),
-    )
-    give_up = time.monotonic() + WAIT
-    while not journal.exists() or '"watchdog"' not in journal.read_text():
-        assert apply.poll() is None, (tmp_path / "apply.err").read_text()
-        assert time.monotonic() < give_up, "apply never handed its deadline to a watchdog"
-        time.sleep(0.05)
-    return apply
 
 
 def test_the_deadline_survives_the_apply_being_killed(
@@ -199,7 +128,7 @@ def test_the_deadline_survives_the_apply_being_killed(
     make_plan(nsfix, url, plan_path)
     before = mock_config(url)
     journal = journal_dir / "confirm.jsonl"
-    apply = start_waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "3s")
+    apply = waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "3s")
     try:
         assert mock_config(url) != before
         os.kill(apply.pid, signal.SIGKILL)  # the laptop's terminal, gone
@@ -227,7 +156,7 @@ def test_nsfix_confirm_stops_the_watchdog_and_keeps_the_change(
     make_plan(nsfix, url, plan_path)
     before = mock_config(url)
     journal = journal_dir / "confirm.jsonl"
-    apply = start_waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "3s")
+    apply = waiting_apply(url, plan_path, journal, journal_dir, tmp_path, "3s")
     try:
         os.kill(apply.pid, signal.SIGKILL)
         apply.wait(WAIT)
