@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, Final
 
 from nsfix.resources import FALSE_WORDS, TRUE_WORDS, WILDCARD_PORT
@@ -308,16 +309,68 @@ class Snapshot:
     extra: Mapping[str, Any] = field(default_factory=dict)
     csvservers: Mapping[str, CsVserver] = field(default_factory=dict)
 
+    # --- indexes: built once per snapshot, on first use, so every lookup is O(1) or O(log n) ---
+
+    @cached_property
+    def _vservers_by_service(self) -> Mapping[str, tuple[LbVserver, ...]]:
+        found: dict[str, list[LbVserver]] = {}
+        for vs in self.vservers.values():
+            for name in vs.services:
+                found.setdefault(name, []).append(vs)
+        return {name: tuple(bound) for name, bound in found.items()}
+
+    @cached_property
+    def _vservers_by_group(self) -> Mapping[str, tuple[LbVserver, ...]]:
+        found: dict[str, list[LbVserver]] = {}
+        for vs in self.vservers.values():
+            for name in vs.servicegroups:
+                found.setdefault(name, []).append(vs)
+        return {name: tuple(bound) for name, bound in found.items()}
+
+    @cached_property
+    def _backed_up_by(self) -> Mapping[str, tuple[str, ...]]:
+        """Backup vserver → the vservers whose `backupvserver` it is, sorted."""
+        found: dict[str, list[str]] = {}
+        for vs in self.vservers.values():
+            if vs.backup is not None:
+                found.setdefault(vs.backup, []).append(vs.name)
+        return {name: tuple(sorted(primaries)) for name, primaries in found.items()}
+
+    @cached_property
+    def _cs_by_target(self) -> Mapping[str, tuple[CsVserver, ...]]:
+        found: dict[str, list[CsVserver]] = {}
+        for cs in self.csvservers.values():
+            for target in cs.targets:
+                found.setdefault(target, []).append(cs)
+        return {name: tuple(each) for name, each in found.items()}
+
+    @cached_property
+    def _snip_index(
+        self,
+    ) -> Mapping[tuple[int, int], tuple[tuple[int, dict[int, list[Snip]]], ...]]:
+        """(td, IP version) → for each prefix length in use, network address → SNIPs: a lookup
+        masks the address once per prefix length instead of testing every SNIP."""
+        index: dict[tuple[int, int], dict[int, dict[int, list[Snip]]]] = {}
+        for snip in self.snips:
+            net = snip.network
+            by_length = index.setdefault((snip.td, net.version), {})
+            by_length.setdefault(net.prefixlen, {}).setdefault(int(net.network_address), []).append(
+                snip
+            )
+        return {
+            key: tuple(sorted(by_length.items(), reverse=True)) for key, by_length in index.items()
+        }
+
     def primaries_of(self, vserver: str) -> list[str]:
         """The virtual servers whose backup chain leads to `vserver` (not itself), sorted."""
         found: set[str] = set()
         frontier = [vserver]
         while frontier:
             current = frontier.pop()
-            for vs in self.vservers.values():
-                if vs.backup == current and vs.name not in found and vs.name != vserver:
-                    found.add(vs.name)
-                    frontier.append(vs.name)
+            for name in self._backed_up_by.get(current, ()):
+                if name not in found and name != vserver:
+                    found.add(name)
+                    frontier.append(name)
         return sorted(found)
 
     def entry_points(self, vserver: str) -> tuple[EntryPoint, ...]:
@@ -339,13 +392,13 @@ class Snapshot:
                 continue
             if vs.addressable and vs.vip_text not in out:
                 out[vs.vip_text] = EntryPoint(vs.vip_text, name, _how(chain))
-            for cs in self.csvservers.values():
-                if name in cs.targets and cs.vip is not None and not cs.vip.is_unspecified:
+            for cs in self._cs_by_target.get(name, ()):
+                if cs.vip is not None and not cs.vip.is_unspecified:
                     how = f"content switching {cs.name} hands requests to {name}"
                     if len(chain) > 1:
                         how += f", {_how(chain)}"
                     out.setdefault(cs.vip_text, EntryPoint(cs.vip_text, cs.name, how))
-            for primary in sorted(v.name for v in self.vservers.values() if v.backup == name):
+            for primary in self._backed_up_by.get(name, ()):
                 frontier.append((primary, *chain))
         return tuple(out[vip] for vip in sorted(out))
 
@@ -353,10 +406,10 @@ class Snapshot:
         return [vs for vs in self.vservers.values() if vs.is_dsr]
 
     def vservers_of_service(self, service: str) -> list[LbVserver]:
-        return [vs for vs in self.vservers.values() if service in vs.services]
+        return list(self._vservers_by_service.get(service, ()))
 
     def vservers_of_servicegroup(self, group: str) -> list[LbVserver]:
-        return [vs for vs in self.vservers.values() if group in vs.servicegroups]
+        return list(self._vservers_by_group.get(group, ()))
 
     def snip_for(self, address: IPAddress, td: int) -> Snip | None:
         """The SNIP of traffic domain `td` whose subnet holds `address`: the layer-2 adjacency
@@ -365,15 +418,18 @@ class Snapshot:
         return _best_snip(self.snips_on_link(address, td))
 
     def snips_on_link(self, address: IPAddress, td: int) -> list[Snip]:
-        return [s for s in self.snips if s.td == td and _holds(s, address)]
+        found: list[Snip] = []
+        value = int(address)
+        bits = address.max_prefixlen
+        for length, networks in self._snip_index.get((td, address.version), ()):
+            mask = ((1 << length) - 1) << (bits - length) if length else 0
+            found.extend(networks.get(value & mask, ()))
+        return found
 
     def other_domain_snips(self, address: IPAddress, td: int) -> list[Snip]:
         """SNIPs whose subnet holds `address` but in another traffic domain (they do not help)."""
-        return [s for s in self.snips if s.td != td and _holds(s, address)]
-
-
-def _holds(snip: Snip, address: IPAddress) -> bool:
-    return snip.network.version == address.version and address in snip.network
+        domains = sorted({s.td for s in self.snips if s.td != td})
+        return [s for other in domains for s in self.snips_on_link(address, other)]
 
 
 def _best_snip(candidates: Iterable[Snip]) -> Snip | None:
