@@ -21,10 +21,25 @@ _ADDRESSES = (
 )
 
 
+_PLAIN = (str, int, float, bool, type(None))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
 def jsonable(value: Any) -> Any:
     """Frozen records → JSON values: addresses and networks as text, times in ISO 8601."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in fields(value)}
+    # Plain values first: they are most of a large plan or snapshot (millions of calls).
+    if isinstance(value, _PLAIN) and not isinstance(value, Enum):
+        return value
+    kind = type(value)
+    if kind in _FIELD_NAMES or (is_dataclass(value) and not isinstance(value, type)):
+        return {name: jsonable(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, dict) or hasattr(value, "items"):
@@ -41,11 +56,20 @@ def jsonable(value: Any) -> Any:
 
 def canonical_json(value: Any) -> str:
     """One spelling per content: sorted keys, no insignificant white space, UTF-8 text."""
-    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return canonical_text(jsonable(value))
+
+
+def canonical_text(plain: Any) -> str:
+    """The canonical spelling of values that are JSON already (no second walk over them)."""
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def digest(value: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(value).encode("utf-8")).hexdigest()
+    return digest_text(canonical_json(value))
+
+
+def digest_text(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class DecodeError(ValueError):

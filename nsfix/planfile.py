@@ -8,11 +8,20 @@ self-hash: whoever edits a plan can seal it again). Binding a plan to what the C
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from nsfix import __version__
-from nsfix.canonical import DecodeError, digest, from_jsonable, jsonable
+from nsfix.canonical import (
+    DecodeError,
+    canonical_text,
+    digest,
+    digest_text,
+    from_jsonable,
+    jsonable,
+)
 from nsfix.errors import NsfixError
 from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.planner import Plan
@@ -49,6 +58,20 @@ def snapshot_digest(snapshot: Snapshot) -> str:
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(plan_file(plan).text)
+    return document
+
+
+@dataclass(frozen=True)
+class PlanFile:
+    text: str
+    """The file's content: the body serialised once, canonically, then its digest."""
+    digest: str
+
+
+def plan_file(plan: Plan) -> PlanFile:
+    """The plan file, whose digest is taken from exactly the bytes written (the body, as the
+    file holds it) and appended as its last member: one serialisation per run."""
     body = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -56,7 +79,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "plan": jsonable(plan),
         "summary": summary(plan),
     }
-    return {**body, "digest": digest(body)}
+    text = canonical_text(body)
+    sealed = digest_text(text)
+    return PlanFile(f'{text[:-1]},"digest":{json.dumps(sealed)}}}\n', sealed)
 
 
 def summary(plan: Plan) -> dict[str, Any]:
@@ -85,7 +110,7 @@ def read_plan_document(document: Any, source: str = "plan") -> Plan:
         )
     stated = document.get("digest")
     body = {k: v for k, v in document.items() if k != "digest"}
-    actual = digest(body)
+    actual = digest_text(canonical_text(body))
     if stated != actual:
         raise PlanFileError(
             f"{source}: the plan's digest does not match its content: it was changed after it "

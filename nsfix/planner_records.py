@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from nsfix.findings import Finding, ObjectRef, PlaybookRef
 from nsfix.flow import Trace
@@ -99,6 +99,23 @@ class Change:
     """Changes of one opt-in step sequence (a dedicated copy) share a group."""
     flow_before: str | None = None
     flow_after: str | None = None
+
+    def __post_init__(self) -> None:
+        # A plan file is canonical JSON (sorted keys); attributes read in a person's order
+        # wherever they are shown, whether the change was just made or read back.
+        object.__setattr__(self, "before", in_reading_order(self.before))
+        object.__setattr__(self, "after", in_reading_order(self.after))
+
+
+# The source-IP attributes first, in the order the fix is explained; others by name.
+_READING_ORDER: Final = ("usip", "useproxyport", "cip")
+
+
+def in_reading_order(values: Mapping[str, str]) -> dict[str, str]:
+    def rank(name: str) -> tuple[int, str]:
+        return (_READING_ORDER.index(name) if name in _READING_ORDER else len(_READING_ORDER), name)
+
+    return {name: values[name] for name in sorted(values, key=rank)}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -29,7 +28,7 @@ from nsfix.executor import ApplyOptions, Report
 from nsfix.exitcodes import ExitCode
 from nsfix.findings import Severity, TargetAudit
 from nsfix.operations import make_plan, run_audit
-from nsfix.planfile import plan_document
+from nsfix.planfile import plan_file
 from nsfix.planner import Plan, PlanOptions
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import render_text
@@ -69,8 +68,8 @@ def demo(
             out.write(audit_report.render_text(targets, Severity.WARNING))
             step("nsfix plan -o plan.json")
             the_plan = make_plan(snapshot, result, None, PlanOptions())
-            document = plan_document(the_plan)
-            out.write(render_plan_text(the_plan, digest=str(document["digest"]), path="plan.json"))
+            sealed = plan_file(the_plan)
+            out.write(render_plan_text(the_plan, digest=sealed.digest, path="plan.json"))
             for name in sorted({v for c in the_plan.changes for v in c.vservers})[:1]:
                 step(f"nsfix explain {name}")
                 emit_explanation(snapshot, name, books, None, as_json=False)
@@ -89,7 +88,7 @@ def demo_apply(
         # The demo's journal and lock files live and die with it, not in the user's state dir.
         os.environ["NSFIX_JOURNAL_DIR"] = str(Path(folder) / "journals")
         plan_path = Path(folder) / "plan.json"
-        plan_path.write_text(json.dumps(plan_document(the_plan), indent=2) + "\n")
+        plan_path.write_text(plan_file(the_plan).text)
         journal = Path(folder) / "journal.jsonl"
 
         def run(dry_run: bool) -> Report:

@@ -60,7 +60,7 @@ from nsfix.findings import Severity, TargetAudit, Waiver, audit_exit_code
 from nsfix.flow import render_trace, trace_vserver
 from nsfix.model import Snapshot
 from nsfix.operations import audit_appliance, make_plan, run_audit
-from nsfix.planfile import plan_document
+from nsfix.planfile import plan_file as sealed_plan  # `plan_file` names an argument here
 from nsfix.planner import Plan, PlanOptions, apply_in_memory
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
@@ -400,7 +400,7 @@ def plan_fleet(
                 continue
             the_plan = make_plan(item.snapshot, item.result, facts, options)
             path = output_dir / fleets.plan_file_name(run.appliance, item.partition)
-            write_atomically(path, json.dumps(plan_document(the_plan), indent=2) + "\n")
+            write_atomically(path, sealed_plan(the_plan).text)
             planned += 1
             print(f"{path}: {len(the_plan.changes)} change(s), {len(the_plan.refusals)} refused")
     if not planned:
@@ -409,20 +409,20 @@ def plan_fleet(
 
 
 def emit_plan(the_plan: Plan, out: Output) -> None:
-    document = plan_document(the_plan)
+    sealed = sealed_plan(the_plan)
     if out.file is not None:
-        write_atomically(out.file, json.dumps(document, indent=2) + "\n")
+        write_atomically(out.file, sealed.text)
     if out.as_json:
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.write(sealed.text)
     else:
         text = render_plan_text(
             the_plan,
-            digest=str(document["digest"]),
+            digest=sealed.digest,
             path=str(out.file) if out.file is not None else None,
         )
         sys.stdout.write(text)
     if out.file is not None:
-        say(f"plan written to {out.file} ({document['digest']})")
+        say(f"plan written to {out.file} ({sealed.digest})")
 
 
 @app.command()
@@ -528,7 +528,7 @@ def report(
     with handled_errors():
         the_plan, digest = load_plan(plan_file)
         if output_format is ReportFormat.json:
-            text = json.dumps(plan_document(the_plan), indent=2) + "\n"
+            text = sealed_plan(the_plan).text
         elif output_format is ReportFormat.html:
             text = cab.render_html(the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket)
         else:

@@ -62,7 +62,9 @@ def test_every_report_format_of_a_plan_and_an_audit(
 def test_an_edited_plan_gets_no_report(nsfix: Nsfix, appliance: Appliance, tmp_path: Path) -> None:
     plan = tmp_path / "plan.json"
     nsfix("plan", "-o", str(plan), url=appliance().url)
-    plan.write_text(plan.read_text().replace('"usip": "YES"', '"usip": "NO"', 1))
+    document = json.loads(plan.read_text())
+    document["plan"]["changes"][0]["after"]["usip"] = "NO"  # edited after review
+    plan.write_text(json.dumps(document))
     run = nsfix("report", str(plan))
     assert run.code == 1
     assert "changed after it was made" in run.err
