@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +28,13 @@ from nsfix.rules.playbook import Playbook
 from nsfix.serverfacts import ServerFacts
 from nsfix.settings import Target
 from nsfix.shell import read_partitions
+
+Phase = Callable[[str], AbstractContextManager[None]]
+"""Wraps a named phase of work ("planning"): the CLI shows a spinner for it on a terminal."""
+
+
+def unseen(label: str) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
 def explain_nitro_error(error: NitroError, target: str) -> str:
@@ -75,21 +83,31 @@ def run_audit(
     )
 
 
+def audit_label(snapshot: Snapshot) -> str:
+    return f"{snapshot.appliance.partition}: auditing {len(snapshot.vservers):,} virtual servers"
+
+
 def make_plan(
-    snapshot: Snapshot, result: AuditResult, facts: ServerFacts | None, options: PlanOptions
+    snapshot: Snapshot,
+    result: AuditResult,
+    facts: ServerFacts | None,
+    options: PlanOptions,
+    phase: Phase = unseen,
 ) -> Plan:
     def probe(snap: Snapshot, vs: str, name: str, changed: Mapping[str, str] | None) -> str | None:
         return outcome_for(snap, vs, name, changed, facts)
 
-    the_plan = plan(
-        snapshot,
-        result,
-        snapshot_digest=snapshot_digest(snapshot),
-        created_at=datetime.now(UTC),
-        options=options,
-        flow=probe,
-    )
-    return replace(the_plan, paths=plan_paths(snapshot, the_plan, facts))
+    with phase("planning"):
+        the_plan = plan(
+            snapshot,
+            result,
+            snapshot_digest=snapshot_digest(snapshot),
+            created_at=datetime.now(UTC),
+            options=options,
+            flow=probe,
+        )
+    with phase("tracing packet paths"):
+        return replace(the_plan, paths=plan_paths(snapshot, the_plan, facts))
 
 
 def plan_paths(
@@ -131,6 +149,7 @@ def audit_appliance(
     facts: ServerFacts | None,
     say: Callable[[str], None],
     progress: Callable[[str], Progress | None] | None = None,
+    phase: Phase = unseen,
 ) -> list[TargetAudit]:
     """Audit the partitions of one appliance; failures become error entries, never exceptions."""
     try:
@@ -154,6 +173,7 @@ def audit_appliance(
             say(f"nsfix: error: partition {item.partition}: {message}")
             out.append(TargetAudit(item.url, item.partition, None, None, message))
             continue
-        result = run_audit(item.snapshot, playbooks, waivers, facts)
+        with phase(audit_label(item.snapshot)):
+            result = run_audit(item.snapshot, playbooks, waivers, facts)
         out.append(TargetAudit(item.url, item.partition, item.snapshot, result))
     return out

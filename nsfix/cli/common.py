@@ -8,8 +8,9 @@ import logging
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -22,7 +23,7 @@ from nsfix.exitcodes import ExitCode
 from nsfix.inventory import Progress
 from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.nitro import NitroClient, NitroError
-from nsfix.operations import explain_nitro_error, run_audit
+from nsfix.operations import Phase, explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
 from nsfix.reports.text import text_lines, visible
@@ -37,6 +38,9 @@ from nsfix.shell import (
     write_atomically,
 )
 from nsfix.signals import stop_signals_interrupt
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as Bars
 
 USER_AGENT = f"nsfix/{__version__}"
 
@@ -141,27 +145,78 @@ def configure_logging(verbose: int) -> None:
     root.setLevel(level)
 
 
+# The one live display of a command: reading bars and phase spinners share it, as rich
+# draws one live display per terminal at a time.
+_display: ContextVar[Bars | None] = ContextVar("nsfix_display", default=None)
+
+
+def watched(quiet: bool) -> bool:
+    """Progress is for a person at a terminal: never when stderr is piped, never when asked
+    for quiet (machine-readable output)."""
+    return not quiet and sys.stderr.isatty()
+
+
+@contextmanager
+def live_display(console: Console) -> Iterator[Bars]:
+    """The command's transient progress display on `console`, opened on first use."""
+    active = _display.get()
+    if active is not None:
+        yield active
+        return
+    from rich.progress import BarColumn, SpinnerColumn, TextColumn
+    from rich.progress import Progress as Bars
+
+    with Bars(
+        SpinnerColumn(finished_text=" "),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        console=console,
+        transient=True,
+    ) as bars:
+        token = _display.set(bars)
+        try:
+            yield bars
+        finally:
+            _display.reset(token)
+
+
+@contextmanager
+def phase(label: str, *, quiet: bool = False, console: Console | None = None) -> Iterator[None]:
+    """A transient spinner naming a phase that can take a while ("planning"), on stderr and
+    only when a person is watching; `console` shows it elsewhere (tests)."""
+    if console is None:
+        if _display.get() is None and not watched(quiet):
+            yield
+            return
+        console = stderr_console()
+    with live_display(console) as bars:
+        task = bars.add_task(visible(label), total=None)
+        try:
+            yield
+        finally:
+            bars.remove_task(task)
+
+
+def phases(quiet: bool) -> Phase:
+    """`phase` for the core's optional callbacks, quiet or not as the command decided."""
+    return lambda label: phase(label, quiet=quiet)
+
+
 @contextmanager
 def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | None]:
     """A transient progress bar per partition on stderr, only when a person is watching."""
     if not enabled:
         yield None
         return
-    from rich.progress import BarColumn, TextColumn
-    from rich.progress import Progress as Bars
-
-    with Bars(
-        TextColumn("{task.fields[partition]}: reading {task.description:<24}"),
-        BarColumn(),
-        console=stderr_console(),
-        transient=True,
-    ) as bars:
+    with live_display(stderr_console()) as bars:
 
         def for_partition(partition: str) -> Progress:
-            task = bars.add_task("", total=1, partition=visible(partition))
+            name = visible(partition)
+            task = bars.add_task(f"{name}: reading", total=1)
 
             def report(label: str, index: int, total: int) -> None:
-                bars.update(task, description=label, completed=index, total=total)
+                description = f"{name}: reading {label:<24}"
+                bars.update(task, description=description, completed=index, total=total)
 
             return report
 
@@ -171,8 +226,7 @@ def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | 
 def read(
     target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
 ) -> list[PartitionRead]:
-    show = sys.stderr.isatty() and not quiet
-    with progress_bars(show) as progress:
+    with progress_bars(watched(quiet)) as progress:
         return read_partitions(
             target,
             partitions,

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -21,10 +22,13 @@ from nsfix.cli.common import (
     app,
     configure_logging,
     handled_errors,
+    phase,
+    phases,
     progress_bars,
     say,
     snapshot_of,
     stdout_console,
+    watched,
     write_out,
 )
 from nsfix.cli.options import (
@@ -59,7 +63,7 @@ from nsfix.exitcodes import ExitCode
 from nsfix.findings import Severity, TargetAudit, Waiver, audit_exit_code
 from nsfix.flow import render_trace, trace_vserver
 from nsfix.model import Snapshot
-from nsfix.operations import audit_appliance, make_plan, run_audit
+from nsfix.operations import audit_appliance, audit_label, make_plan, run_audit
 from nsfix.planfile import plan_file as sealed_plan  # `plan_file` names an argument here
 from nsfix.planner import Plan, PlanOptions, apply_in_memory
 from nsfix.reports import audit as audit_report
@@ -186,8 +190,8 @@ def audit(
         facts = load_server_facts_file(server_facts)
         # Read the previous state before any traffic: a corrupt file fails fast.
         previous = history.read_state(since) if since is not None else None
-        # Progress bars only for a person reading the text report on this terminal.
-        quiet = out.format is not Format.text or out.file is not None
+        # Progress only for a person at this terminal, not for a machine reading stdout.
+        quiet = out.file is None and out.format is not Format.text
         runs: list[fleets.ApplianceRun] = []
         if appliances.file is not None:
             runs = audit_fleet(
@@ -202,13 +206,14 @@ def audit(
             targets = fleets.fleet_targets(runs)
         elif source.from_file is not None:
             snapshot = load_snapshot_file(source.from_file, source.partition)
-            result = run_audit(snapshot, books, waiver_list, facts)
+            with phase(audit_label(snapshot), quiet=quiet):
+                result = run_audit(snapshot, books, waiver_list, facts)
             targets = [
                 TargetAudit(snapshot.appliance.url, snapshot.appliance.partition, snapshot, result)
             ]
         else:
             target = connection.target()
-            with progress_bars(sys.stderr.isatty() and not quiet) as progress:
+            with progress_bars(watched(quiet)) as progress:
                 targets = audit_appliance(
                     target,
                     source.partitions,
@@ -220,6 +225,7 @@ def audit(
                     facts=facts,
                     say=say,
                     progress=progress,
+                    phase=phases(quiet),
                 )
         now = datetime.now(UTC)
         change = None
@@ -227,7 +233,7 @@ def audit(
         if since is not None:
             state = history.state_document(targets, now, previous)
             change = history.compare(previous, state)
-        emit_audit(targets, fail_on, out, books, runs=runs, change=change)
+        emit_audit(targets, fail_on, out, books, runs=runs, change=change, quiet=quiet)
         if since is not None and state is not None:
             # After the report: a failed report write leaves the previous state in place.
             history.write_state(since, state)
@@ -265,21 +271,26 @@ def emit_audit(
     *,
     runs: Sequence[Any] = (),
     change: Any = None,
+    quiet: bool = True,
 ) -> None:
     from nsfix import since as history
 
     if out.format is Format.json:
-        document = audit_report.audit_document(
-            targets, fail_on=fail_on, generated_at=datetime.now(UTC)
-        )
-        if runs:
-            document["fleet"] = fleets.fleet_document(runs)
-        if change is not None:
-            document["since"] = history.change_document(change)
-        write_out(json.dumps(document, indent=2) + "\n", out.file)
+        with writing(out.file, "the report", quiet):
+            document = audit_report.audit_document(
+                targets, fail_on=fail_on, generated_at=datetime.now(UTC)
+            )
+            if runs:
+                document["fleet"] = fleets.fleet_document(runs)
+            if change is not None:
+                document["since"] = history.change_document(change)
+            text = json.dumps(document, indent=2) + "\n"
+        write_out(text, out.file)
         return
     if out.format is not Format.text:
-        write_out(render_audit_format(out.format, targets, fail_on, books), out.file)
+        with writing(out.file, "the report", quiet):
+            text = render_audit_format(out.format, targets, fail_on, books)
+        write_out(text, out.file)
         if change is not None:
             say(history.render_change_text(change).splitlines()[0])
         return
@@ -291,7 +302,15 @@ def emit_audit(
         if extra:
             sys.stdout.write(extra)
     else:
-        write_out(audit_report.render_text(targets, fail_on) + extra, out.file)
+        with writing(out.file, "the report", quiet):
+            text = audit_report.render_text(targets, fail_on) + extra
+        write_out(text, out.file)
+
+
+def writing(path: Path | None, what: str, quiet: bool) -> AbstractContextManager[None]:
+    """The phase of rendering `what`, named after its file; it ends before stdout is written,
+    so the spinner never mixes with the output."""
+    return phase(f"writing {path}" if path is not None else f"rendering {what}", quiet=quiet)
 
 
 def render_audit_format(
@@ -375,8 +394,9 @@ def plan_command(
             runs = audit_fleet(appliances, books, waiver_list, facts, timeout)
             raise typer.Exit(int(plan_fleet(runs, output_dir, facts, options)))
         snapshot = snapshot_of(source, quiet=out.as_json)
-        result = run_audit(snapshot, books, waiver_list, facts)
-        the_plan = make_plan(snapshot, result, facts, options)
+        with phase(audit_label(snapshot), quiet=out.as_json):
+            result = run_audit(snapshot, books, waiver_list, facts)
+        the_plan = make_plan(snapshot, result, facts, options, phases(out.as_json))
         emit_plan(the_plan, out)
 
 
@@ -409,18 +429,18 @@ def plan_fleet(
 
 
 def emit_plan(the_plan: Plan, out: Output) -> None:
-    sealed = sealed_plan(the_plan)
-    if out.file is not None:
-        write_atomically(out.file, sealed.text)
-    if out.as_json:
-        sys.stdout.write(sealed.text)
-    else:
-        text = render_plan_text(
-            the_plan,
-            digest=sealed.digest,
-            path=str(out.file) if out.file is not None else None,
-        )
-        sys.stdout.write(text)
+    with writing(out.file, "the plan", out.as_json):
+        sealed = sealed_plan(the_plan)
+        if out.file is not None:
+            write_atomically(out.file, sealed.text)
+        text = sealed.text
+        if not out.as_json:
+            text = render_plan_text(
+                the_plan,
+                digest=sealed.digest,
+                path=str(out.file) if out.file is not None else None,
+            )
+    sys.stdout.write(text)
     if out.file is not None:
         say(f"plan written to {out.file} ({sealed.digest})")
 
@@ -450,7 +470,7 @@ def explain(
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         facts = load_server_facts_file(server_facts)
         snapshot = snapshot_of(source, quiet=as_json)
-        emit_explanation(snapshot, vserver, books, facts, as_json)
+        emit_explanation(snapshot, vserver, books, facts, as_json, quiet=as_json)
 
 
 def emit_explanation(
@@ -459,6 +479,8 @@ def emit_explanation(
     books: Sequence[Playbook],
     facts: ServerFacts | None,
     as_json: bool,
+    *,
+    quiet: bool = True,
 ) -> None:
     if vserver not in snapshot.vservers:
         close = difflib.get_close_matches(vserver, list(snapshot.vservers), n=3)
@@ -466,11 +488,13 @@ def emit_explanation(
         raise InputError(
             f"no lbvserver {vserver!r} in partition {snapshot.appliance.partition}{hint}"
         )
-    result = run_audit(snapshot, books, (), facts)
-    the_plan = make_plan(snapshot, result, facts, PlanOptions())
-    after = apply_in_memory(snapshot, the_plan)
-    before_traces = trace_vserver(snapshot, vserver, facts=facts)
-    after_traces = trace_vserver(after, vserver, facts=facts)
+    with phase(audit_label(snapshot), quiet=quiet):
+        result = run_audit(snapshot, books, (), facts)
+    the_plan = make_plan(snapshot, result, facts, PlanOptions(), phases(quiet))
+    with phase(f"tracing the packet paths of {vserver}", quiet=quiet):
+        after = apply_in_memory(snapshot, the_plan)
+        before_traces = trace_vserver(snapshot, vserver, facts=facts)
+        after_traces = trace_vserver(after, vserver, facts=facts)
     if as_json:
         from nsfix.canonical import jsonable
 
@@ -526,13 +550,17 @@ def report(
     from nsfix.reports import cab
 
     with handled_errors():
-        the_plan, digest = load_plan(plan_file)
-        if output_format is ReportFormat.json:
-            text = sealed_plan(the_plan).text
-        elif output_format is ReportFormat.html:
-            text = cab.render_html(the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket)
-        else:
-            text = cab.render_markdown(
-                the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket
-            )
+        with phase(f"checking {plan_file}"):
+            the_plan, digest = load_plan(plan_file)
+        with writing(output, "the report", quiet=False):
+            if output_format is ReportFormat.json:
+                text = sealed_plan(the_plan).text
+            elif output_format is ReportFormat.html:
+                text = cab.render_html(
+                    the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket
+                )
+            else:
+                text = cab.render_markdown(
+                    the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket
+                )
         write_out(text, output)
