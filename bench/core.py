@@ -69,10 +69,11 @@ def nsfix(arguments: Sequence[str], env: dict[str, str], folder: Path) -> Run:
 class Mock:
     """The control side of a running mock: latency, and counters reset around each measure."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, journals: Path) -> None:
         self.url = url
+        # Journals go to the run's temporary folder, not the user's journal directory.
         self.env = dict(os.environ, NSFIX_URL=url, NSFIX_USER=DEMO_USER,
-                        NSFIX_PASSWORD=DEMO_PASSWORD)
+                        NSFIX_PASSWORD=DEMO_PASSWORD, NSFIX_JOURNAL_DIR=str(journals))
 
     def latency(self, seconds: float) -> None:
         if seconds > 0:
@@ -92,7 +93,7 @@ class Mock:
 @contextmanager
 def mock_for(scenario: Path) -> Iterator[Mock]:
     with running_mock(["--scenario", str(scenario)], start_timeout=300) as url:
-        yield Mock(url)
+        yield Mock(url, scenario.parent)
 
 
 def generate(settings: Sequence[str], scenario: Path) -> None:
