@@ -17,6 +17,7 @@ from typing import Any
 from nsfix.findings import AuditResult
 from nsfix.model import (
     DefectLog,
+    IPAddress,
     LbVserver,
     Service,
     ServiceGroup,
@@ -130,16 +131,18 @@ def server_tasks(snapshot: Snapshot, vserver_names: Iterable[str]) -> tuple[Serv
         vs = snapshot.vservers.get(name)
         if vs is None or not vs.is_dsr or vs.m is None:
             continue
-        for address in _backend_addresses(snapshot, vs):
+        for address, where, td in _backend_addresses(snapshot, vs):
             entry = per_address.setdefault(
-                address, {"vips": set(), "vservers": set(), "modes": set()}
+                address, {"vips": set(), "vservers": set(), "modes": set(), "snips": set()}
             )
+            # Only a SNIP on the server's own subnet could be its (wrong) default gateway: a
+            # gateway is always on-link. Naming just those keeps each task to what matters.
+            entry["snips"].update(str(s.address) for s in snapshot.snips_on_link(where, td))
             # Every VIP whose traffic can reach the backend: the vserver's own, those of the
             # vservers whose backup it is, those of content switching in front of it.
             entry["vips"].update(e.vip_text for e in snapshot.entry_points(vs.name))
             entry["vservers"].add(vs.name)
             entry["modes"].add(vs.m)
-    snips = ", ".join(str(s.address) for s in snapshot.snips) or "the NetScaler's SNIPs"
     out = []
     for address in sorted(per_address, key=_address_order):
         entry = per_address[address]
@@ -151,7 +154,7 @@ def server_tasks(snapshot: Snapshot, vserver_names: Iterable[str]) -> tuple[Serv
                 vips=vips,
                 vservers=tuple(sorted(entry["vservers"])),
                 modes=modes,
-                items=_task_items(vips, modes, snips),
+                items=_task_items(vips, modes, tuple(sorted(entry["snips"], key=_address_order))),
             )
         )
     return tuple(out)
@@ -165,17 +168,45 @@ def _address_order(text: str) -> tuple[int, int, str]:
     return (address.version, int(address), text)
 
 
-def _backend_addresses(snapshot: Snapshot, vs: LbVserver) -> list[str]:
-    found = []
+def _backend_addresses(snapshot: Snapshot, vs: LbVserver) -> list[tuple[str, IPAddress, int]]:
+    """(address as the appliance spells it, the address, its traffic domain) of each backend."""
+    found: list[tuple[str, IPAddress, int]] = []
     for name in vs.services:
         service = snapshot.services.get(name)
         if service is not None and service.address is not None:
-            found.append(service.address_text)
+            found.append((service.address_text, service.address, service.td))
     for name in vs.servicegroups:
         group = snapshot.servicegroups.get(name)
         if group is not None:
-            found.extend(m.address_text for m in group.members if m.address is not None)
+            found.extend(
+                (m.address_text, m.address, group.td)
+                for m in group.members
+                if m.address is not None
+            )
     return found
+
+
+def _gateway_item(gateways: Sequence[str]) -> ServerTaskItem:
+    """The server's default route must lead to the router, never back to the NetScaler."""
+    if gateways:
+        named = ", ".join(gateways)
+        title = (
+            "Keep the default gateway on the upstream router, not on the NetScaler's SNIP on "
+            f"this subnet ({named}): DSR replies must go straight to the clients"
+        )
+        hop = f"the default route's next hop is the router, and none of: {named}"
+    else:
+        title = (
+            "Keep the default gateway on the upstream router (no NetScaler SNIP is on this "
+            "server's subnet): DSR replies must go straight to the clients"
+        )
+        hop = "the default route's next hop is the router"
+    return ServerTaskItem(
+        title=title,
+        linux=("ip route show default",),
+        windows=("route print 0.0.0.0",),
+        check=(hop, "from the server: traceroute -n <a client address> leaves via the router"),
+    )
 
 
 def _no_neighbour_answers(v4: Sequence[str], v6: Sequence[str]) -> ServerTaskItem:
@@ -230,7 +261,7 @@ def _no_neighbour_answers(v4: Sequence[str], v6: Sequence[str]) -> ServerTaskIte
 
 
 def _task_items(
-    vips: Sequence[str], modes: Sequence[str], snips: str
+    vips: Sequence[str], modes: Sequence[str], gateways: Sequence[str]
 ) -> tuple[ServerTaskItem, ...]:
     v4 = [v for v in vips if ":" not in v]
     v6 = [v for v in vips if ":" in v]
@@ -257,16 +288,7 @@ def _task_items(
             ),
         ),
         _no_neighbour_answers(v4, v6),
-        ServerTaskItem(
-            title="Keep the default gateway on the upstream router, not on the NetScaler "
-            f"({snips}): DSR replies must go straight to the clients",
-            linux=("ip route show default",),
-            windows=("route print 0.0.0.0",),
-            check=(
-                f"the default route's next hop is the router, and none of: {snips}",
-                "from the server: traceroute -n <a client address> leaves via the router",
-            ),
-        ),
+        _gateway_item(gateways),
     ]
     if "IPTUNNEL" in modes:
         items.append(

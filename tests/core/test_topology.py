@@ -330,3 +330,14 @@ def test_a_backup_is_traced_with_the_vip_its_traffic_arrives_at() -> None:
     alone = trace(snap(raw), "vs_b", "svc_b")
     assert alone.outcome is Outcome.UNDETERMINED
     assert "no client traffic reaches it" in alone.summary
+
+
+def test_server_tasks_name_only_the_snip_that_could_be_the_servers_gateway() -> None:
+    raw = base()
+    raw["nsip"].append({"ipaddress": "10.99.0.5", "netmask": "255.255.255.0", "type": "SNIP"})
+    _, _, the_plan = audit_and_plan(raw)
+    [task] = the_plan.server_tasks
+    [gateway] = [i for i in task.items if "default gateway" in i.title]
+    # A default gateway is always on-link: only the SNIP on the server's subnet could be it.
+    assert "10.20.0.5" in gateway.title
+    assert "10.99.0.5" not in gateway.title + " ".join(gateway.check)
