@@ -18,6 +18,7 @@ from nsfix.model import (
     ServiceGroupMember,
     Snapshot,
     Snip,
+    best_snip,
 )
 from nsfix.serverfacts import ServerFact, ServerFacts, canonical_address
 
@@ -476,7 +477,7 @@ class _Walk:
             for s in self.snapshot.snips
             if s.network.version == address.version and s.td == backend.owner.td
         ]
-        snip = _best_snip(candidates, backend.owner.td)
+        snip = best_snip(candidates)
         if snip is not None:
             self.assumptions.append(
                 f"{address} is outside every SNIP subnet: assumed the NetScaler sources its "
@@ -1018,14 +1019,6 @@ def _keeps(usip: bool, snip: str) -> str:
         if usip
         else f"usip NO, so the source becomes SNIP {snip}"
     )
-
-
-def _best_snip(candidates: list[Snip], td: int) -> Snip | None:
-    """Prefer an enabled SNIP in the backend's traffic domain."""
-    if not candidates:
-        return None
-    ranked = sorted(candidates, key=lambda s: (s.td != td, s.state == "DISABLED", s.type != "SNIP"))
-    return ranked[0]
 
 
 def override_from_words(changed: Mapping[str, str] | None) -> BackendOverride | None:

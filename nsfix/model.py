@@ -415,7 +415,7 @@ class Snapshot:
         """The SNIP of traffic domain `td` whose subnet holds `address`: the layer-2 adjacency
         MAC mode needs. A SNIP of another traffic domain is no adjacency: each traffic domain is
         its own layer-2 and layer-3 world. Enabled SNIPs and true SNIPs (not MIPs) first."""
-        return _best_snip(self.snips_on_link(address, td))
+        return best_snip(self.snips_on_link(address, td))
 
     def snips_on_link(self, address: IPAddress, td: int) -> list[Snip]:
         found: list[Snip] = []
@@ -428,11 +428,12 @@ class Snapshot:
 
     def other_domain_snips(self, address: IPAddress, td: int) -> list[Snip]:
         """SNIPs whose subnet holds `address` but in another traffic domain (they do not help)."""
-        domains = sorted({s.td for s in self.snips if s.td != td})
+        domains = sorted({domain for domain, _ in self._snip_index if domain != td})
         return [s for other in domains for s in self.snips_on_link(address, other)]
 
 
-def _best_snip(candidates: Iterable[Snip]) -> Snip | None:
+def best_snip(candidates: Iterable[Snip]) -> Snip | None:
+    """The SNIP the NetScaler would use among these: enabled first, a true SNIP before a MIP."""
     ranked = sorted(
         candidates, key=lambda s: (s.state == "DISABLED", s.type != "SNIP", s.address.packed)
     )
