@@ -752,7 +752,7 @@ def run_confirm(journal_path: Path, say: Say) -> None:
         raise JournalError(f"{journal_path}: the run has ended ({state.status}); too late")
     if state.confirm_timed_out:
         raise JournalError(f"{journal_path}: too late: the deadline passed; it is rolling back")
-    deadline = datetime.fromisoformat(state.confirm_deadline)
+    deadline = state.confirm_deadline
     if datetime.now(UTC) >= deadline:
         raise JournalError(f"{journal_path}: the deadline {deadline:%H:%M:%S} UTC has passed")
     writer = JournalWriter.reopen(journal_path)
@@ -779,7 +779,7 @@ def run_status(journal_path: Path) -> dict[str, Any]:
     deadline = state.confirm_deadline
     left = None
     if deadline is not None and not (state.confirmed or state.status is not None):
-        left = max(0.0, (datetime.fromisoformat(deadline) - datetime.now(UTC)).total_seconds())
+        left = max(0.0, (deadline - datetime.now(UTC)).total_seconds())
     return {
         "journal": str(journal_path),
         "url": state.target.get("url"),
@@ -787,7 +787,7 @@ def run_status(journal_path: Path) -> dict[str, Any]:
         "plan_digest": state.plan_digest,
         "ended": state.status is not None,
         "status": state.status,
-        "confirm_deadline": deadline,
+        "confirm_deadline": deadline.isoformat() if deadline is not None else None,
         "confirmed": state.confirmed,
         "confirm_timed_out": state.confirm_timed_out,
         "seconds_left": left,

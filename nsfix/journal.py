@@ -163,7 +163,7 @@ class JournalState:
     steps: list[StepState]
     status: str | None = None
     """The `end` record's status; None when the run never finished (killed, crashed)."""
-    confirm_deadline: str | None = None
+    confirm_deadline: datetime | None = None
     confirmed: bool = False
     """A `confirmed` record came before any `confirm-timeout`: the first of the two wins."""
     confirm_timed_out: bool = False
@@ -261,7 +261,7 @@ def read_journal(path: Path) -> JournalState:
             value = record.get("config_changed_before")
             state.config_changed_before = value if isinstance(value, bool) else None
         elif kind == "confirm-wait":
-            state.confirm_deadline = str(record.get("deadline"))
+            state.confirm_deadline = _deadline(path, record.get("deadline"))
         elif kind == "confirmed":
             state.confirmed = state.confirmed or not state.confirm_timed_out
         elif kind == "confirm-timeout":
@@ -277,6 +277,15 @@ def read_journal(path: Path) -> JournalState:
         for step in state.steps:
             step.unrecorded = step.applied is None
     return state
+
+
+def _deadline(path: Path, value: Any) -> datetime:
+    """A confirmation deadline, aware of its time zone; an unreadable one is a broken journal."""
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise JournalError(f"{path}: the confirmation deadline {value!r} is not a time") from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _time_of(record: Mapping[str, Any]) -> datetime | None:

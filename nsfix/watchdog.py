@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ class Orders:
 
     url: str
     username: str
-    password: str
+    password: str = field(repr=False)
     verify: bool | str
     timeout: float
     partition: str | None = None
@@ -64,24 +64,21 @@ def start(journal: Path, target: Target, timeout: float) -> int:
     )
     env = {k: v for k, v in os.environ.items() if k not in {"NSFIX_PASSWORD"}}
     try:
-        log = log_path(journal).open("ab")
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
-            [sys.executable, "-m", "nsfix", "watchdog", str(journal)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            env=env,
-            start_new_session=True,  # survives the terminal, its SIGHUP and its Ctrl-C
-            close_fds=True,
-        )
+        with log_path(journal).open("ab") as log:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+                [sys.executable, "-m", "nsfix", "watchdog", str(journal)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env,
+                start_new_session=True,  # survives the terminal, its SIGHUP and its Ctrl-C
+                close_fds=True,
+            )
+        assert process.stdin is not None
+        with process.stdin as orders_pipe:
+            orders_pipe.write(json.dumps(asdict(orders)).encode("utf-8"))
     except OSError as exc:
         raise WatchdogError(f"cannot start the confirmation watchdog: {exc}") from None
-    finally:
-        if "log" in locals():
-            log.close()
-    assert process.stdin is not None
-    process.stdin.write(json.dumps(asdict(orders)).encode("utf-8"))
-    process.stdin.close()
     return process.pid
 
 
@@ -124,7 +121,7 @@ def watch(
     state = read_journal(journal)
     if state.confirm_deadline is None:
         raise WatchdogError(f"{journal}: this run did not ask for confirmation")
-    deadline = datetime.fromisoformat(state.confirm_deadline)
+    deadline = state.confirm_deadline
     while not settled(state) and now() < deadline:
         sleep(max(0.0, min(POLL_SECONDS, (deadline - now()).total_seconds())))
         state = read_journal(journal)

@@ -290,3 +290,28 @@ def test_on_a_terminal_any_answer_but_yes_refuses(
     assert run.code == 4
     assert "not confirmed: nothing was written" in run.err
     assert mock.appliance.counters["writes"] == 0
+
+
+def test_a_journal_with_an_unreadable_deadline_is_a_clear_error(
+    nsfix: Nsfix, tmp_path: Path
+) -> None:
+    from nsfix.watchdog import Orders
+
+    journal = tmp_path / "broken.jsonl"
+    start = {
+        "type": "start",
+        "journal_version": 1,
+        "run": "r",
+        "plan_digest": "sha256:x",
+        "target": {},
+        "changes": [],
+    }
+    wait = {"type": "confirm-wait", "deadline": "tomorrow-ish"}
+    journal.write_text(json.dumps(start) + "\n" + json.dumps(wait) + "\n")
+    for command in ("confirm", "status"):
+        run = nsfix(command, str(journal))
+        assert run.code == 1, run.err
+        assert "the confirmation deadline 'tomorrow-ish' is not a time" in run.err
+        assert "Traceback" not in run.err
+    # The watchdog's orders never show the password, whatever prints them.
+    assert "s3cret" not in repr(Orders("https://ns", "u", "s3cret", True, 5.0))
