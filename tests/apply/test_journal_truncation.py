@@ -89,8 +89,10 @@ def test_a_journal_cut_short_cannot_tell_what_came_after(
     assert [s.change.id for s in state.pending()] == ["c2", "c1"]
     [gap] = state.gaps()
     assert "no end record" in gap
-    assert "c2" in gap
-    assert "c1" not in gap
+    # Read the list of changes only: the journal's name holds a digest that may contain "c1".
+    listed = gap.split("cannot be known from the journal: ", 1)[1]
+    assert "c2 (" in listed
+    assert "c1 (" not in listed
 
 
 def test_an_intent_without_a_result_is_unknown_too(
