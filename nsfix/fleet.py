@@ -501,6 +501,7 @@ def audit_one_factory(
     user_agent: str,
     say: Callable[[str], None],
     environ: Mapping[str, str],
+    running_config: bool = False,
 ) -> Callable[[FleetAppliance], list[TargetAudit]]:
     """`audit_one` for `run_fleet`: resolve the appliance's target, then audit its partitions.
 
@@ -521,6 +522,7 @@ def audit_one_factory(
             waivers=waivers,
             facts=facts,
             say=say,
+            running_config=running_config,
         )
 
     return audit_one
