@@ -95,10 +95,12 @@ def records_map(text: str, document: Any, partition: str) -> SourceMap:
 
 
 def label(snapshot: Snapshot) -> str:
-    """`ns01.example.net-default`: the appliance and partition, as a file name may hold them."""
-    url = snapshot.appliance.url
-    host = snapshot.appliance.hostname or urlsplit(url).netloc or url
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", f"{host}-{snapshot.appliance.partition}")
+    """`ns01-10.0.0.10-default`: host name, address and partition, as a file name holds them
+    (the address too: the appliances of a fleet may share a host name)."""
+    facts = snapshot.appliance
+    where = urlsplit(facts.url).netloc or facts.url
+    parts = [p for p in (facts.hostname, where, facts.partition) if p]
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(parts))
 
 
 def relative(path: Path, cwd: Path) -> str:

@@ -29,6 +29,8 @@ from nsfix.sourcemap import BOUND, CHANGED, DEFINED, EXTRA_KEY, Mention, ObjectK
 Record = dict[str, Any]
 
 _MEMBER: Final = "servicegroup_servicegroupmember_binding"
+DEFECT_RESOURCE: Final = "config line"
+"""What a data defect of a line that is not a usable command names as its resource."""
 
 # What NITRO reports for an attribute the text leaves out (the CLI prints only non-defaults).
 _DEFAULTS: Final[Mapping[str, Mapping[str, Any]]] = {
@@ -786,12 +788,18 @@ def snapshot_from_config(
     )
     defects = tuple(
         DataDefect(
-            "config line", f"{source}:{p.line}", "-", p.text.strip()[:200], p.problem, partition
+            DEFECT_RESOURCE, f"{source}:{p.line}", "-", p.text.strip()[:200], p.problem, partition
         )
         for p in parsed.problems
     )
+    # A defect of a line points at that line.
+    lines = {
+        (DEFECT_RESOURCE, f"{source}:{p.line}", ""): (Mention(p.line, DEFINED),)
+        for p in parsed.problems
+    }
+    located = SourceMap(source, {**parsed.source.mentions, **lines})
     return replace(
         snapshot,
         defects=(*defects, *snapshot.defects),
-        extra={**snapshot.extra, EXTRA_KEY: parsed.source.at(source), "raw": records},
+        extra={**snapshot.extra, EXTRA_KEY: located, "raw": records},
     )

@@ -4,7 +4,6 @@ for configurations changed at random."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -76,9 +75,7 @@ def outcome(snapshot: Snapshot) -> tuple[Any, Any]:
     for key in ("target", "snapshot_digest", "created_at", "digest"):
         plan.get("plan", plan).pop(key, None)
         plan.pop(key, None)
-    # Where the snapshot came from is named in messages (an appliance URL, file:<path>).
-    text = json.dumps([audit, plan]).replace(json.dumps(snapshot.appliance.url)[1:-1], "<source>")
-    return tuple(json.loads(text))
+    return audit, plan
 
 
 def snapshots_of(
@@ -92,6 +89,8 @@ def snapshots_of(
     from_text = snapshot_from_config(
         parsed, source="running.conf", partition=partition, collected_at=WHEN, appliance=appliance
     )
+    # The text of the same appliance, named as the appliance (messages name their source).
+    from_text = replace(from_text, appliance=replace(from_text.appliance, url=nitro.appliance.url))
     config_only = build_snapshot(
         configuration_only(nitro.extra["raw"]),
         url=nitro.appliance.url,
