@@ -152,6 +152,10 @@ _OBJECTS: Final[Mapping[tuple[str, ...], tuple[str, str]]] = {
     ("ns", "ip6"): ("nsip6", "ipv6address"),
 }
 
+# Objects the appliance has without an `add` line (the NSIP6 link-local address): a `set` of
+# one is no mistake, and nsfix does not use them.
+_IMPLICIT: Final = frozenset({"nsip", "nsip6"})
+
 # CLI option names whose NITRO attribute is spelled otherwise than in lower case.
 _ATTRIBUTE: Final[Mapping[str, str]] = {"monitorname": "monitor_name"}
 
@@ -245,15 +249,20 @@ def parse_config(text: str, path: str | None = None) -> ParsedConfig:
 
 
 def looks_like_config(text: str) -> bool:
-    """Whether a file is a NetScaler configuration text: its first command is a CLI verb."""
+    """Whether a file is a NetScaler configuration text: a version header, or a CLI command
+    among its first lines (a copy of a CLI session may start with the prompt's line)."""
+    seen = 0
     for line in split_lines(text[:65536]):
         stripped = line.strip()
+        if _VERSION.match(stripped):
+            return True
         if not stripped or stripped.startswith("#"):
-            if _VERSION.match(stripped):
-                return True
             continue
-        first = stripped.split(None, 1)[0].lower()
-        return first in _VERBS
+        if stripped.split(None, 1)[0].lower() in _VERBS:
+            return True
+        seen += 1
+        if seen >= 5:
+            break
     return False
 
 
@@ -605,6 +614,13 @@ def _changed_object(builder: _Builder, command: Command, resource: str, key: str
         return None
     name = command.args[0]
     record = builder.table(resource).get((name,))
+    if record is None and resource == "lbmonitor" and name in BUILTIN_MONITORS:
+        # A built-in monitor has no `add` line; a changed one has a `set` line.
+        record = {"monitorname": name, "type": BUILTIN_MONITORS[name], "state": "ENABLED"}
+        builder.table(resource)[(name,)] = record
+    if record is None and resource in _IMPLICIT:
+        builder.ignored.append(command.line)
+        return None
     if record is None:
         builder.problem(command, f"{resource} {name!r} is changed here but never added")
         return None

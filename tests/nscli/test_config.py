@@ -173,8 +173,20 @@ def test_the_audit_of_an_ns_conf_finds_the_dsr_faults() -> None:
     assert ("DSR-USIP", "service/svc web tier/app 1") not in found
 
 
+def test_objects_the_appliance_has_without_an_add_line_may_be_set() -> None:
+    parsed, snap = snapshot(
+        "set lb monitor ping-default -interval 10\n"
+        "set ns ip6 fe80::1/64 -scope link-local -type NSIP -vServer DISABLED\n"
+    )
+    assert parsed.problems == ()
+    assert parsed.ignored == (2,)
+    assert snap.monitors["ping-default"].type == "PING"
+
+
 def test_content_not_name_says_what_a_file_is() -> None:
     assert looks_like_config(NS_CONF)
+    # Copied from a CLI session: the prompt's line first, NetScaler's "Done" last.
+    assert looks_like_config("> show ns runningConfig\n\tadd server a 10.0.0.1\n Done\n")
     assert looks_like_config("\n# comment\nadd server a 10.0.0.1\n")
     assert not looks_like_config('{"service": []}')
     assert not looks_like_config("hello world\n")
