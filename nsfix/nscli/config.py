@@ -804,7 +804,12 @@ def snapshot_from_config(
     )
     defects = tuple(
         DataDefect(
-            DEFECT_RESOURCE, f"{source}:{p.line}", "-", p.text.strip()[:200], p.problem, partition
+            DEFECT_RESOURCE,
+            f"{source}:{p.line}",
+            "text",
+            p.text.strip()[:200],
+            p.problem,
+            partition,
         )
         for p in parsed.problems
     )
