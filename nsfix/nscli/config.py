@@ -360,77 +360,26 @@ def _add_server(builder: _Builder, command: Command) -> None:
     builder.add(command, "server", "name", _with_options(record, command))
 
 
-def _add_service(builder: _Builder, command: Command) -> None:
-    if not _need(builder, command, 4, "a name, a server or address, a service type and a port"):
-        return
-    name, server, kind, port = command.args[:4]
-    record: Record = {
-        "name": name,
-        "servername": server,
-        "servicetype": kind.upper(),
-        "port": _port(port),
-    }
-    builder.add(command, "service", "name", _with_options(record, command))
+def _adder(resource: str, positional: tuple[str, ...], required: int, what: str) -> Handler:
+    """`add <object> <positional words...> -option value ...`: the words name the attributes in
+    `positional` (the first is the key); fewer than `required` is a problem."""
+
+    def add(builder: _Builder, command: Command) -> None:
+        if not _need(builder, command, required, what):
+            return
+        record: Record = {}
+        for attribute, word in zip(positional, command.args, strict=False):
+            if attribute in ("servicetype", "type"):
+                record[attribute] = word.upper()
+            else:
+                record[attribute] = _port(word) if attribute == "port" else word
+        builder.add(command, resource, positional[0], _with_options(record, command))
+
+    return add
 
 
-def _add_servicegroup(builder: _Builder, command: Command) -> None:
-    if not _need(builder, command, 2, "a name and a service type"):
-        return
-    record: Record = {"servicegroupname": command.args[0], "servicetype": command.args[1].upper()}
-    builder.add(command, "servicegroup", "servicegroupname", _with_options(record, command))
-
-
-def _add_lbvserver(builder: _Builder, command: Command) -> None:
-    if not _need(builder, command, 2, "a name and a service type"):
-        return
-    record: Record = {"name": command.args[0], "servicetype": command.args[1].upper()}
-    if len(command.args) >= 3:
-        record["ipv46"] = command.args[2]
-    if len(command.args) >= 4:
-        record["port"] = _port(command.args[3])
-    builder.add(command, "lbvserver", "name", _with_options(record, command))
-
-
-def _add_monitor(builder: _Builder, command: Command) -> None:
-    if not _need(builder, command, 2, "a name and a monitor type"):
-        return
-    record: Record = {"monitorname": command.args[0], "type": command.args[1].upper()}
-    builder.add(command, "lbmonitor", "monitorname", _with_options(record, command))
-
-
-def _add_csvserver(builder: _Builder, command: Command) -> None:
-    if not _need(builder, command, 2, "a name and a service type"):
-        return
-    record: Record = {"name": command.args[0], "servicetype": command.args[1].upper()}
-    if len(command.args) >= 3:
-        record["ipv46"] = command.args[2]
-    if len(command.args) >= 4:
-        record["port"] = _port(command.args[3])
-    builder.add(command, "csvserver", "name", _with_options(record, command))
-
-
-def _add_cspolicy(builder: _Builder, command: Command) -> None:
-    if _need(builder, command, 1, "a name"):
-        record: Record = {"policyname": command.args[0]}
-        builder.add(command, "cspolicy", "policyname", _with_options(record, command))
-
-
-def _add_csaction(builder: _Builder, command: Command) -> None:
-    if _need(builder, command, 1, "a name"):
-        record: Record = {"name": command.args[0]}
-        builder.add(command, "csaction", "name", _with_options(record, command))
-
-
-def _add_nsip(builder: _Builder, command: Command) -> None:
-    if _need(builder, command, 2, "an address and a netmask"):
-        record: Record = {"ipaddress": command.args[0], "netmask": command.args[1]}
-        builder.add(command, "nsip", "ipaddress", _with_options(record, command))
-
-
-def _add_nsip6(builder: _Builder, command: Command) -> None:
-    if _need(builder, command, 1, "an address with its prefix length"):
-        record: Record = {"ipv6address": command.args[0]}
-        builder.add(command, "nsip6", "ipv6address", _with_options(record, command))
+_NAME_AND_TYPE: Final = "a name and a service type"
+_VSERVER: Final = ("name", "servicetype", "ipv46", "port")
 
 
 def _set_nsconfig(builder: _Builder, command: Command) -> None:
@@ -482,12 +431,6 @@ def _set_hanode(builder: _Builder, command: Command) -> None:
     builder.mention("hanode", node, command.line, CHANGED)
 
 
-def _add_partition(builder: _Builder, command: Command) -> None:
-    if _need(builder, command, 1, "a partition name"):
-        record: Record = {"partitionname": command.args[0]}
-        builder.add(command, "nspartition", "partitionname", _with_options(record, command))
-
-
 def _bind_lbvserver(builder: _Builder, command: Command) -> None:
     if not _need(builder, command, 1, "a virtual server name"):
         return
@@ -515,18 +458,26 @@ def _bind_lbvserver(builder: _Builder, command: Command) -> None:
     )
 
 
+def _bound_monitor(builder: _Builder, command: Command, parent: str, key: str) -> bool:
+    """`bind service|serviceGroup <name> -monitorName <monitor>`: True when it was one."""
+    monitor = command.options.get("monitor_name")
+    if not monitor:
+        return False
+    name = command.args[0]
+    builder.table(f"{parent}_lbmonitor_binding")[(name, monitor)] = {
+        key: name,
+        "monitor_name": monitor,
+    }
+    builder.mention(parent, name, command.line, BOUND)
+    return True
+
+
 def _bind_servicegroup(builder: _Builder, command: Command) -> None:
     if not _need(builder, command, 1, "a service group name"):
         return
-    group = command.args[0]
-    monitor = command.options.get("monitor_name")
-    if monitor:
-        builder.table("servicegroup_lbmonitor_binding")[(group, monitor)] = {
-            "servicegroupname": group,
-            "monitor_name": monitor,
-        }
-        builder.mention("servicegroup", group, command.line, BOUND)
+    if _bound_monitor(builder, command, "servicegroup", "servicegroupname"):
         return
+    group = command.args[0]
     if len(command.args) < 3:
         if not command.options:
             builder.problem(command, "'bind servicegroup' needs a member and its port")
@@ -540,16 +491,9 @@ def _bind_servicegroup(builder: _Builder, command: Command) -> None:
 
 
 def _bind_service(builder: _Builder, command: Command) -> None:
-    if not _need(builder, command, 1, "a service name"):
-        return
-    service = command.args[0]
-    monitor = command.options.get("monitor_name")
-    if monitor:
-        builder.table("service_lbmonitor_binding")[(service, monitor)] = {
-            "name": service,
-            "monitor_name": monitor,
-        }
-        builder.mention("service", service, command.line, BOUND)
+    # Other service bindings (policies) are not backends.
+    if _need(builder, command, 1, "a service name"):
+        _bound_monitor(builder, command, "service", "name")
 
 
 def _bind_csvserver(builder: _Builder, command: Command) -> None:
@@ -661,16 +605,25 @@ def _rm(builder: _Builder, command: Command, resource: str, key: str) -> None:
 
 _HANDLERS: Final[Mapping[tuple[str, ...], Handler]] = {
     ("add", "server"): _add_server,
-    ("add", "service"): _add_service,
-    ("add", "servicegroup"): _add_servicegroup,
-    ("add", "lb", "vserver"): _add_lbvserver,
-    ("add", "lb", "monitor"): _add_monitor,
-    ("add", "cs", "vserver"): _add_csvserver,
-    ("add", "cs", "policy"): _add_cspolicy,
-    ("add", "cs", "action"): _add_csaction,
-    ("add", "ns", "ip"): _add_nsip,
-    ("add", "ns", "ip6"): _add_nsip6,
-    ("add", "ns", "partition"): _add_partition,
+    ("add", "service"): _adder(
+        "service",
+        ("name", "servername", "servicetype", "port"),
+        4,
+        "a name, a server or address, a service type and a port",
+    ),
+    ("add", "servicegroup"): _adder(
+        "servicegroup", ("servicegroupname", "servicetype"), 2, _NAME_AND_TYPE
+    ),
+    ("add", "lb", "vserver"): _adder("lbvserver", _VSERVER, 2, _NAME_AND_TYPE),
+    ("add", "lb", "monitor"): _adder(
+        "lbmonitor", ("monitorname", "type"), 2, "a name and a monitor type"
+    ),
+    ("add", "cs", "vserver"): _adder("csvserver", _VSERVER, 2, _NAME_AND_TYPE),
+    ("add", "cs", "policy"): _adder("cspolicy", ("policyname",), 1, "a name"),
+    ("add", "cs", "action"): _adder("csaction", ("name",), 1, "a name"),
+    ("add", "ns", "ip"): _adder("nsip", ("ipaddress", "netmask"), 2, "an address and a netmask"),
+    ("add", "ns", "ip6"): _adder("nsip6", ("ipv6address",), 1, "an address with its prefix length"),
+    ("add", "ns", "partition"): _adder("nspartition", ("partitionname",), 1, "a partition name"),
     ("add", "ha", "node"): _add_hanode,
     ("set", "ha", "node"): _set_hanode,
     ("set", "ns", "config"): _set_nsconfig,

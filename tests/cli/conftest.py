@@ -53,3 +53,30 @@ def nsfix(
         return Run(int(code) if isinstance(code, int) else 1, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client gives up on an unreachable appliance without waiting between its attempts:
+    a test needs the outcome, not the wait."""
+    from nsfix import shell
+    from nsfix.nitro import NitroClient
+    from nsfix.settings import Target
+
+    real = shell.open_client
+
+    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
+        client = real(target, timeout, user_agent)
+        client._sleep = lambda seconds: None
+        return client
+
+    monkeypatch.setattr(shell, "open_client", no_wait)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -13,11 +12,8 @@ import jsonschema
 import pytest
 
 from mocks.fixtures import RunningMock
-from nsfix import shell
-from nsfix.nitro import NitroClient
 from nsfix.schemas import load_schema
-from nsfix.settings import Target
-from tests.cli.conftest import PASSWORD, USER, Run
+from tests.cli.conftest import PASSWORD, USER, Run, closed_port
 
 Nsfix = Callable[..., Run]
 Appliance = Callable[..., RunningMock]
@@ -70,12 +66,7 @@ def test_an_edited_plan_gets_no_report(nsfix: Nsfix, appliance: Appliance, tmp_p
     assert "changed after it was made" in run.err
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
+@pytest.mark.usefixtures("no_backoff")
 def test_fleet_audit_one_down_one_slow_one_with_findings(
     nsfix: Nsfix, appliance: Appliance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -92,15 +83,6 @@ def test_fleet_audit_one_down_one_slow_one_with_findings(
         f"  - {{name: slow, url: '{slow.url}', tags: [lab]}}\n"
         f"  - {{name: down, url: 'http://127.0.0.1:{closed_port()}', tags: [lab]}}\n"
     )
-    real = shell.open_client
-
-    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
-        # The client backs off before giving up on the down box; the test needs the outcome.
-        client = real(target, timeout, user_agent)
-        client._sleep = lambda seconds: None
-        return client
-
-    monkeypatch.setattr(shell, "open_client", no_wait)
     monkeypatch.setenv("FLEET_USER", USER)
     monkeypatch.setenv("FLEET_PASSWORD", PASSWORD)
     run = nsfix("audit", "--fleet", str(fleet), "--workers", "4", "--json")

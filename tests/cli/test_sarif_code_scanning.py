@@ -35,7 +35,6 @@ Also valid against the official OASIS SARIF 2.1.0 schema (tests/reports/data).
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,10 +44,8 @@ import jsonschema
 import pytest
 
 from mocks.fixtures import RunningMock
-from nsfix import shell
 from nsfix.nitro import NitroClient
-from nsfix.settings import Target
-from tests.cli.conftest import PASSWORD, SCENARIOS, USER, Run
+from tests.cli.conftest import PASSWORD, SCENARIOS, USER, Run, closed_port
 
 Nsfix = Callable[..., Run]
 Appliance = Callable[..., RunningMock]
@@ -234,30 +231,20 @@ def test_a_live_audit_writes_the_running_configuration_beside_the_report(
     assert PASSWORD not in "".join(p.read_text() for p in (tmp_path / "reports").iterdir())
 
 
+@pytest.mark.usefixtures("no_backoff")
 def test_a_fleet_audit_with_an_unreachable_appliance_is_accepted(
     nsfix: Nsfix, appliance: Appliance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     one, two = appliance("seed-incident"), appliance("seed-incident")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
     fleet = tmp_path / "fleet.yaml"
     fleet.write_text(
         "defaults:\n  user_env: FLEET_USER\n  password_env: FLEET_PASSWORD\n  timeout: 5\n"
         "appliances:\n"
         f"  - {{name: one, url: '{one.url}'}}\n"
         f"  - {{name: two, url: '{two.url}'}}\n"
-        f"  - {{name: down, url: 'http://127.0.0.1:{closed}'}}\n"
+        f"  - {{name: down, url: 'http://127.0.0.1:{closed_port()}'}}\n"
     )
-    real = shell.open_client
-
-    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
-        client = real(target, timeout, user_agent)
-        client._sleep = lambda seconds: None
-        return client
-
-    monkeypatch.setattr(shell, "open_client", no_wait)
     monkeypatch.setenv("FLEET_USER", USER)
     monkeypatch.setenv("FLEET_PASSWORD", PASSWORD)
     run = nsfix("audit", "--fleet", str(fleet), "--format", "sarif", "-o", "fleet.sarif")

@@ -3,8 +3,7 @@ when a command policy refuses it."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,39 +12,23 @@ from nsfix.findings import TargetAudit
 from nsfix.inventory import RUNNING_CONFIG, collect
 from nsfix.nitro import NitroNotAuthorized
 from nsfix.sourcemap import of_snapshot
+from tests.core.test_inventory_reads import Reader as ScenarioReader
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = json.loads((ROOT / "mocks/scenarios/seed-incident.json").read_text())
 TEXT = "#NS14.1 Build 25.56\nadd server app-01 10.10.20.31\nadd service svc_app_01 app-01 ANY *\n"
 
 
-class Reader:
-    """Answers inventory's reads from a scenario; `nsrunningconfig` as configured."""
+class Reader(ScenarioReader):
+    """Inventory's reads from the seed scenario; `nsrunningconfig` gives `running`, or raises it."""
 
     def __init__(self, running: str | Exception) -> None:
+        failures = {RUNNING_CONFIG: running} if isinstance(running, Exception) else {}
+        super().__init__(failures)
         self.running = running
-        self.partition: str | None = None
-
-    def _answer(self, resource: str) -> Any:
-        if resource == RUNNING_CONFIG:
-            if isinstance(self.running, Exception):
-                raise self.running
-            return {"response": self.running}
-        return SEED.get(resource, [])
-
-    def get(self, resource: str, name: str | None = None, **_: Any) -> list[dict[str, Any]]:
-        return list(self._answer(resource))
-
-    def get_all(self, resource: str, **_: Any) -> list[dict[str, Any]]:
-        answer = self._answer(resource)
-        return [answer] if isinstance(answer, dict) else list(answer)
 
     def get_singleton(self, resource: str, *, attrs: Sequence[str] | None = None) -> dict[str, Any]:
-        answer = self._answer(resource)
-        return dict(answer) if isinstance(answer, Mapping) else {}
-
-    def switch_partition(self, name: str) -> None:
-        self.partition = name
+        if resource == RUNNING_CONFIG and isinstance(self.running, str):
+            return {"response": self.running}
+        return super().get_singleton(resource, attrs=attrs)
 
 
 def test_the_running_configuration_is_written_beside_the_report(tmp_path: Path) -> None:
