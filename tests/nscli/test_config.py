@@ -214,3 +214,14 @@ COMMAND_WORDS = st.sampled_from(
 def test_arbitrary_commands_never_raise(lines: list[str]) -> None:
     parsed = parse_config("\n".join(lines), "fuzz.conf")
     snapshot_from_config(parsed, source="fuzz.conf", partition="default", collected_at=WHEN)
+
+
+def test_option_values_of_several_words_and_negative_numbers() -> None:
+    parsed = parse_config(
+        "add lb vserver v HTTP 203.0.113.7 80 -comment two plain words -weight -1 -m MAC\n"
+        "add ns ip 10.0.0.5 255.255.255.0 -type SNIP -vServer DISABLED -td 3\n"
+    )
+    [vserver] = parsed.records["lbvserver"]
+    assert (vserver["comment"], vserver["weight"], vserver["m"]) == ("two plain words", "-1", "MAC")
+    [address] = parsed.records["nsip"]
+    assert (address["vserver"], address["td"]) == ("DISABLED", "3")
