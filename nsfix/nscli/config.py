@@ -322,7 +322,8 @@ def _need(builder: _Builder, command: Command, count: int, what: str) -> bool:
 def _port(text: str) -> Any:
     if text == "*":
         return WILDCARD_PORT
-    return int(text) if text.isdigit() else text
+    # ASCII digits only: `²` is a digit to str.isdigit and no number to int().
+    return int(text) if text.isascii() and text.isdigit() else text
 
 
 def _is_address(text: str) -> bool:

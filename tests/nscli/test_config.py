@@ -205,6 +205,7 @@ COMMAND_WORDS = st.sampled_from(
         "service", "serviceGroup", "server", "ns", "ip", "ip6", "mode", "HA", "node", "cs",
         "monitor", "-usip", "-m", "-weight", "-td", "-monitorName", "-state", "*", "80", "MAC",
         "YES", "10.0.0.1", "x", '"a b"', '"', "-", "q/a/", "2001:db8::1/64", "999999999999",
+        "²", "٣", "-²",
     ]
 )  # fmt: skip
 
