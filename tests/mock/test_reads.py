@@ -64,11 +64,33 @@ def test_single_encoded_name_with_space_also_resolves(nitro: Nitro, basic: dict[
     assert nitro.one("service/web%20svc")["name"] == "web svc"
 
 
-def test_attrs_returns_only_those_plus_the_key(nitro: Nitro) -> None:
+def test_attrs_returns_only_those_asked_for(nitro: Nitro) -> None:
+    records = nitro.records("service?attrs=usip,svrstate")
+    assert {tuple(sorted(r)) for r in records} == {("svrstate", "usip")}
+    binding = nitro.records("lbvserver_service_binding/vs_dsr?attrs=curstate")
+    assert binding[0].keys() == {"curstate"}
+    assert nitro.records("service?attrs=nosuchattr") == [{}, {}, {}]
+
+
+def test_attrs_with_keys_switch_adds_the_keys(
+        mock_appliance_factory: MockFactory, basic: dict[str, Any]) -> None:
+    basic["_mock"]["attrs_keys"] = True
+    nitro = Nitro(mock_appliance_factory(basic).url)
     records = nitro.records("service?attrs=usip,svrstate")
     assert {tuple(sorted(r)) for r in records} == {("name", "svrstate", "usip")}
     binding = nitro.records("lbvserver_service_binding/vs_dsr?attrs=curstate")
     assert binding[0].keys() == {"name", "servicename", "curstate"}
+
+
+def test_attrs_unknown_switch_refuses_an_unknown_attribute(
+        mock_appliance_factory: MockFactory, basic: dict[str, Any]) -> None:
+    basic["_mock"]["attrs_unknown"] = "error"
+    nitro = Nitro(mock_appliance_factory(basic).url)
+    reply = nitro.get("service?attrs=usip,nosuchattr")
+    assert reply.status_code == 599
+    assert reply.json() == {"errorcode": 278, "message": "Invalid argument [nosuchattr]",
+                            "severity": "ERROR"}
+    assert nitro.records("service?attrs=usip,svrstate")[0].keys() == {"usip", "svrstate"}
 
 
 def test_filter_exact_regex_and_computed(nitro: Nitro) -> None:
@@ -216,7 +238,7 @@ def test_unmodeled_types_are_served_as_given(mock_appliance_factory: MockFactory
 
 
 def test_computed_states(nitro: Nitro, mock: RunningMock) -> None:
-    states = {r["name"]: r["curstate"] for r in nitro.records("lbvserver?attrs=curstate")}
+    states = {r["name"]: r["curstate"] for r in nitro.records("lbvserver?attrs=name,curstate")}
     assert states == {"vs_dsr": "UP", "vs_web": "UP", "vs_empty": "DOWN"}
     dsr = nitro.one("lbvserver/vs_dsr")
     assert (dsr["health"], dsr["totalservices"], dsr["activeservices"]) == ("50", "2", "1")
