@@ -57,6 +57,10 @@ from mocks.writes import Writes
 #   `_mock.session_timeout` (1800). `expire_session_after` counts token-authenticated requests.
 # - Adding a service or member by IP creates a server object named after the IP unless a server
 #   with that IP exists (then its name is used), as the appliance does.
+# - `POST`/`PUT` to `/nitro/v1/config/` itself (the Java SDK's and nsnitro's form) take the type
+#   from the one body key besides `sessionid` and `params`; none or several: 400/1232.
+# - Where the reference leaves a behaviour UNCONFIRMED the scenario chooses (`_mock` switches in
+#   mocks/behaviour.py, documented in mocks/scenarios/README.md).
 
 _WRITE_METHODS = ("POST", "PUT", "DELETE")
 

@@ -25,12 +25,18 @@ def twice(name: str) -> str:
     return quote(quote(name, safe=""), safe="")
 
 
-# NetScaler names start with a letter or underscore; after that anything may appear here, even
-# characters the appliance would refuse, so the test exercises URL encoding and nothing else.
-NAMES = st.builds(
-    lambda first, rest: first + rest,
-    st.sampled_from("abcXYZ_"),
-    st.text(st.characters(exclude_categories=["Cs"]), max_size=30),
+# NetScaler names (reference §1): a letter or underscore, then letters, digits and
+# `_ # . space : @ = -`; most of those need URL encoding, `#` even cuts a URL short unencoded.
+LEGAL = "abcXYZ019_#. :@=-"
+NAMES = st.builds(lambda first, rest: first + rest, st.sampled_from("abcXYZ_"),
+                  st.text(st.sampled_from(LEGAL), max_size=30))
+# Names holding at least one character an appliance refuses (`/`, `%`, `+`, non-ASCII ...).
+ILLEGAL = st.builds(
+    lambda head, bad, tail: head + bad + tail,
+    st.sampled_from("abc_"),
+    st.characters(exclude_categories=["Cs"]).filter(
+        lambda c: re.fullmatch(r"[A-Za-z0-9_#. :@=-]", c) is None),
+    st.text(st.sampled_from(LEGAL), max_size=5),
 )
 
 
@@ -53,6 +59,27 @@ def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: Mo
             assert got.json()["service"][0]["name"] == name
             assert http.delete(f"{base}/{twice(name)}", timeout=10).status_code == 200
             assert http.get(f"{base}/{twice(name)}", timeout=10).status_code == 404
+
+        check()
+
+
+def test_a_name_outside_the_netscaler_charset_is_refused(
+        mock_appliance_factory: MockFactory) -> None:
+    running = mock_appliance_factory({})
+    with requests.Session() as http:
+        http.headers.update({"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
+        base = f"{running.url}/nitro/v1/config/service"
+
+        @settings(max_examples=40, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
+        @given(name=ILLEGAL)
+        def check(name: str) -> None:
+            body = {"service": {"name": name, "ip": "10.0.0.5", "servicetype": "HTTP",
+                                "port": 80}}
+            refused = http.post(base, json=body, timeout=10)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["errorcode"] == 1097
+            assert running.appliance.config()["service"] == []
 
         check()
 
