@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -40,48 +41,48 @@ ILLEGAL = st.builds(
 )
 
 
-def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: MockFactory) -> None:
-    running = mock_appliance_factory({})
+def _for_every_name(running: RunningMock, names: st.SearchStrategy[str], examples: int,
+                    check: Callable[[requests.Session, str, dict[str, Any]], None]) -> None:
+    """Run check(http, base_url, body) for each generated name, as nsroot, per request."""
     with requests.Session() as http:
         http.headers.update({"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
         base = f"{running.url}/nitro/v1/config/service"
 
-        @settings(max_examples=60, deadline=None,
+        @settings(max_examples=examples, deadline=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture])
-        @given(name=NAMES)
-        def check(name: str) -> None:
-            body = {"service": {"name": name, "ip": "10.0.0.5", "servicetype": "HTTP",
-                                "port": 80}}
-            added = http.post(base, json=body, timeout=10)
-            assert added.status_code == 201, added.text
-            got = http.get(f"{base}/{twice(name)}", timeout=10)
-            assert got.status_code == 200, got.text
-            assert got.json()["service"][0]["name"] == name
-            assert http.delete(f"{base}/{twice(name)}", timeout=10).status_code == 200
-            assert http.get(f"{base}/{twice(name)}", timeout=10).status_code == 404
+        @given(name=names)
+        def each(name: str) -> None:
+            check(http, base, {"service": {"name": name, "ip": "10.0.0.5",
+                                           "servicetype": "HTTP", "port": 80}})
 
-        check()
+        each()
+
+
+def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: MockFactory) -> None:
+    def check(http: requests.Session, base: str, body: dict[str, Any]) -> None:
+        name = body["service"]["name"]
+        added = http.post(base, json=body, timeout=10)
+        assert added.status_code == 201, added.text
+        got = http.get(f"{base}/{twice(name)}", timeout=10)
+        assert got.status_code == 200, got.text
+        assert got.json()["service"][0]["name"] == name
+        assert http.delete(f"{base}/{twice(name)}", timeout=10).status_code == 200
+        assert http.get(f"{base}/{twice(name)}", timeout=10).status_code == 404
+
+    _for_every_name(mock_appliance_factory({}), NAMES, 60, check)
 
 
 def test_a_name_outside_the_netscaler_charset_is_refused(
         mock_appliance_factory: MockFactory) -> None:
     running = mock_appliance_factory({})
-    with requests.Session() as http:
-        http.headers.update({"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
-        base = f"{running.url}/nitro/v1/config/service"
 
-        @settings(max_examples=40, deadline=None,
-                  suppress_health_check=[HealthCheck.function_scoped_fixture])
-        @given(name=ILLEGAL)
-        def check(name: str) -> None:
-            body = {"service": {"name": name, "ip": "10.0.0.5", "servicetype": "HTTP",
-                                "port": 80}}
-            refused = http.post(base, json=body, timeout=10)
-            assert refused.status_code == 400, refused.text
-            assert refused.json()["errorcode"] == 1097
-            assert running.appliance.config()["service"] == []
+    def check(http: requests.Session, base: str, body: dict[str, Any]) -> None:
+        refused = http.post(base, json=body, timeout=10)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errorcode"] == 1097
+        assert running.appliance.config()["service"] == []
 
-        check()
+    _for_every_name(running, ILLEGAL, 40, check)
 
 
 def test_single_encoded_name_with_space_also_resolves(nitro: Nitro, basic: dict[str, Any],
