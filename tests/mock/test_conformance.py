@@ -502,3 +502,147 @@ def test_no_hostname_is_invented(mock_appliance_factory: MockFactory) -> None:
     mock = mock_appliance_factory(data)
     reply = requests.get(mock.url + ROOT + "nshostname", headers=AUTH, timeout=10)
     assert (reply.status_code, reply.json()) == (200, DONE)
+
+
+# --- the reference's read and write shapes, as raw requests --------------------------------------
+
+Check = Callable[[dict[str, Any]], bool]
+
+READS: list[tuple[str, str, Check]] = [
+    # (ref section, path and query, what the JSON reply must satisfy)
+    ("§3 success GET: an array under the type", "service",
+     lambda r: [s["name"] for s in r["service"]] == ["svc_dsr_1", "svc_dsr_2", "svc_web"]),
+    ("§1 args on a multi-key type", "nsip?args=ipaddress:10.0.0.2,td:1",
+     lambda r: [(n["ipaddress"], str(n["td"])) for n in r["nsip"]] == [("10.0.0.2", "1")]),
+    ("§1 filter", "service?filter=servicetype:ANY",
+     lambda r: {s["name"] for s in r["service"]} == {"svc_dsr_1", "svc_dsr_2"}),
+    ("§1 filter, PCRE", "lbvserver?filter=name:/^vs_(web|empty)$/",
+     lambda r: {v["name"] for v in r["lbvserver"]} == {"vs_web", "vs_empty"}),
+    ("§1 view=summary", "lbvserver/vs_dsr?view=summary",
+     lambda r: r["lbvserver"][0]["name"] == "vs_dsr" and "lbmethod" not in r["lbvserver"][0]),
+    ("§1 count=yes", "service?count=yes", lambda r: r["service"] == [{"__count": 3}]),
+    ("§1 pagesize and pageno", "service?pagesize=2&pageno=2",
+     lambda r: [s["name"] for s in r["service"]] == ["svc_web"]),
+    ("§1 bulkbindings=yes", "lbvserver_service_binding?bulkbindings=yes",
+     lambda r: len(r["lbvserver_service_binding"]) == 3),
+    ("§5.6 bindings of one parent", "lbvserver_service_binding/vs_dsr",
+     lambda r: [b["servicename"] for b in r["lbvserver_service_binding"]]
+     == ["svc_dsr_1", "svc_dsr_2"]),
+    ("§5.7 the aggregate binding", "lbvserver_binding/vs_web",
+     lambda r: set(r["lbvserver_binding"][0]) >= {"lbvserver_service_binding",
+                                                   "lbvserver_servicegroup_binding"}),
+    ("§3 no matches: no resource key", "service?filter=servicetype:DNS", lambda r: r == DONE),
+    ("§3 singletons come back as an object", "nsversion",
+     lambda r: r["nsversion"]["version"].startswith("NetScaler NS")),
+    ("§5.8 nsmode booleans", "nsmode", lambda r: r["nsmode"]["mbf"] is True),
+    ("§5.11 nsconfig configchanged", "nsconfig",
+     lambda r: r["nsconfig"]["configchanged"] is False),
+    ("§1 / §7.4.4 warning, idempotent, skipinvalidarg are ignored on reads",
+     "service/svc_web?warning=yes&idempotent=yes&skipinvalidarg=yes",
+     lambda r: r["service"][0]["name"] == "svc_web"),
+    ("§1 name encoded twice", "service/" + quote(quote("svc_web", safe=""), safe=""),
+     lambda r: r["service"][0]["name"] == "svc_web"),
+]
+
+
+@pytest.mark.parametrize(("section", "path", "check"), READS, ids=[r[0] for r in READS])
+def test_read_shapes(send: Send, section: str, path: str, check: Check) -> None:
+    reply = send("GET", ROOT + path, None, AUTH)
+    assert reply.status_code == 200, reply.text
+    assert check(reply.json()), reply.json()
+
+
+def test_stat_read(send: Send) -> None:
+    """ref §1: `/nitro/v1/stat/<type>/<name>`."""
+    reply = send("GET", "/nitro/v1/stat/lbvserver/vs_dsr", None, AUTH)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["lbvserver"][0]["name"] == "vs_dsr"
+
+
+Probe = Callable[[RunningMock], bool]
+
+
+def _svc(mock: RunningMock, name: str) -> dict[str, Any] | None:
+    return next((s for s in mock.appliance.config()["service"] if s["name"] == name), None)
+
+
+def _bound(mock: RunningMock, vserver: str) -> list[str]:
+    return [b["servicename"] for b in mock.appliance.config()["lbvserver_service_binding"]
+            if b["name"] == vserver]
+
+
+WRITES: list[tuple[str, str, str, Any, dict[str, str], int, Probe]] = [
+    # (ref section, method, path, body, extra headers, HTTP status, what must hold after)
+    ("§4 update, name in the path (GO, PY13)", "PUT", "service/svc_web",
+     {"service": {"usip": "YES"}}, {}, 200, lambda m: _svc(m, "svc_web")["usip"] == "YES"),
+    ("§4 update, key in the body (ANS)", "PUT", "service",
+     {"service": {"name": "svc_web", "usip": "YES"}}, {}, 200,
+     lambda m: _svc(m, "svc_web")["usip"] == "YES"),
+    ("§1 action=update (GO changeResource)", "POST", "service/svc_web?action=update",
+     {"service": {"name": "svc_web", "usip": "YES"}}, {}, 200,
+     lambda m: _svc(m, "svc_web")["usip"] == "YES"),
+    ("§1 idempotent=yes add of what exists (GO)", "POST", "server?idempotent=yes",
+     {"server": {"name": "srv1", "ipaddress": "10.0.0.11"}}, {}, 200,
+     lambda m: len(m.appliance.config()["server"]) >= 2),
+    ("§4 delete", "DELETE", "service/svc_web", None, {}, 200,
+     lambda m: _svc(m, "svc_web") is None),
+    ("§4 unset (attribute → true)", "POST", "service?action=unset",
+     {"service": {"name": "svc_dsr_1", "cip": True}}, {}, 200,
+     lambda m: _svc(m, "svc_dsr_1")["cip"] == "DISABLED"),
+    ("§4 disable with graceful and delay", "POST", "service?action=disable",
+     {"service": {"name": "svc_web", "graceful": "YES", "delay": 5}}, {}, 200,
+     lambda m: _svc(m, "svc_web")["state"] == "DISABLED"),
+    ("§4 rename", "POST", "service?action=rename",
+     {"service": {"name": "svc_web", "newname": "svc_web_2"}}, {}, 200,
+     lambda m: _svc(m, "svc_web_2") is not None),
+    ("§4 save", "POST", "nsconfig?action=save", {"nsconfig": {}}, {}, 200,
+     lambda m: not m.appliance.config_changed()),
+    ("§4 bind by POST (guide)", "POST", "lbvserver_service_binding",
+     {"lbvserver_service_binding": {"name": "vs_empty", "servicename": "svc_web"}}, {}, 201,
+     lambda m: _bound(m, "vs_empty") == ["svc_web"]),
+    ("§4 bind by PUT without a name (reference pages, ANS)", "PUT",
+     "lbvserver_service_binding",
+     {"lbvserver_service_binding": {"name": "vs_empty", "servicename": "svc_web"}}, {}, 200,
+     lambda m: _bound(m, "vs_empty") == ["svc_web"]),
+    ("§4 unbind with args", "DELETE",
+     "lbvserver_service_binding/vs_dsr?args=servicename:svc_dsr_1", None, {}, 200,
+     lambda m: _bound(m, "vs_dsr") == ["svc_dsr_2"]),
+    ("§5.8 nsmode enable", "POST", "nsmode?action=enable", {"nsmode": {"mode": ["USIP"]}}, {},
+     200, lambda m: m.appliance.config()["nsmode"]["usip"] is True),
+    ("§7.3 bulk delete, action=rm (PY13)", "POST", "service?action=rm",
+     {"service": [{"name": "svc_web"}, {"name": "svc_dsr_2"}]}, {}, 200,
+     lambda m: _svc(m, "svc_web") is None and _svc(m, "svc_dsr_2") is None),
+    ("§7.3 bulk unbind, action=unbind (PY13)", "POST", "lbvserver_service_binding?action=unbind",
+     {"lbvserver_service_binding": [{"name": "vs_dsr", "servicename": "svc_dsr_2"}]}, {}, 200,
+     lambda m: _bound(m, "vs_dsr") == ["svc_dsr_1"]),
+    ("§4 bulk, X-NITRO-ONERROR continue: 207 / 1243", "POST", "service",
+     {"service": [{**NEW_SERVICE, "name": "svc_web"}, NEW_SERVICE]},
+     {"X-NITRO-ONERROR": "continue"}, 207, lambda m: _svc(m, "svc_new") is not None),
+    ("§4 bulk, X-NITRO-ONERROR rollback: earlier adds undone", "POST", "service",
+     {"service": [NEW_SERVICE, {**NEW_SERVICE, "name": "svc_web"}]},
+     {"X-NITRO-ONERROR": "rollback"}, 207, lambda m: _svc(m, "svc_new") is None),
+]
+
+
+@pytest.mark.parametrize(("section", "method", "path", "body", "headers", "status", "probe"),
+                         WRITES, ids=[w[0] for w in WRITES])
+def test_write_shapes(send: Send, mock: RunningMock, section: str, method: str, path: str,
+                      body: Any, headers: dict[str, str], status: int, probe: Probe) -> None:
+    token = login(send)
+    reply = send(method, ROOT + path, None if body is None else json.dumps(body),
+                 {"Content-Type": JSON, "Cookie": f"NITRO_AUTH_TOKEN={token}", **headers})
+    assert reply.status_code == status, reply.text
+    assert probe(mock), mock.appliance.config()
+
+
+@pytest.mark.parametrize("action", ["switch", "Switch"])
+def test_partition_switch_is_session_state(send: Send, mock: RunningMock, action: str) -> None:
+    """ref §5.13: `POST /config/nspartition?action=Switch` (ANS sends `switch`); the current
+    partition is a property of the session."""
+    token = login(send)
+    cookie = {"Content-Type": JSON, "Cookie": f"NITRO_AUTH_TOKEN={token}"}
+    reply = send("POST", ROOT + f"nspartition?action={action}",
+                 json.dumps({"nspartition": {"partitionname": "p1"}}), cookie)
+    assert reply.status_code == 200, reply.text
+    names = [s["name"] for s in send("GET", ROOT + "service", None, cookie).json()["service"]]
+    assert names == ["p1_svc"]
