@@ -7,10 +7,11 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from mocks import reads
-from mocks.envelopes import DONE, NitroError, bad_method, not_primary
+from mocks.behaviour import Behaviour
+from mocks.envelopes import DONE, NitroError, bad_method, bad_path, not_primary
 from mocks.faults import Faults
 from mocks.messages import (
     NitroRequest,
@@ -20,6 +21,7 @@ from mocks.messages import (
     parse_query,
     query_flag,
     split_target,
+    type_in_body,
 )
 from mocks.scenario import ScenarioError, build_store, canonical_ha_state, export, load_scenario
 from mocks.schema import DEFAULT_PARTITION, SCHEMAS
@@ -55,6 +57,10 @@ from mocks.writes import Writes
 #   `_mock.session_timeout` (1800). `expire_session_after` counts token-authenticated requests.
 # - Adding a service or member by IP creates a server object named after the IP unless a server
 #   with that IP exists (then its name is used), as the appliance does.
+# - `POST`/`PUT` to `/nitro/v1/config/` itself (the Java SDK's and nsnitro's form) take the type
+#   from the one body key besides `sessionid` and `params`; none or several: 400/1232.
+# - Where the reference leaves a behaviour UNCONFIRMED the scenario chooses (`_mock` switches in
+#   mocks/behaviour.py, documented in mocks/scenarios/README.md).
 
 _WRITE_METHODS = ("POST", "PUT", "DELETE")
 
@@ -80,10 +86,11 @@ class Appliance(Writes):
         if not isinstance(users, dict):
             raise ScenarioError("_mock.users: expected an object of username -> password")
         session_timeout = float(mock.get("session_timeout", 1800))
+        self.behaviour = Behaviour.from_settings(mock)
         self._traffic = Traffic()
         self._store = build_store(data, partitions, mock)
         self._sessions = Sessions({str(k): str(v) for k, v in users.items()}, session_timeout,
-                                  self._store, self.faults, self._traffic)
+                                  self._store, self.faults, self._traffic, self.behaviour)
 
     @classmethod
     def from_scenario(cls, source: Mapping[str, Any] | str | Path) -> Appliance:
@@ -198,8 +205,12 @@ class Appliance(Writes):
     # --- request handling ----------------------------------------------------------------------
 
     @staticmethod
-    def is_write_request(method: str, target: str) -> bool:
-        """Whether a request would change configuration (what fault counters call a write)."""
+    def is_write_request(method: str, target: str, body: bytes = b"",
+                         headers: Mapping[str, str] | None = None) -> bool:
+        """Whether a request would change configuration (what fault counters call a write).
+
+        Give the body (and headers) too: a request to `/nitro/v1/config/` names its type there.
+        """
         if method.upper() not in _WRITE_METHODS:
             return False
         path, query = split_target(target)
@@ -207,11 +218,21 @@ class Appliance(Writes):
         if len(segments) < 5 or segments[1:4] != ["nitro", "v1", "config"]:
             return False
         type_name = unquote(segments[4]).lower()
+        action = query_flag(parse_query(query), "action")
+        if not type_name:
+            lowered = {k.lower(): v for k, v in (headers or {}).items()}
+            payload, _ = parse_body(NitroRequest(method, target, lowered, body))
+            try:
+                type_name = type_in_body(payload)
+            except NitroError:
+                return True
+            params = payload.get("params") if payload else None
+            if isinstance(params, dict):
+                action = str(params.get("action", "")).lower()
         if type_name in ("login", "logout"):
             return False
         schema = SCHEMAS.get(type_name)
-        return schema is None or query_flag(parse_query(query), "action") not in \
-            schema.session_actions
+        return schema is None or action not in schema.session_actions
 
     def record_fault(self, request: NitroRequest, status: int, kind: str) -> None:
         """Account for a request the HTTP layer answered itself (fault injection)."""
@@ -267,6 +288,17 @@ class Appliance(Writes):
             query = parse_query(query_raw)
             method = request.method.upper()
             payload, body_error = parse_body(request)
+            if not type_name:
+                # `/nitro/v1/config/` itself: the legacy clients' form, type in the body.
+                if method not in ("POST", "PUT"):
+                    raise bad_path()
+                if body_error is not None:
+                    raise body_error
+                type_name = type_in_body(payload)
+                facts.resource = type_name
+                assert payload is not None
+                payload = {(type_name if k.lower() == type_name else k): v
+                           for k, v in payload.items()}
 
             if api == "config" and type_name == "login":
                 if method != "POST":
@@ -277,7 +309,8 @@ class Appliance(Writes):
                 facts.user = session.user
                 body = dict(DONE)
                 body["sessionid"] = session.token
-                cookie = f"NITRO_AUTH_TOKEN={session.token}; path=/nitro/v1"
+                # URL-encoded in the cookie (the Python SDKs unquote it), raw in the body.
+                cookie = f"NITRO_AUTH_TOKEN={quote(session.token, safe='')}; path=/nitro/v1"
                 return 201, body, [("Set-Cookie", cookie)], facts
 
             caller = self._sessions.authenticate(request.headers, payload)
@@ -288,7 +321,8 @@ class Appliance(Writes):
                 self._sessions.logout(caller)
                 return 200, dict(DONE), [], facts
             if method == "GET":
-                return 200, reads.get(caller.scope, api, type_name, name, query), [], facts
+                return 200, reads.get(caller.scope, api, type_name, name, query,
+                                           self.behaviour), [], facts
             if api != "config" or method not in _WRITE_METHODS:
                 raise bad_method(method)
             if body_error is not None:

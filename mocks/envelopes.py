@@ -89,3 +89,7 @@ def session_dead() -> NitroError:
 
 def bad_login() -> NitroError:
     return NitroError(401, 354, "Invalid username or password")
+
+
+def basic_auth_disabled() -> NitroError:
+    return NitroError(401, 1244, "Authentication Failed: Use of Basic Authentication is Disabled")

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from mocks.envelopes import DONE, bad_object, bad_value, missing, no_such
+from mocks.behaviour import Behaviour
+from mocks.envelopes import DONE, bad_arg, bad_object, bad_value, missing, no_such
 from mocks.messages import parse_pairs, query_flag
 from mocks.schema import (
     AGGREGATES,
@@ -26,8 +27,9 @@ Condition = tuple[str, str | re.Pattern[str]]
 
 
 def get(scope: Scope, api: str, type_name: str, name: str | None,
-        query: Mapping[str, str]) -> dict[str, Any]:
+        query: Mapping[str, str], behaviour: Behaviour | None = None) -> dict[str, Any]:
     """The answer to a GET of `/nitro/v1/<api>/<type_name>[/<name>]?<query>`."""
+    behaviour = behaviour or Behaviour()
     if api == "stat":
         return stat(scope, type_name, name)
     if type_name == RUNNING_CONFIG:
@@ -39,8 +41,16 @@ def get(scope: Scope, api: str, type_name: str, name: str | None,
     schema = scope.store.schema(type_name)
     attrs_raw = unquote_plus(query.get("attrs", ""))
     wanted: list[str] | None = [a.strip() for a in attrs_raw.split(",") if a.strip()] or None
+    # attrs= returns only the attributes asked for (reference §1); whether keys come along and
+    # what an unknown name does are the scenario's choice (`_mock.attrs_keys`, `attrs_unknown`).
+    with_keys = behaviour.attrs_keys
+    if wanted is not None and behaviour.attrs_unknown == "error" and schema.modeled:
+        for attr in wanted:
+            if attr not in _known(schema) and attr not in schema.computed:
+                raise bad_arg(attr)
     if wanted is None and query_flag(query, "view") == "summary":
         wanted = list(schema.summary or schema.required or schema.keys)
+        with_keys = True
     if schema.singleton:
         rec = scope.render_singleton(schema)
         out = dict(DONE)
@@ -84,14 +94,18 @@ def get(scope: Scope, api: str, type_name: str, name: str | None,
         return out
     matched = _page(matched, query)
     if matched:
-        out[type_name] = _project(scope, schema, matched, wanted)
+        out[type_name] = _project(scope, schema, matched, wanted, with_keys)
     return out
+
+
+def _known(schema: ResourceSchema) -> frozenset[str]:
+    return (schema.writable | schema.readonly | schema.add_only | schema.update_only
+            | frozenset(schema.keys) | frozenset(schema.defaults))
 
 
 def _conditions(schema: ResourceSchema, args: Mapping[str, str],
                 filters: Mapping[str, str]) -> list[Condition]:
-    known = (schema.writable | schema.readonly | schema.add_only | schema.update_only
-             | frozenset(schema.keys) | frozenset(schema.defaults))
+    known = _known(schema)
     out: list[Condition] = []
     for attr, value in args.items():
         # args also carries qualifiers that are not attributes (`all:true`): ignore those.
@@ -143,12 +157,12 @@ def _page(rows: list[Record], query: Mapping[str, str]) -> list[Record]:
 
 
 def _project(scope: Scope, schema: ResourceSchema, rows: list[Record],
-             wanted: list[str] | None) -> list[Record]:
-    """Records as a read shows them: all attributes, or the keys plus the ones asked for."""
+             wanted: list[str] | None, with_keys: bool) -> list[Record]:
+    """Records as a read shows them: all attributes, or the ones asked for (and the keys)."""
     if wanted is None:
         return [scope.render(schema, rec) for rec in rows]
     render = any(a in schema.computed for a in wanted)
-    fields = list(dict.fromkeys((*schema.keys, *wanted)))
+    fields = list(dict.fromkeys((*schema.keys, *wanted))) if with_keys else wanted
     out = []
     for rec in rows:
         src = scope.render(schema, rec) if render else rec

@@ -1710,7 +1710,6 @@ NSHOSTNAME = ResourceSchema(
     name="nshostname",
     keys=(),
     writable=_words("hostname ownernode"),
-    defaults={"hostname": "ns-mock"},
     singleton=True,
     appliance_wide=True,
     cli=lambda rec: f"set ns hostName {_cli_quote(rec['hostname'])}" if rec.get("hostname")

@@ -183,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         if latency > 0:
             time.sleep(latency)
         fault = appliance.faults.take_request_fault(
-            Appliance.is_write_request(self.command, self.path)
+            Appliance.is_write_request(self.command, self.path, body, request.headers)
         )
         if fault is not None and fault.kind == "unavailable":
             appliance.record_fault(request, fault.status, fault.kind)

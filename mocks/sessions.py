@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
+from mocks.behaviour import Behaviour
 from mocks.envelopes import (
     bad_json,
     bad_login,
     bad_value,
+    basic_auth_disabled,
     missing,
     no_such,
     not_logged_in,
@@ -71,11 +73,24 @@ def token_from_headers(headers: Mapping[str, str]) -> str | None:
     return None
 
 
+def new_token(style: str) -> str:
+    """A fresh session token: by default shaped like an appliance's, `##` and 64 hex digits.
+
+    `#` is reserved in URLs, so a client that carries the token URL-encoded
+    (`Cookie: sessionid=%23%23…`, as the Java SDK does) is exercised; "urlsafe" gives the
+    mock's former tokens, which need no encoding.
+    """
+    if style == "urlsafe":
+        return secrets.token_urlsafe(32)
+    return "##" + secrets.token_hex(32).upper()
+
+
 class Sessions:
     """The login table and the live sessions."""
 
     def __init__(self, users: Mapping[str, str], timeout: float, store: Store, faults: Faults,
-                 traffic: Traffic) -> None:
+                 traffic: Traffic, behaviour: Behaviour | None = None) -> None:
+        self._behaviour = behaviour or Behaviour()
         self._users = dict(users)
         self._timeout = timeout
         self._store = store
@@ -125,7 +140,7 @@ class Sessions:
                     timeout = float(given)
             except (TypeError, ValueError):
                 raise bad_value("timeout", given) from None
-        token = secrets.token_urlsafe(32)
+        token = new_token(self._behaviour.session_token)
         session = self._live[token] = Session(
             token, user, timeout, self._store.partitions[DEFAULT_PARTITION]
         )
@@ -179,6 +194,9 @@ class Sessions:
         password = headers.get("x-nitro-pass")
         auth = headers.get("authorization", "")
         if user is None and password is None and auth.lower().startswith("basic "):
+            if not self._behaviour.basic_auth:
+                self._traffic.count("login_failures")
+                raise basic_auth_disabled()
             try:
                 decoded = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8")
             except (binascii.Error, UnicodeDecodeError):
@@ -189,6 +207,8 @@ class Sessions:
                 self._traffic.count("login_failures")
                 raise bad_login()
             return Caller(None, self._store.scope(default), user or "")
+        if self._behaviour.not_logged_in_errorcode == 444:
+            raise session_dead()
         raise not_logged_in()
 
     def switch(self, caller: Caller, obj: Any) -> None:

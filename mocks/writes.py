@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -38,6 +39,24 @@ class Done:
 
 
 Operation = Callable[[Caller, ResourceSchema, Record], Done]
+
+# Names an administrator may give (reference §1, from DOC121 service.md and lbvserver.md): ASCII
+# letters, digits and `_ # . space : @ = -`, so never `/`. A service or service group name starts
+# with a letter or `_`; a vserver's with a letter, digit or `_`, and a server's too (the
+# appliance itself names servers after their IP address, and saved configs re-add them so).
+_NAME_PATTERNS = {
+    "service": re.compile(r"[A-Za-z_][A-Za-z0-9_#. :@=-]*"),
+    "servicegroup": re.compile(r"[A-Za-z_][A-Za-z0-9_#. :@=-]*"),
+    "lbvserver": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*"),
+    "server": re.compile(r"[A-Za-z0-9_][A-Za-z0-9_#. :@=-]*"),
+}
+
+
+def _check_name(schema: ResourceSchema, attr: str, value: Any) -> None:
+    """Refuse a new name the appliance would refuse (on add and on rename)."""
+    pattern = _NAME_PATTERNS.get(schema.name)
+    if pattern is not None and (not isinstance(value, str) or not pattern.fullmatch(value)):
+        raise bad_value(attr, norm(value))
 
 
 class Writes:
@@ -157,6 +176,8 @@ class Writes:
             scope.touch()
             return Done(undo=lambda: _remove(scope, table, key))
         clean = _validate(schema, item, "add", caller.skip_invalid)
+        if not schema.is_binding:
+            _check_name(schema, schema.keys[0], clean.get(schema.keys[0]))
         if schema.binding_parent is not None:
             scope.require_parent(schema, str(clean[schema.binding_parent]))
         for attr in schema.keys:
@@ -282,6 +303,7 @@ class Writes:
         old_n, new_n = norm(old), norm(new)
         if (old_n,) not in table.rows:
             raise no_such(key_attr, old)
+        _check_name(schema, "newname", new)
         if (new_n,) in table.rows:
             raise exists()
         table.rename((old_n,), key_attr, new)

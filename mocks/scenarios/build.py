@@ -282,10 +282,10 @@ def mixed() -> dict[str, Any]:
     p.svc("svc_weird_01", "weird-01", "10.20.1.121", ANY_PORT, "ANY", "NO", "YES",
           vservers=("vs_weird_mode",), monitors=("mon_ping",))
 
-    # Names that need URL encoding (space and slash).
-    p.vs("web tier/app 1", "203.0.113.50", ANY_PORT, "ANY", "MAC", lbmethod="ROUNDROBIN")
-    p.svc("svc web tier/app 1", "srv web tier/app 1", "10.20.2.131", ANY_PORT, "ANY", "NO",
-          "YES", vservers=("web tier/app 1",), monitors=("mon_ping",))
+    # Names that need URL encoding (space, colon, at sign); an appliance refuses `/` in names.
+    p.vs("web tier:app@1", "203.0.113.50", ANY_PORT, "ANY", "MAC", lbmethod="ROUNDROBIN")
+    p.svc("svc web tier:app@1", "srv web tier:app@1", "10.20.2.131", ANY_PORT, "ANY", "NO",
+          "YES", vservers=("web tier:app@1",), monitors=("mon_ping",))
 
     # Disabled vserver; disabled service next to a good one.
     p.vs("vs_disabled_mac", "203.0.113.51", ANY_PORT, "ANY", "MAC", lbmethod="ROUNDROBIN",

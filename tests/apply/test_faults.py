@@ -236,13 +236,13 @@ def test_node_turning_secondary_mid_apply_is_reported_and_finished_on_the_primar
     assert "this node is now an HA secondary" in run.out
     assert f"nsfix rollback {journal} --url https://PRIMARY" in run.out
     [left] = [line for line in run.out.splitlines() if "rollback failed" in line]
-    assert left.strip().startswith("c1 service/svc web tier/app 1")
-    assert usip_of(mock)["svc web tier/app 1"] == "YES"  # left as applied: the operator acts
+    assert left.strip().startswith("c1 service/svc web tier:app@1")
+    assert usip_of(mock)["svc web tier:app@1"] == "YES"  # left as applied: the operator acts
 
     mock.appliance.set_ha_state("Primary")
     finish = nsfix("rollback", str(journal), "--yes", "--settle", "0")
     assert finish.code == 0, finish.out + finish.err
-    assert "c1 service/svc web tier/app 1" in finish.out
+    assert "c1 service/svc web tier:app@1" in finish.out
     assert_same_config(before, mock.appliance)
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
+from mocks import sessions
 from tests.apply.helpers import (
     PASSWORD,
     Nsfix,
@@ -32,14 +33,15 @@ def test_no_secret_in_any_output_log_or_journal(
 ) -> None:
     # Remember every session token the mock hands out, to look for them too.
     tokens: list[str] = []
-    real: Callable[[int], str] = secrets.token_urlsafe
+    real: Callable[[str], str] = sessions.new_token
 
-    def issued(nbytes: int) -> str:
-        token = real(nbytes)
-        tokens.append(token)
+    def issued(style: str) -> str:
+        token = real(style)
+        # Raw (body, cookie) and URL-encoded (Set-Cookie): neither may show anywhere.
+        tokens.extend((token, quote(token, safe="")))
         return token
 
-    monkeypatch.setattr(secrets, "token_urlsafe", issued)
+    monkeypatch.setattr(sessions, "new_token", issued)
     caplog.set_level(logging.DEBUG)
     mock = appliance("mixed")
     plan_path = tmp_path / "plan.json"
@@ -61,7 +63,7 @@ def test_no_secret_in_any_output_log_or_journal(
     runs.append(nsfix("confirm", str(journal)))
 
     assert mock.appliance.counters["logins"] >= 5
-    assert len(tokens) == mock.appliance.counters["logins"]
+    assert len(tokens) == 2 * mock.appliance.counters["logins"]
     assert any("DEBUG" in run.err for run in runs)  # -vv did log
     texts = {f"run {i}": run.out + run.err for i, run in enumerate(runs)}
     texts |= {str(path): path.read_text() for path in journal_files(journal_dir)}

@@ -59,7 +59,7 @@ def test_inventory_takes_the_same_few_requests_whatever_the_size(
     assert [v["dsr"] for v in document["lbvservers"]] == sorted(
         (v["dsr"] for v in document["lbvservers"]), reverse=True
     )
-    assert "web tier/app 1" in names  # names with spaces and slashes survive the round trip
+    assert "web tier:app@1" in names  # names with spaces, colons and @ survive the round trip
     defects = {(d["name"], d["problem"]) for d in document["defects"]}
     assert ("svc_badaddr_01", "not an IPv4 or IPv6 address") in defects
     assert ("vs_weird_mode", "unknown redirection mode") in defects

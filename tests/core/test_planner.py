@@ -92,7 +92,7 @@ def test_mixed_refusals_each_have_their_reason() -> None:
     assert "--dedicated-copies" in shared.alternative
     changed = {c.object.name for c in the_plan.changes}
     assert changed == {
-        "svc web tier/app 1",
+        "svc web tier:app@1",
         "svc_dormant_01",
         "svc_tos_01",
         "svc_tunnel_01",

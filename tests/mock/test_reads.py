@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -25,36 +26,63 @@ def twice(name: str) -> str:
     return quote(quote(name, safe=""), safe="")
 
 
-# NetScaler names start with a letter or underscore; after that anything may appear here, even
-# characters the appliance would refuse, so the test exercises URL encoding and nothing else.
-NAMES = st.builds(
-    lambda first, rest: first + rest,
-    st.sampled_from("abcXYZ_"),
-    st.text(st.characters(exclude_categories=["Cs"]), max_size=30),
+# NetScaler names (reference §1): a letter or underscore, then letters, digits and
+# `_ # . space : @ = -`; most of those need URL encoding, `#` even cuts a URL short unencoded.
+LEGAL = "abcXYZ019_#. :@=-"
+NAMES = st.builds(lambda first, rest: first + rest, st.sampled_from("abcXYZ_"),
+                  st.text(st.sampled_from(LEGAL), max_size=30))
+# Names holding at least one character an appliance refuses (`/`, `%`, `+`, non-ASCII ...).
+ILLEGAL = st.builds(
+    lambda head, bad, tail: head + bad + tail,
+    st.sampled_from("abc_"),
+    st.characters(exclude_categories=["Cs"]).filter(
+        lambda c: re.fullmatch(r"[A-Za-z0-9_#. :@=-]", c) is None),
+    st.text(st.sampled_from(LEGAL), max_size=5),
 )
 
 
-def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: MockFactory) -> None:
-    running = mock_appliance_factory({})
+def _for_every_name(running: RunningMock, names: st.SearchStrategy[str], examples: int,
+                    check: Callable[[requests.Session, str, dict[str, Any]], None]) -> None:
+    """Run check(http, base_url, body) for each generated name, as nsroot, per request."""
     with requests.Session() as http:
         http.headers.update({"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
         base = f"{running.url}/nitro/v1/config/service"
 
-        @settings(max_examples=60, deadline=None,
+        @settings(max_examples=examples, deadline=None,
                   suppress_health_check=[HealthCheck.function_scoped_fixture])
-        @given(name=NAMES)
-        def check(name: str) -> None:
-            body = {"service": {"name": name, "ip": "10.0.0.5", "servicetype": "HTTP",
-                                "port": 80}}
-            added = http.post(base, json=body, timeout=10)
-            assert added.status_code == 201, added.text
-            got = http.get(f"{base}/{twice(name)}", timeout=10)
-            assert got.status_code == 200, got.text
-            assert got.json()["service"][0]["name"] == name
-            assert http.delete(f"{base}/{twice(name)}", timeout=10).status_code == 200
-            assert http.get(f"{base}/{twice(name)}", timeout=10).status_code == 404
+        @given(name=names)
+        def each(name: str) -> None:
+            check(http, base, {"service": {"name": name, "ip": "10.0.0.5",
+                                           "servicetype": "HTTP", "port": 80}})
 
-        check()
+        each()
+
+
+def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: MockFactory) -> None:
+    def check(http: requests.Session, base: str, body: dict[str, Any]) -> None:
+        name = body["service"]["name"]
+        added = http.post(base, json=body, timeout=10)
+        assert added.status_code == 201, added.text
+        got = http.get(f"{base}/{twice(name)}", timeout=10)
+        assert got.status_code == 200, got.text
+        assert got.json()["service"][0]["name"] == name
+        assert http.delete(f"{base}/{twice(name)}", timeout=10).status_code == 200
+        assert http.get(f"{base}/{twice(name)}", timeout=10).status_code == 404
+
+    _for_every_name(mock_appliance_factory({}), NAMES, 60, check)
+
+
+def test_a_name_outside_the_netscaler_charset_is_refused(
+        mock_appliance_factory: MockFactory) -> None:
+    running = mock_appliance_factory({})
+
+    def check(http: requests.Session, base: str, body: dict[str, Any]) -> None:
+        refused = http.post(base, json=body, timeout=10)
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["errorcode"] == 1097
+        assert running.appliance.config()["service"] == []
+
+    _for_every_name(running, ILLEGAL, 40, check)
 
 
 def test_single_encoded_name_with_space_also_resolves(nitro: Nitro, basic: dict[str, Any],
@@ -64,11 +92,33 @@ def test_single_encoded_name_with_space_also_resolves(nitro: Nitro, basic: dict[
     assert nitro.one("service/web%20svc")["name"] == "web svc"
 
 
-def test_attrs_returns_only_those_plus_the_key(nitro: Nitro) -> None:
+def test_attrs_returns_only_those_asked_for(nitro: Nitro) -> None:
+    records = nitro.records("service?attrs=usip,svrstate")
+    assert {tuple(sorted(r)) for r in records} == {("svrstate", "usip")}
+    binding = nitro.records("lbvserver_service_binding/vs_dsr?attrs=curstate")
+    assert binding[0].keys() == {"curstate"}
+    assert nitro.records("service?attrs=nosuchattr") == [{}, {}, {}]
+
+
+def test_attrs_with_keys_switch_adds_the_keys(
+        mock_appliance_factory: MockFactory, basic: dict[str, Any]) -> None:
+    basic["_mock"]["attrs_keys"] = True
+    nitro = Nitro(mock_appliance_factory(basic).url)
     records = nitro.records("service?attrs=usip,svrstate")
     assert {tuple(sorted(r)) for r in records} == {("name", "svrstate", "usip")}
     binding = nitro.records("lbvserver_service_binding/vs_dsr?attrs=curstate")
     assert binding[0].keys() == {"name", "servicename", "curstate"}
+
+
+def test_attrs_unknown_switch_refuses_an_unknown_attribute(
+        mock_appliance_factory: MockFactory, basic: dict[str, Any]) -> None:
+    basic["_mock"]["attrs_unknown"] = "error"
+    nitro = Nitro(mock_appliance_factory(basic).url)
+    reply = nitro.get("service?attrs=usip,nosuchattr")
+    assert reply.status_code == 599
+    assert reply.json() == {"errorcode": 278, "message": "Invalid argument [nosuchattr]",
+                            "severity": "ERROR"}
+    assert nitro.records("service?attrs=usip,svrstate")[0].keys() == {"usip", "svrstate"}
 
 
 def test_filter_exact_regex_and_computed(nitro: Nitro) -> None:
@@ -216,7 +266,7 @@ def test_unmodeled_types_are_served_as_given(mock_appliance_factory: MockFactory
 
 
 def test_computed_states(nitro: Nitro, mock: RunningMock) -> None:
-    states = {r["name"]: r["curstate"] for r in nitro.records("lbvserver?attrs=curstate")}
+    states = {r["name"]: r["curstate"] for r in nitro.records("lbvserver?attrs=name,curstate")}
     assert states == {"vs_dsr": "UP", "vs_web": "UP", "vs_empty": "DOWN"}
     dsr = nitro.one("lbvserver/vs_dsr")
     assert (dsr["health"], dsr["totalservices"], dsr["activeservices"]) == ("50", "2", "1")

@@ -27,8 +27,10 @@ def test_login_sets_cookie_and_returns_sessionid(mock: RunningMock) -> None:
     assert body["errorcode"] == 0
     assert body["severity"] == "NONE"
     token = body["sessionid"]
-    assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", token)
-    assert reply.headers["Set-Cookie"] == f"NITRO_AUTH_TOKEN={token}; path=/nitro/v1"
+    # Shaped like an appliance's token: `#` must be URL-encoded wherever it travels in a cookie.
+    assert re.fullmatch(r"##[0-9A-F]{64}", token)
+    encoded = quote(token, safe="")
+    assert reply.headers["Set-Cookie"] == f"NITRO_AUTH_TOKEN={encoded}; path=/nitro/v1"
     assert reply.headers["Server"] == "Apache"
     assert reply.headers["Content-Type"] == "application/json; charset=utf-8"
     assert "no-cache" in reply.headers["Cache-Control"]
@@ -83,7 +85,7 @@ def test_missing_and_unknown_tokens(mock: RunningMock) -> None:
     url = f"{mock.url}/nitro/v1/config/lbvserver"
     missing = requests.get(url, timeout=10)
     assert missing.status_code == 401
-    assert missing.json()["errorcode"] == 1026
+    assert missing.json()["errorcode"] == 444
     unknown = requests.get(url, headers={"Cookie": "NITRO_AUTH_TOKEN=made-up"}, timeout=10)
     assert unknown.status_code == 401
     assert unknown.json() == {"errorcode": 444,

@@ -557,10 +557,10 @@ def test_mixed_vserver_with_unknown_redirection_mode(mx: Index) -> None:
     assert mx.svc_bindings["vs_weird_mode"] == ["svc_weird_01"]
 
 
-def test_mixed_names_with_spaces_and_slashes_are_bound(mx: Index) -> None:
-    assert "web tier/app 1" in mx.vservers
-    assert mx.svc_bindings["web tier/app 1"] == ["svc web tier/app 1"]
-    assert mx.services["svc web tier/app 1"]["servername"] == "srv web tier/app 1"
+def test_mixed_names_needing_url_encoding_are_bound(mx: Index) -> None:
+    assert "web tier:app@1" in mx.vservers
+    assert mx.svc_bindings["web tier:app@1"] == ["svc web tier:app@1"]
+    assert mx.services["svc web tier:app@1"]["servername"] == "srv web tier:app@1"
 
 
 def test_mixed_disabled_vserver_and_disabled_service(mx: Index) -> None:
