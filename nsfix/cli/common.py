@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from nsfix.operations import Phase, explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
 from nsfix.reports.text import text_lines, visible
-from nsfix.settings import SettingsError, Target
+from nsfix.settings import Target
 from nsfix.shell import (
     PartitionRead,
     load_snapshot_file,
@@ -52,8 +53,17 @@ app = typer.Typer(
         "the client's source IP, and fix it safely through NITRO."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion and --show-completion (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Environment: NSFIX_URL, NSFIX_USER, NSFIX_PASSWORD or NSFIX_PASSWORD_FILE (never a "
+        "password on the command line), NSFIX_CA_BUNDLE (a private CA; REQUESTS_CA_BUNDLE and "
+        "CURL_CA_BUNDLE are not used), NSFIX_TIMEOUT (seconds per NITRO reply), "
+        "NSFIX_JOURNAL_DIR (apply journals), NO_COLOR. "
+        "Shell completion: nsfix --install-completion. Guide: docs/guide.md."
+    ),
 )
 
 
@@ -136,9 +146,22 @@ class VisibleFormatter(logging.Formatter):
         return visible(super().formatMessage(record))
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the stderr of the moment: while a progress display runs, that is the display's
+    proxy, which prints a line (a retry said) above the bars instead of through them."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("nsfix")
     root.handlers[:] = [handler]
@@ -268,16 +291,28 @@ def write_out(text: str, output: Path | None) -> None:
         say(f"wrote {output}")
 
 
-def parse_duration(text: str) -> float:
-    """`90s`, `5m`, `1h`, `300` (seconds) → seconds."""
-    import re
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
+
+def parse_duration(text: str, option: str) -> float:
+    """`90s`, `5m`, `1h` → seconds. A bare number is refused: a Junos user reads
+    `commit confirmed 5` as minutes, so nsfix never guesses which unit was meant."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
     if not match:
-        raise SettingsError(f"{text!r} is not a duration (use 90s, 5m or 1h)")
-    value = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+        raise typer.BadParameter(
+            f"{text!r} is not a duration: write a number and a unit, e.g. 90s, 5m or 1h",
+            param_hint=option,
+        )
+    number, unit = match.groups()
+    if not unit:
+        raise typer.BadParameter(
+            f"{text!r} has no unit: write {number}s for seconds or {number}m for minutes "
+            f"(or {number}h for hours)",
+            param_hint=option,
+        )
+    value = float(number) * DURATION_UNITS[unit]
     if value <= 0:
-        raise SettingsError("the duration must be positive")
+        raise typer.BadParameter("the duration must be more than zero", param_hint=option)
     return value
 
 

@@ -32,6 +32,7 @@ from nsfix.cli.common import (
     write_out,
 )
 from nsfix.cli.options import (
+    DEFAULT_TIMEOUT,
     AllPartitionsOption,
     CaBundleOption,
     Connection,
@@ -110,7 +111,7 @@ def inventory(
             dir_okay=False,
         ),
     ] = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -160,7 +161,7 @@ def audit(
             dir_okay=False,
         ),
     ] = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -369,7 +370,7 @@ def plan_command(
             file_okay=False,
         ),
     ] = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -458,7 +459,7 @@ def explain(
     no_builtin_playbook: NoBuiltinOption = False,
     server_facts: ServerFactsOption = None,
     from_file: FromFileOption = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
