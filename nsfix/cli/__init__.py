@@ -65,21 +65,32 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
 
 
+HELP_OPTIONS = ["-h", "--help"]
+
+
 def command() -> typer.core.TyperGroup:
     """The command tree typer builds, with two conventions it leaves to the application:
     `nsfix COMMAND --version` works as `nsfix --version` does, and help names what an option
     takes in words (SECONDS, FILE, NAME) rather than Python types (<float range>, <list[str]>)."""
     group = typer.main.get_command(app)
     assert isinstance(group, typer.core.TyperGroup)
-    [version] = [copy.copy(p) for p in group.params if p.name == "version"]
-    version.expose_value = False  # the commands' functions do not take it
+    [root_version] = [p for p in group.params if p.name == "version"]
     for cmd in (group, *group.commands.values()):
-        context = typer.Context(cmd, info_name=cmd.name)
-        for param in cmd.params:
-            if isinstance(param, typer.core.TyperOption) and param.metavar is None:
-                param.metavar = readable_metavar(param, context)
         if cmd is not group:
+            version = copy.copy(root_version)
+            version.expose_value = False  # the commands' functions do not take it
             cmd.params.append(version)
+        context = typer.Context(cmd, info_name=cmd.name, help_option_names=HELP_OPTIONS)
+        # click makes the help option once per command and keeps it: readable from here on.
+        for param in (*cmd.params, cmd.get_help_option(context)):
+            if param is None:
+                continue
+            if param.metavar is not None:
+                continue
+            if isinstance(param, typer.core.TyperOption):
+                param.metavar = readable_metavar(param, context)
+            elif isinstance(param, typer.core.TyperArgument) and param.name:
+                param.metavar = param.name.upper()  # PLAN_FILE, not {plan_file}
     return group
 
 

@@ -23,7 +23,7 @@ from nsfix.executor import Refused, Report, RunStatus
 from nsfix.exitcodes import ExitCode
 from nsfix.inventory import Progress
 from nsfix.model import DEFAULT_PARTITION, Snapshot
-from nsfix.nitro import NitroClient, NitroError
+from nsfix.nitro import NitroClient, NitroError, NitroPlainHttp
 from nsfix.operations import Phase, explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
@@ -56,6 +56,7 @@ app = typer.Typer(
     # --install-completion and --show-completion (bash, zsh, fish, PowerShell).
     add_completion=True,
     pretty_exceptions_enable=False,
+    # -h is --help, as in most Unix tools (click accepts only --help unless told).
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=(
         "Environment: NSFIX_URL, NSFIX_USER, NSFIX_PASSWORD or NSFIX_PASSWORD_FILE (never a "
@@ -115,6 +116,12 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
             if isinstance(exc, NitroError)
             else str(exc)
         )
+        if isinstance(exc, NitroPlainHttp) and target and "://" not in target:
+            message = (
+                f"{target}: https was assumed; the server answered plain HTTP. If it only "
+                f"speaks HTTP, say so: --url http://{target} (plain HTTP is accepted only to "
+                "loopback, or with --insecure)"
+            )
         if json_result:
             emit_failure(RunStatus.ERROR, exc.exit_code, [message])
         fail(message, exc.exit_code)
@@ -143,6 +150,7 @@ class VisibleFormatter(logging.Formatter):
     a traceback below a line keeps its own line breaks."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        record.lower = record.levelname.lower()
         return visible(super().formatMessage(record))
 
 
@@ -162,7 +170,13 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 def configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
     handler = StderrHandler()
-    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # By default only warnings show, in the words of nsfix's other messages; -v adds times.
+    layout = (
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        if verbose
+        else "nsfix: %(lower)s: %(message)s"
+    )
+    handler.setFormatter(VisibleFormatter(layout))
     root = logging.getLogger("nsfix")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -226,14 +240,20 @@ def phases(quiet: bool) -> Phase:
 
 
 @contextmanager
-def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | None]:
-    """A transient progress bar per partition on stderr, only when a person is watching."""
+def progress_bars(
+    enabled: bool, url: str | None = None
+) -> Iterator[Callable[[str], Progress | None] | None]:
+    """A transient progress bar per partition on stderr, only when a person is watching;
+    until the first one, a spinner says which appliance nsfix is waiting for."""
     if not enabled:
         yield None
         return
     with live_display(stderr_console()) as bars:
+        waiting = [bars.add_task(visible(f"connecting to {url}"), total=None)] if url else []
 
         def for_partition(partition: str) -> Progress:
+            while waiting:
+                bars.remove_task(waiting.pop())
             name = visible(partition)
             task = bars.add_task(f"{name}: reading", total=1)
 
@@ -249,7 +269,7 @@ def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | 
 def read(
     target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
 ) -> list[PartitionRead]:
-    with progress_bars(watched(quiet)) as progress:
+    with progress_bars(watched(quiet), target.url) as progress:
         return read_partitions(
             target,
             partitions,

@@ -214,7 +214,7 @@ def audit(
             ]
         else:
             target = connection.target()
-            with progress_bars(watched(quiet)) as progress:
+            with progress_bars(watched(quiet), target.url) as progress:
                 targets = audit_appliance(
                     target,
                     source.partitions,

@@ -13,6 +13,7 @@ from nsfix.nitro.errors import (
     NitroNotFound,
     NitroProtocolError,
     NitroSessionExpired,
+    NitroPlainHttp,
     NitroTransportError,
 )
 from nsfix.nitro.replies import SESSION_EXPIRED_CODES
@@ -35,6 +36,7 @@ __all__ = [
     "NitroNotFound",
     "NitroProtocolError",
     "NitroSessionExpired",
+    "NitroPlainHttp",
     "NitroTransportError",
     "NitroWriter",
     "RequestStats",

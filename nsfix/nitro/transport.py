@@ -24,7 +24,7 @@ import tenacity
 from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, MaxRetryError
 
 from nsfix.nitro.encoding import body_text
-from nsfix.nitro.errors import NitroError, NitroTransportError
+from nsfix.nitro.errors import NitroError, NitroPlainHttp, NitroTransportError
 
 log = logging.getLogger("nsfix.nitro")
 
@@ -304,6 +304,14 @@ class Transport:
                 )
                 content = response.content
         except requests.exceptions.SSLError as exc:
+            if _plain_http_answer(exc):
+                raise _Fatal(
+                    NitroPlainHttp(
+                        f"{self.url} answered plain HTTP, not TLS: check the URL's scheme and port",
+                        method=call.method,
+                        resource=call.resource,
+                    )
+                ) from exc
             raise _Fatal(
                 NitroTransportError(
                     f"TLS with {self.url} failed (certificate not trusted? pass a CA bundle): "
@@ -430,6 +438,27 @@ def _never_sent(exc: requests.RequestException) -> bool:
             pending.append(current.reason)
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
         pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return False
+
+
+# OpenSSL's words for a TLS record that is not one: what a plain HTTP reply looks like to it.
+_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
+
+
+def _plain_http_answer(exc: BaseException) -> bool:
+    """True when the TLS handshake failed because the server answered without TLS."""
+    pending: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError) and current.reason in _NOT_TLS_REASONS:
+            return True
+        nested = (current.__cause__, current.__context__, getattr(current, "reason", None))
+        pending.extend(e for e in nested if isinstance(e, BaseException))
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return False
 
 
