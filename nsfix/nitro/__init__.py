@@ -11,9 +11,9 @@ from nsfix.nitro.errors import (
     NitroExists,
     NitroNotAuthorized,
     NitroNotFound,
+    NitroPlainHttp,
     NitroProtocolError,
     NitroSessionExpired,
-    NitroPlainHttp,
     NitroTransportError,
 )
 from nsfix.nitro.replies import SESSION_EXPIRED_CODES
@@ -34,9 +34,9 @@ __all__ = [
     "NitroExists",
     "NitroNotAuthorized",
     "NitroNotFound",
+    "NitroPlainHttp",
     "NitroProtocolError",
     "NitroSessionExpired",
-    "NitroPlainHttp",
     "NitroTransportError",
     "NitroWriter",
     "RequestStats",

@@ -76,9 +76,11 @@ def test_help_lists_the_environment_variables(
     text = " ".join(nsfix("--help").out.split())
     for name in ("NSFIX_URL", "NSFIX_CA_BUNDLE", "NSFIX_TIMEOUT", "REQUESTS_CA_BUNDLE"):
         assert name in text
-    assert "--install-completion" in text and "--show-completion" in text
+    assert "--install-completion" in text
+    assert "--show-completion" in text
     audit = " ".join(nsfix("audit", "--help").out.split())
-    assert "NSFIX_TIMEOUT" in audit and "NSFIX_CA_BUNDLE" in audit
+    assert "NSFIX_TIMEOUT" in audit
+    assert "NSFIX_CA_BUNDLE" in audit
 
 
 def test_a_bad_nsfix_timeout_is_a_usage_error(
@@ -102,7 +104,7 @@ def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None
             "COMP_WORDS": words,
             "COMP_CWORD": str(len(words.split()) - 1),
         }
-        done = subprocess.run(  # noqa: S603 - our own entry point
+        done = subprocess.run(
             [str(nsfix_bin)], env=env, capture_output=True, text=True, timeout=60, check=False
         )
         assert done.returncode == 0, done.stderr
@@ -110,7 +112,7 @@ def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None
 
     assert complete("nsfix au") == ["audit"]
     assert complete("nsfix audit --fa") == ["--fail-on"]
-    script = subprocess.run(  # noqa: S603
+    script = subprocess.run(
         [str(nsfix_bin), "--show-completion", "bash"],
         capture_output=True,
         text=True,

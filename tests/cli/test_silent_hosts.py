@@ -99,7 +99,7 @@ def test_the_nsfix_program_bounds_its_wait_from_nsfix_timeout(
     }
     program = Path(sys.executable).with_name("nsfix")
     started = time.monotonic()
-    done = subprocess.run(  # noqa: S603 - our own entry point, fixed arguments
+    done = subprocess.run(
         [str(program), "audit"],
         env=env,
         cwd=tmp_path,
@@ -154,7 +154,8 @@ def test_https_assumed_to_a_plain_http_server_says_so(nsfix: Nsfix, plain_http: 
     assert run.code == ExitCode.ERROR
     assert "https was assumed; the server answered plain HTTP" in text
     assert f"--url http://127.0.0.1:{plain_http}" in text
-    assert "certificate" not in text and "CA bundle" not in text
+    assert "certificate" not in text
+    assert "CA bundle" not in text
 
 
 def test_https_given_to_a_plain_http_server_points_at_the_scheme(
@@ -165,7 +166,8 @@ def test_https_given_to_a_plain_http_server_points_at_the_scheme(
     text = error_of(run)
     assert run.code == ExitCode.ERROR
     assert f"{url} answered plain HTTP, not TLS: check the URL's scheme and port" in text
-    assert "certificate" not in text and "CA bundle" not in text
+    assert "certificate" not in text
+    assert "CA bundle" not in text
 
 
 def test_on_a_terminal_the_wait_names_the_appliance_before_any_reply(
