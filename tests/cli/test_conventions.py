@@ -4,6 +4,7 @@ help, shell completion, environment variables and durations with a unit."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -150,3 +151,23 @@ def test_durations_with_a_unit(text: str, seconds: float) -> None:
     from nsfix.cli.common import parse_duration
 
     assert parse_duration(text, "--confirm-within") == seconds
+
+
+def test_every_option_the_readme_and_guide_show_is_one_the_command_takes() -> None:
+    """The README once listed --all-partitions as if every command took it."""
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text() + (root / "docs" / "guide.md").read_text()
+    group = command()
+    checked = 0
+    wrong = []
+    for match in re.finditer(r"nsfix ([a-z]+)((?: [^`\n#|]*)?)", text):
+        cmd = group.commands.get(match.group(1))
+        if cmd is None:
+            continue
+        known = {o for p in cmd.params for o in (*p.opts, *getattr(p, "secondary_opts", []))}
+        for option in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", match.group(2)):
+            checked += 1
+            if option not in known | {"-h", "--help"}:
+                wrong.append(f"{match.group(0).strip()}: {option}")
+    assert wrong == []
+    assert checked > 40
