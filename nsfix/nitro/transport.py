@@ -12,7 +12,7 @@ import ssl
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from http.cookiejar import CookieJar
@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 import tenacity
-from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning
 
 from nsfix.nitro.encoding import body_text
 from nsfix.nitro.errors import NitroError, NitroPlainHttp, NitroTransportError
@@ -423,22 +423,9 @@ def _never_sent(exc: requests.RequestException) -> bool:
     """True when requests failed before any byte of the request could reach the appliance."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    pending: list[BaseException] = [exc]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        # urllib3 raises NewConnectionError (refused, unreachable, DNS), a subclass of
-        # ConnectTimeoutError, only while opening the connection.
-        if isinstance(current, ConnectTimeoutError):
-            return True
-        if isinstance(current, MaxRetryError) and current.reason is not None:
-            pending.append(current.reason)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return False
+    # urllib3 raises NewConnectionError (refused, unreachable, DNS), a subclass of
+    # ConnectTimeoutError, only while opening the connection.
+    return any(isinstance(current, ConnectTimeoutError) for current in _causes(exc))
 
 
 # OpenSSL's words for a TLS record that is not one: what a plain HTTP reply looks like to it.
@@ -447,19 +434,27 @@ _NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", 
 
 def _plain_http_answer(exc: BaseException) -> bool:
     """True when the TLS handshake failed because the server answered without TLS."""
-    pending: list[BaseException] = [exc]
+    return any(
+        isinstance(current, ssl.SSLError) and current.reason in _NOT_TLS_REASONS
+        for current in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps, nearest first: requests wraps urllib3 wraps the socket error,
+    through causes, contexts, a `reason` (MaxRetryError) and exceptions among the args."""
     seen: set[int] = set()
+    pending: list[BaseException] = [exc]
     while pending:
-        current = pending.pop()
+        current = pending.pop(0)
         if id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, ssl.SSLError) and current.reason in _NOT_TLS_REASONS:
-            return True
-        nested = (current.__cause__, current.__context__, getattr(current, "reason", None))
-        pending.extend(e for e in nested if isinstance(e, BaseException))
+        yield current
+        for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(nested, BaseException):
+                pending.append(nested)
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-    return False
 
 
 def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:
@@ -482,13 +477,7 @@ def _plain_cause(cause: BaseException) -> str | None:
 
     requests wraps urllib3 wraps the socket error; the chain is walked to find the real one.
     """
-    seen: set[int] = set()
-    pending: list[BaseException] = [cause]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
+    for current in _causes(cause):
         if isinstance(current, ssl.SSLCertVerificationError):
             detail = getattr(current, "verify_message", None) or current
             return f"TLS certificate not trusted ({detail}); give the CA with --ca-bundle"
@@ -502,8 +491,4 @@ def _plain_cause(cause: BaseException) -> str | None:
             return "connection reset by the peer"
         if isinstance(current, TimeoutError | socket.timeout):
             return "timed out"
-        for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
-            if isinstance(nested, BaseException):
-                pending.append(nested)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return None

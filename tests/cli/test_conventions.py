@@ -98,28 +98,28 @@ def test_shell_completion_completes_commands_and_options(tmp_path: Path) -> None
     environment variable; the answer is the commands and options that fit."""
     nsfix_bin = Path(sys.executable).with_name("nsfix")
 
+    def program(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(nsfix_bin), *args],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
     def complete(words: str) -> list[str]:
-        env = {
-            **os.environ,
-            "_NSFIX_COMPLETE": "complete_bash",
-            "COMP_WORDS": words,
-            "COMP_CWORD": str(len(words.split()) - 1),
-        }
-        done = subprocess.run(
-            [str(nsfix_bin)], env=env, capture_output=True, text=True, timeout=60, check=False
+        done = program(
+            _NSFIX_COMPLETE="complete_bash",
+            COMP_WORDS=words,
+            COMP_CWORD=str(len(words.split()) - 1),
         )
         assert done.returncode == 0, done.stderr
         return done.stdout.split()
 
     assert complete("nsfix au") == ["audit"]
     assert complete("nsfix audit --fa") == ["--fail-on"]
-    script = subprocess.run(
-        [str(nsfix_bin), "--show-completion", "bash"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    script = program("--show-completion", "bash")
     assert script.returncode == 0
     assert "_NSFIX_COMPLETE" in script.stdout
 

@@ -9,6 +9,18 @@ import sys
 from pathlib import Path
 
 
+def nsfix_program(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """nsfix run as its own process, as `make demo` runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "nsfix", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
 def test_the_demo_runs_the_whole_loop_and_keeps_what_it_printed(tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -19,14 +31,7 @@ def test_the_demo_runs_the_whole_loop_and_keeps_what_it_printed(tmp_path: Path) 
         "TMPDIR": str(temp),
     }
     env.pop("NSFIX_JOURNAL_DIR", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "nsfix", "demo"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
+    done = nsfix_program("demo", env=env)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for step in (
@@ -51,14 +56,7 @@ def test_the_demo_runs_the_whole_loop_and_keeps_what_it_printed(tmp_path: Path) 
     assert journal.is_file()
     assert journal.parent.parent == temp
     assert (journal.parent / "plan.json").is_file()
-    status = subprocess.run(
-        [sys.executable, "-m", "nsfix", "status", str(journal)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    status = nsfix_program("status", str(journal), env=env)
     assert status.returncode == 0, status.stderr
     assert "run: ended (rolled-back)" in status.stdout
     next_steps = out[out.index("What to try next:") :]
@@ -67,13 +65,11 @@ def test_the_demo_runs_the_whole_loop_and_keeps_what_it_printed(tmp_path: Path) 
 
 
 def test_a_demo_with_nothing_to_fix_still_says_what_to_try_next(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "nsfix", "demo", "--scenario", "healthy"],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = nsfix_program(
+        "demo",
+        "--scenario",
+        "healthy",
         env={**os.environ, "HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
-        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "journal" not in done.stdout
