@@ -29,22 +29,10 @@ BASIC: dict[str, Any] = {
         {"name": "srv2", "ipaddress": "10.0.0.12"},
     ],
     "service": [
-        {
-            "name": "svc_dsr_1",
-            "servername": "srv1",
-            "ipaddress": "10.0.0.11",
-            "servicetype": "ANY",
-            "port": 65535,
-            "usip": "NO",
-        },
-        {
-            "name": "svc_dsr_2",
-            "servername": "srv2",
-            "ipaddress": "10.0.0.12",
-            "servicetype": "ANY",
-            "port": 65535,
-            "svrstate": "DOWN",
-        },
+        {"name": "svc_dsr_1", "servername": "srv1", "ipaddress": "10.0.0.11",
+         "servicetype": "ANY", "port": 65535, "usip": "NO"},
+        {"name": "svc_dsr_2", "servername": "srv2", "ipaddress": "10.0.0.12",
+         "servicetype": "ANY", "port": 65535, "svrstate": "DOWN"},
         {"name": "svc_web", "ipaddress": "10.0.0.13", "servicetype": "HTTP", "port": 80},
     ],
     "servicegroup": [{"servicegroupname": "sg_app", "servicetype": "TCP"}],
@@ -53,13 +41,8 @@ BASIC: dict[str, Any] = {
         {"servicegroupname": "sg_app", "ip": "10.0.0.22", "port": 8080, "svrstate": "DOWN"},
     ],
     "lbvserver": [
-        {
-            "name": "vs_dsr",
-            "ipv46": "203.0.113.10",
-            "servicetype": "ANY",
-            "port": 65535,
-            "m": "MAC",
-        },
+        {"name": "vs_dsr", "ipv46": "203.0.113.10", "servicetype": "ANY", "port": 65535,
+         "m": "MAC"},
         {"name": "vs_web", "ipv46": "203.0.113.11", "servicetype": "HTTP", "port": 80},
         {"name": "vs_empty", "ipv46": "203.0.113.12", "servicetype": "TCP", "port": 8080},
     ],
@@ -88,26 +71,18 @@ class Nitro:
     def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
         self.url = url
         self.http = requests.Session()
-        self.headers = dict(
-            headers if headers is not None else {"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"}
-        )
+        self.headers = dict(headers if headers is not None else
+                            {"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
 
     def config(self, path: str) -> str:
         return f"{self.url}/nitro/v1/config/{path}"
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        api: str = "config",
-        timeout: float = 10,
-    ) -> requests.Response:
+    def request(self, method: str, path: str, body: Any = None,
+                headers: dict[str, str] | None = None, api: str = "config",
+                timeout: float = 10) -> requests.Response:
         merged = {**self.headers, **(headers or {})}
-        return self.http.request(
-            method, f"{self.url}/nitro/v1/{api}/{path}", json=body, headers=merged, timeout=timeout
-        )
+        return self.http.request(method, f"{self.url}/nitro/v1/{api}/{path}", json=body,
+                                 headers=merged, timeout=timeout)
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.request("GET", path, **kw)
@@ -121,12 +96,8 @@ class Nitro:
     def delete(self, path: str, **kw: Any) -> requests.Response:
         return self.request("DELETE", path, **kw)
 
-    def login(
-        self,
-        username: str = "nsroot",
-        password: str = NSROOT_PASSWORD,
-        timeout: float | None = None,
-    ) -> str:
+    def login(self, username: str = "nsroot", password: str = NSROOT_PASSWORD,
+              timeout: float | None = None) -> str:
         """Log in and carry the token from now on as `Cookie: NITRO_AUTH_TOKEN`."""
         body: dict[str, Any] = {"username": username, "password": password}
         if timeout is not None:

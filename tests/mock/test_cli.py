@@ -29,11 +29,8 @@ def scenario_file(tmp_path: Path) -> Path:
 
 def _spawn(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "mocks", *args],
-        cwd=ROOT,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        [sys.executable, "-m", "mocks", *args], cwd=ROOT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
 
 
@@ -51,20 +48,15 @@ def served(scenario_file: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
 
 
 def test_prints_url_first_serves_and_exits_cleanly_on_sigterm(
-    served: tuple[subprocess.Popen[str], str],
-) -> None:
+        served: tuple[subprocess.Popen[str], str]) -> None:
     proc, url = served
     assert url.startswith("http://127.0.0.1:")
     headers = {"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"}
     reply = requests.get(f"{url}/nitro/v1/config/lbvserver", headers=headers, timeout=10)
     assert len(reply.json()["lbvserver"]) == 3
     # --fault armed at start: the first write fails.
-    write = requests.put(
-        f"{url}/nitro/v1/config/service",
-        headers=headers,
-        timeout=10,
-        json={"service": {"name": "svc_web", "usip": "YES"}},
-    )
+    write = requests.put(f"{url}/nitro/v1/config/service", headers=headers, timeout=10,
+                         json={"service": {"name": "svc_web", "usip": "YES"}})
     assert write.status_code == 599
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=10)
@@ -87,11 +79,7 @@ def test_sigint_also_exits_zero(scenario_file: Path) -> None:
 def test_refuses_non_loopback_hosts(scenario_file: Path, host: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mocks", "--scenario", str(scenario_file), "--host", host],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        timeout=30,
-        check=False,
+        cwd=ROOT, text=True, capture_output=True, timeout=30, check=False,
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -103,21 +91,13 @@ def test_bad_scenario_and_bad_fault_are_clear_errors(tmp_path: Path) -> None:
     broken.write_text("{not json", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "mocks", "--scenario", str(broken)],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        timeout=30,
-        check=False,
+        cwd=ROOT, text=True, capture_output=True, timeout=30, check=False,
     )
     assert result.returncode == 2
     assert "broken.json: invalid JSON at line 1" in result.stderr
     result = subprocess.run(
         [sys.executable, "-m", "mocks", "--scenario", str(broken).replace("broken", "absent")],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        timeout=30,
-        check=False,
+        cwd=ROOT, text=True, capture_output=True, timeout=30, check=False,
     )
     assert result.returncode == 2
     assert "cannot read scenario" in result.stderr
@@ -125,11 +105,7 @@ def test_bad_scenario_and_bad_fault_are_clear_errors(tmp_path: Path) -> None:
     good.write_text("{}", encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "mocks", "--scenario", str(good), "--fault", "explode=1"],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        timeout=30,
-        check=False,
+        cwd=ROOT, text=True, capture_output=True, timeout=30, check=False,
     )
     assert result.returncode == 2
     assert "unknown fault 'explode'" in result.stderr
@@ -143,11 +119,8 @@ def test_generate_builds_the_appliance_from_mocks_generate() -> None:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else ""
-        reply = requests.get(
-            f"{url}/nitro/v1/config/service?count=yes",
-            timeout=10,
-            headers={"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"},
-        )
+        reply = requests.get(f"{url}/nitro/v1/config/service?count=yes", timeout=10,
+                             headers={"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
         assert reply.json()["service"] == [{"__count": expected}]
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -163,11 +136,8 @@ def test_ipv6_loopback_is_allowed() -> None:
         pytest.skip("no IPv6 loopback here")
     try:
         assert server.url.startswith("http://[::1]:")
-        reply = requests.get(
-            f"{server.url}/nitro/v1/config/nsversion",
-            timeout=10,
-            headers={"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"},
-        )
+        reply = requests.get(f"{server.url}/nitro/v1/config/nsversion", timeout=10,
+                             headers={"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
         assert reply.status_code == 200
     finally:
         server.stop()
@@ -177,10 +147,6 @@ def test_ipv6_loopback_is_allowed() -> None:
 
 def test_parse_generate() -> None:
     assert parse_generate("services=5000,vservers=500,dsr_fraction=0.5,seed=3") == {
-        "services": 5000,
-        "vservers": 500,
-        "dsr_fraction": 0.5,
-        "seed": 3,
-    }
+        "services": 5000, "vservers": 500, "dsr_fraction": 0.5, "seed": 3}
     with pytest.raises(ValueError, match="NAME=VALUE"):
         parse_generate("services")

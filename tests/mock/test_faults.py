@@ -44,22 +44,16 @@ def test_fail_write_fails_the_kth_write_and_stores_nothing(start: Any) -> None:
     assert _set_usip(nitro, "svc_dsr_1").status_code == 200
     failed = _set_usip(nitro, "svc_dsr_2")
     assert failed.status_code == 599
-    assert failed.json() == {"errorcode": 278, "message": "Invalid argument", "severity": "ERROR"}
+    assert failed.json() == {"errorcode": 278, "message": "Invalid argument",
+                             "severity": "ERROR"}
     assert _usip(running, "svc_dsr_2") == "NO"
     assert _set_usip(nitro, "svc_dsr_2").status_code == 200  # fires once
     assert running.appliance.counters["faults_fired"] == {"fail_write": 1}
 
 
 def test_fail_write_with_chosen_error_and_repeat(start: Any) -> None:
-    running, nitro = start(
-        fail_write={
-            "k": 1,
-            "status": 409,
-            "errorcode": 273,
-            "message": "Resource already exists",
-            "repeat": True,
-        }
-    )
+    running, nitro = start(fail_write={"k": 1, "status": 409, "errorcode": 273,
+                                       "message": "Resource already exists", "repeat": True})
     for name in ("svc_dsr_1", "svc_dsr_2"):
         reply = _set_usip(nitro, name)
         assert (reply.status_code, reply.json()["errorcode"]) == (409, 273)
@@ -168,12 +162,8 @@ def test_control_api(start: Any) -> None:
     assert bad.status_code == 400
     assert "unknown fault" in bad.json()["error"]
     assert requests.get(f"{control}/nothing", timeout=10).status_code == 404
-    assert (
-        requests.post(
-            f"{control}/set", json={"resource": "service", "name": "ghost", "attrs": {}}, timeout=10
-        ).status_code
-        == 400
-    )
+    assert requests.post(f"{control}/set", json={"resource": "service", "name": "ghost",
+                                                 "attrs": {}}, timeout=10).status_code == 400
 
 
 def test_stopped_mock_refuses_connections(mock_appliance_factory: MockFactory) -> None:
@@ -204,13 +194,8 @@ def test_fault_specs_are_checked() -> None:
     faults.set("fail_write", parse_fault_value("2,status=500"))
     assert faults.snapshot()["fail_write"]["status"] == 500
     assert parse_fault_arg("latency=0.5") == ("latency", 0.5)
-    for name, value in [
-        ("nope", 1),
-        ("fail_write", {"k": 0}),
-        ("fail_write", {"x": 1}),
-        ("latency", -1),
-        ("unavailable", "soon"),
-    ]:
+    for name, value in [("nope", 1), ("fail_write", {"k": 0}), ("fail_write", {"x": 1}),
+                        ("latency", -1), ("unavailable", "soon")]:
         with pytest.raises(FaultError):
             faults.set(name, value)
     faults.set("fail_write", 0)

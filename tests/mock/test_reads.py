@@ -40,14 +40,12 @@ def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: Mo
         http.headers.update({"X-NITRO-USER": "nsroot", "X-NITRO-PASS": "nsroot"})
         base = f"{running.url}/nitro/v1/config/service"
 
-        @settings(
-            max_examples=60,
-            deadline=None,
-            suppress_health_check=[HealthCheck.function_scoped_fixture],
-        )
+        @settings(max_examples=60, deadline=None,
+                  suppress_health_check=[HealthCheck.function_scoped_fixture])
         @given(name=NAMES)
         def check(name: str) -> None:
-            body = {"service": {"name": name, "ip": "10.0.0.5", "servicetype": "HTTP", "port": 80}}
+            body = {"service": {"name": name, "ip": "10.0.0.5", "servicetype": "HTTP",
+                                "port": 80}}
             added = http.post(base, json=body, timeout=10)
             assert added.status_code == 201, added.text
             got = http.get(f"{base}/{twice(name)}", timeout=10)
@@ -59,13 +57,10 @@ def test_any_name_round_trips_through_double_encoding(mock_appliance_factory: Mo
         check()
 
 
-def test_single_encoded_name_with_space_also_resolves(
-    nitro: Nitro, basic: dict[str, Any], mock: RunningMock
-) -> None:
-    nitro.post(
-        "service",
-        {"service": {"name": "web svc", "ip": "10.0.0.6", "servicetype": "HTTP", "port": 80}},
-    )
+def test_single_encoded_name_with_space_also_resolves(nitro: Nitro, basic: dict[str, Any],
+                                                      mock: RunningMock) -> None:
+    nitro.post("service", {"service": {"name": "web svc", "ip": "10.0.0.6",
+                                       "servicetype": "HTTP", "port": 80}})
     assert nitro.one("service/web%20svc")["name"] == "web svc"
 
 
@@ -79,9 +74,7 @@ def test_attrs_returns_only_those_plus_the_key(nitro: Nitro) -> None:
 def test_filter_exact_regex_and_computed(nitro: Nitro) -> None:
     assert [r["name"] for r in nitro.records("lbvserver?filter=m:MAC")] == ["vs_dsr"]
     assert [r["name"] for r in nitro.records("service?filter=name:/^svc_dsr/")] == [
-        "svc_dsr_1",
-        "svc_dsr_2",
-    ]
+        "svc_dsr_1", "svc_dsr_2"]
     assert [r["name"] for r in nitro.records("service?filter=svrstate:DOWN")] == ["svc_dsr_2"]
     assert nitro.records("lbvserver?filter=m:TOS") == []
     both = nitro.records("service?filter=servicetype:ANY,usip:NO&attrs=name")
@@ -93,13 +86,11 @@ def test_filter_exact_regex_and_computed(nitro: Nitro) -> None:
 def test_count_and_paging(nitro: Nitro) -> None:
     assert nitro.get("service?count=yes").json()["service"] == [{"__count": 3}]
     assert nitro.get("service?count=yes&filter=servicetype:ANY").json()["service"] == [
-        {"__count": 2}
-    ]
-    assert nitro.get("lbvserver?count=yes&filter=m:TOS").json()["lbvserver"] == [{"__count": 0}]
-    pages = [
-        [r["name"] for r in nitro.records(f"service?pagesize=2&pageno={n}&attrs=name")]
-        for n in (1, 2, 3)
-    ]
+        {"__count": 2}]
+    assert nitro.get("lbvserver?count=yes&filter=m:TOS").json()["lbvserver"] == [
+        {"__count": 0}]
+    pages = [[r["name"] for r in nitro.records(f"service?pagesize=2&pageno={n}&attrs=name")]
+             for n in (1, 2, 3)]
     assert pages == [["svc_dsr_1", "svc_dsr_2"], ["svc_web"], []]
 
 
@@ -120,18 +111,12 @@ def test_bindings_by_parent_in_bulk_and_aggregate(nitro: Nitro) -> None:
     assert [b["servicename"] for b in by_parent] == ["svc_dsr_1", "svc_dsr_2"]
     everything = nitro.records("lbvserver_service_binding?bulkbindings=yes")
     assert {(b["name"], b["servicename"]) for b in everything} == {
-        ("vs_dsr", "svc_dsr_1"),
-        ("vs_dsr", "svc_dsr_2"),
-        ("vs_web", "svc_web"),
-    }
+        ("vs_dsr", "svc_dsr_1"), ("vs_dsr", "svc_dsr_2"), ("vs_web", "svc_web")}
     refused = nitro.get("lbvserver_service_binding")
     assert refused.status_code == 400
     assert refused.json()["errorcode"] == 1095
     assert nitro.get("lbvserver_service_binding/vs_empty").json() == {
-        "errorcode": 0,
-        "message": "Done",
-        "severity": "NONE",
-    }
+        "errorcode": 0, "message": "Done", "severity": "NONE"}
     missing = nitro.get("lbvserver_service_binding/vs_nope")
     assert missing.status_code == 404
     assert missing.json()["message"] == "No such resource [name, vs_nope]"
@@ -142,9 +127,7 @@ def test_bindings_by_parent_in_bulk_and_aggregate(nitro: Nitro) -> None:
     assert [a["name"] for a in all_aggregates] == ["vs_dsr", "vs_web", "vs_empty"]
     members = nitro.records("servicegroup_servicegroupmember_binding/sg_app")
     assert [(m["ip"], m["port"], m["servername"]) for m in members] == [
-        ("10.0.0.21", 8080, "10.0.0.21"),
-        ("10.0.0.22", 8080, "10.0.0.22"),
-    ]
+        ("10.0.0.21", 8080, "10.0.0.21"), ("10.0.0.22", 8080, "10.0.0.22")]
 
 
 def test_binding_echoes_service_fields(nitro: Nitro) -> None:
@@ -173,12 +156,8 @@ def test_defaults_are_echoed(nitro: Nitro) -> None:
 def test_partition_inherits_its_own_global_usip(clients: Any) -> None:
     client = clients()
     client.login()
-    assert (
-        client.post(
-            "nspartition?action=Switch", {"nspartition": {"partitionname": "p1"}}
-        ).status_code
-        == 200
-    )
+    assert client.post("nspartition?action=Switch",
+                       {"nspartition": {"partitionname": "p1"}}).status_code == 200
     assert client.one("service/p1_svc")["usip"] == "YES"
 
 
@@ -196,18 +175,14 @@ def test_singletons_are_objects(nitro: Nitro) -> None:
 
 
 def test_one_element_list_singletons_and_lenient_records(
-    mock_appliance_factory: MockFactory,
-) -> None:
-    running = mock_appliance_factory(
-        {
-            "nsversion": [{"version": "NetScaler NS13.1: Build 49.13.nc, Date: x", "mode": "1"}],
-            "nsmode": [{"usip": True}],
-            "service": [
-                {"name": "weird", "ipaddress": "333:333:33:333", "servicetype": "ANY", "port": "*"}
-            ],
-            "lbvserver": [{"name": "odd", "ipv46": "10.0.0.1", "m": "BOGUS", "servicetype": "ANY"}],
-        }
-    )
+        mock_appliance_factory: MockFactory) -> None:
+    running = mock_appliance_factory({
+        "nsversion": [{"version": "NetScaler NS13.1: Build 49.13.nc, Date: x", "mode": "1"}],
+        "nsmode": [{"usip": True}],
+        "service": [{"name": "weird", "ipaddress": "333:333:33:333", "servicetype": "ANY",
+                     "port": "*"}],
+        "lbvserver": [{"name": "odd", "ipv46": "10.0.0.1", "m": "BOGUS", "servicetype": "ANY"}],
+    })
     client = Nitro(running.url)
     assert client.get("nsversion").json()["nsversion"]["version"].startswith("NetScaler NS13.1")
     weird = client.one("service/weird")
@@ -218,28 +193,22 @@ def test_one_element_list_singletons_and_lenient_records(
 
 def test_empty_missing_and_unknown(nitro: Nitro, mock_appliance_factory: MockFactory) -> None:
     empty = Nitro(mock_appliance_factory({}).url)
-    assert empty.get("lbvserver").json() == {"errorcode": 0, "message": "Done", "severity": "NONE"}
+    assert empty.get("lbvserver").json() == {"errorcode": 0, "message": "Done",
+                                             "severity": "NONE"}
     missing = nitro.get("service/nope")
     assert missing.status_code == 404
-    assert missing.json() == {
-        "errorcode": 258,
-        "message": "No such resource [name, nope]",
-        "severity": "ERROR",
-    }
+    assert missing.json() == {"errorcode": 258, "message": "No such resource [name, nope]",
+                              "severity": "ERROR"}
     unknown = nitro.get("lbvservers")
     assert unknown.status_code == 400
     assert unknown.json()["errorcode"] == 1232
 
 
 def test_unmodeled_types_are_served_as_given(mock_appliance_factory: MockFactory) -> None:
-    running = mock_appliance_factory(
-        {
-            "sslcertkey": [
-                {"certkey": "web", "cert": "/nsconfig/ssl/web.pem", "nested": [1, 2]},
-                {"certkey": "api", "cert": "/nsconfig/ssl/api.pem"},
-            ],
-        }
-    )
+    running = mock_appliance_factory({
+        "sslcertkey": [{"certkey": "web", "cert": "/nsconfig/ssl/web.pem", "nested": [1, 2]},
+                       {"certkey": "api", "cert": "/nsconfig/ssl/api.pem"}],
+    })
     client = Nitro(running.url)
     assert [r["certkey"] for r in client.records("sslcertkey")] == ["web", "api"]
     assert client.one("sslcertkey/web")["nested"] == [1, 2]
@@ -260,7 +229,8 @@ def test_computed_states(nitro: Nitro, mock: RunningMock) -> None:
 
 def test_stat_endpoints(nitro: Nitro) -> None:
     ha = nitro.get("hanode", api="stat").json()["hanode"]
-    assert (ha["hacurstatus"], ha["hacurstate"], ha["hacurmasterstate"]) == ("NO", "UP", "PRIMARY")
+    assert (ha["hacurstatus"], ha["hacurstate"], ha["hacurmasterstate"]) == (
+        "NO", "UP", "PRIMARY")
     vs = nitro.get("lbvserver/vs_dsr", api="stat").json()["lbvserver"][0]
     assert (vs["state"], vs["actsvcs"], vs["inactsvcs"]) == ("UP", "1", "1")
     svc = nitro.get("service", api="stat").json()["service"]
@@ -293,24 +263,14 @@ def test_scenario_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"service\[0\]"):
         Appliance.from_scenario({"service": ["not a record"]})
     good = tmp_path / "good.json"
-    good.write_text(
-        json.dumps(
-            {"service": [{"name": "a", "ipaddress": "10.0.0.1", "servicetype": "HTTP", "port": 80}]}
-        )
-    )
+    good.write_text(json.dumps({"service": [{"name": "a", "ipaddress": "10.0.0.1",
+                                             "servicetype": "HTTP", "port": 80}]}))
     assert Appliance.from_scenario(str(good)).config()["service"][0]["usip"] == "NO"
 
 
 def test_large_table_get_with_attrs_is_fast(mock_appliance_factory: MockFactory) -> None:
-    services = [
-        {
-            "name": f"svc{i}",
-            "ipaddress": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
-            "servicetype": "ANY",
-            "port": 65535,
-        }
-        for i in range(50_000)
-    ]
+    services = [{"name": f"svc{i}", "ipaddress": f"10.{i // 65536}.{i // 256 % 256}.{i % 256}",
+                 "servicetype": "ANY", "port": 65535} for i in range(50_000)]
     running = mock_appliance_factory({"service": services})
     client = Nitro(running.url)
     client.get("nsversion")  # warm the connection

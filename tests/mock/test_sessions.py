@@ -14,9 +14,8 @@ from mocks.fixtures import RunningMock
 from tests.mock.conftest import NSROOT_PASSWORD, PASSWORD, Nitro
 
 
-def _login(
-    url: str, username: str = "nsroot", password: str = NSROOT_PASSWORD, **extra: object
-) -> requests.Response:
+def _login(url: str, username: str = "nsroot", password: str = NSROOT_PASSWORD,
+           **extra: object) -> requests.Response:
     body = {"login": {"username": username, "password": password, **extra}}
     return requests.post(f"{url}/nitro/v1/config/login", json=body, timeout=10)
 
@@ -51,36 +50,23 @@ def test_every_token_carrier_is_accepted(mock: RunningMock) -> None:
 
 def test_requests_cookie_jar_from_login_works(mock: RunningMock) -> None:
     with requests.Session() as http:
-        assert (
-            http.post(
-                f"{mock.url}/nitro/v1/config/login",
-                json={"login": {"username": "nsroot", "password": "nsroot"}},
-                timeout=10,
-            ).status_code
-            == 201
-        )
+        assert http.post(f"{mock.url}/nitro/v1/config/login",
+                         json={"login": {"username": "nsroot", "password": "nsroot"}},
+                         timeout=10).status_code == 201
         assert http.get(f"{mock.url}/nitro/v1/config/lbvserver", timeout=10).status_code == 200
 
 
 def test_per_request_credentials_need_no_session(mock: RunningMock) -> None:
-    good = requests.get(
-        f"{mock.url}/nitro/v1/config/service",
-        headers={"X-NITRO-USER": "auditor", "X-NITRO-PASS": PASSWORD},
-        timeout=10,
-    )
+    good = requests.get(f"{mock.url}/nitro/v1/config/service",
+                        headers={"X-NITRO-USER": "auditor", "X-NITRO-PASS": PASSWORD},
+                        timeout=10)
     assert good.status_code == 200
     assert len(good.json()["service"]) == 3
-    bad = requests.get(
-        f"{mock.url}/nitro/v1/config/service",
-        headers={"X-NITRO-USER": "auditor", "X-NITRO-PASS": "wrong"},
-        timeout=10,
-    )
+    bad = requests.get(f"{mock.url}/nitro/v1/config/service",
+                       headers={"X-NITRO-USER": "auditor", "X-NITRO-PASS": "wrong"}, timeout=10)
     assert bad.status_code == 401
-    assert bad.json() == {
-        "errorcode": 354,
-        "message": "Invalid username or password",
-        "severity": "ERROR",
-    }
+    assert bad.json() == {"errorcode": 354, "message": "Invalid username or password",
+                          "severity": "ERROR"}
     assert mock.appliance.counters["active_sessions"] == 0
 
 
@@ -100,11 +86,9 @@ def test_missing_and_unknown_tokens(mock: RunningMock) -> None:
     assert missing.json()["errorcode"] == 1026
     unknown = requests.get(url, headers={"Cookie": "NITRO_AUTH_TOKEN=made-up"}, timeout=10)
     assert unknown.status_code == 401
-    assert unknown.json() == {
-        "errorcode": 444,
-        "message": "Session expired or killed. Please login again",
-        "severity": "ERROR",
-    }
+    assert unknown.json() == {"errorcode": 444,
+                              "message": "Session expired or killed. Please login again",
+                              "severity": "ERROR"}
 
 
 def test_logout_kills_the_token(mock: RunningMock, nitro: Nitro) -> None:
@@ -133,13 +117,10 @@ def test_idle_timeout_is_honoured_and_use_keeps_a_session_alive(nitro: Nitro) ->
 
 def test_form_encoded_object_with_sessionid_in_body(mock: RunningMock) -> None:
     token = _login(mock.url).json()["sessionid"]
-    payload = {
-        "sessionid": token,
-        "service": {"name": "svc_form", "ip": "10.0.0.40", "servicetype": "HTTP", "port": 80},
-    }
-    reply = requests.post(
-        f"{mock.url}/nitro/v1/config/service", data={"object": json.dumps(payload)}, timeout=10
-    )
+    payload = {"sessionid": token, "service": {"name": "svc_form", "ip": "10.0.0.40",
+                                                "servicetype": "HTTP", "port": 80}}
+    reply = requests.post(f"{mock.url}/nitro/v1/config/service",
+                          data={"object": json.dumps(payload)}, timeout=10)
     assert reply.status_code == 201, reply.text
     names = [s["name"] for s in mock.appliance.config()["service"]]
     assert "svc_form" in names
@@ -148,21 +129,16 @@ def test_form_encoded_object_with_sessionid_in_body(mock: RunningMock) -> None:
 def test_vendor_content_type_is_accepted(nitro: Nitro) -> None:
     body = {"service": {"name": "svc_vnd", "ip": "10.0.0.41", "servicetype": "TCP", "port": 81}}
     reply = nitro.http.post(
-        nitro.config("service"),
-        data=json.dumps(body),
-        timeout=10,
-        headers={
-            **nitro.headers,
-            "Content-Type": "application/vnd.com.citrix.netscaler.service+json",
-        },
+        nitro.config("service"), data=json.dumps(body), timeout=10,
+        headers={**nitro.headers,
+                 "Content-Type": "application/vnd.com.citrix.netscaler.service+json"},
     )
     assert reply.status_code == 201, reply.text
     assert nitro.one("service/svc_vnd")["port"] == 81
 
 
-def test_log_and_counters_never_carry_secrets(
-    mock: RunningMock, clients: Callable[..., Nitro]
-) -> None:
+def test_log_and_counters_never_carry_secrets(mock: RunningMock,
+                                              clients: Callable[..., Nitro]) -> None:
     session_client = clients()
     token = session_client.login("auditor", PASSWORD)
     session_client.get("service?args=password:" + quote(PASSWORD, safe=""))

@@ -25,20 +25,14 @@ def test_add_then_duplicate_then_idempotent(nitro: Nitro, mock: RunningMock) -> 
     assert added.json() == {"errorcode": 0, "message": "Done", "severity": "NONE"}
     stored = nitro.one("service/svc_new")
     assert (stored["ipaddress"], stored["port"], stored["servername"]) == (
-        "10.0.0.50",
-        65535,
-        "10.0.0.50",
-    )
+        "10.0.0.50", 65535, "10.0.0.50")
     assert "ip" not in stored
     # The appliance creates a server object named after the address.
     assert nitro.one("server/10.0.0.50")["ipaddress"] == "10.0.0.50"
     again = nitro.post("service", {"service": NEW_SERVICE})
     assert again.status_code == 409
-    assert again.json() == {
-        "errorcode": 273,
-        "message": "Resource already exists",
-        "severity": "ERROR",
-    }
+    assert again.json() == {"errorcode": 273, "message": "Resource already exists",
+                            "severity": "ERROR"}
     assert nitro.post("service?idempotent=yes", {"service": NEW_SERVICE}).status_code == 200
     changed = dict(NEW_SERVICE, servicetype="TCP")
     assert nitro.post("service?idempotent=yes", {"service": changed}).status_code == 409
@@ -46,10 +40,12 @@ def test_add_then_duplicate_then_idempotent(nitro: Nitro, mock: RunningMock) -> 
 
 
 def test_add_by_existing_servername_takes_its_address(nitro: Nitro) -> None:
-    body = {"service": {"name": "svc_srv", "servername": "srv2", "servicetype": "TCP", "port": 22}}
+    body = {"service": {"name": "svc_srv", "servername": "srv2", "servicetype": "TCP",
+                        "port": 22}}
     assert nitro.post("service", body).status_code == 201
     assert nitro.one("service/svc_srv")["ipaddress"] == "10.0.0.12"
-    ghost = {"service": {"name": "svc_g", "servername": "ghost", "servicetype": "TCP", "port": 22}}
+    ghost = {"service": {"name": "svc_g", "servername": "ghost", "servicetype": "TCP",
+                         "port": 22}}
     assert nitro.post("service", ghost).status_code == 404
 
 
@@ -60,30 +56,18 @@ def test_add_by_existing_servername_takes_its_address(nitro: Nitro) -> None:
         (dict(NEW_SERVICE, ipaddress="10.0.0.9"), 599, 278, "Invalid argument [ipaddress]"),
         (dict(NEW_SERVICE, svrstate="UP"), 599, 278, "Invalid argument [svrstate]"),
         (dict(NEW_SERVICE, usip="MAYBE"), 400, 1097, "Invalid argument value [usip, MAYBE]"),
-        (
-            dict(NEW_SERVICE, servicetype="HTTPS"),
-            400,
-            1097,
-            "Invalid argument value [servicetype, HTTPS]",
-        ),
-        (
-            dict(NEW_SERVICE, ip="333:333:33:333"),
-            400,
-            1097,
-            "Invalid argument value [ip, 333:333:33:333]",
-        ),
+        (dict(NEW_SERVICE, servicetype="HTTPS"), 400, 1097,
+         "Invalid argument value [servicetype, HTTPS]"),
+        (dict(NEW_SERVICE, ip="333:333:33:333"), 400, 1097,
+         "Invalid argument value [ip, 333:333:33:333]"),
         (dict(NEW_SERVICE, port=70000), 400, 1097, "Invalid argument value [port, 70000]"),
-        (
-            {k: v for k, v in NEW_SERVICE.items() if k != "servicetype"},
-            400,
-            1095,
-            "Required argument missing [servicetype]",
-        ),
+        ({k: v for k, v in NEW_SERVICE.items() if k != "servicetype"}, 400, 1095,
+         "Required argument missing [servicetype]"),
     ],
 )
 def test_invalid_adds_are_refused_and_nothing_is_stored(
-    nitro: Nitro, mock: RunningMock, body: dict[str, Any], status: int, errorcode: int, message: str
-) -> None:
+        nitro: Nitro, mock: RunningMock, body: dict[str, Any], status: int, errorcode: int,
+        message: str) -> None:
     reply = nitro.post("service", {"service": body})
     assert reply.status_code == status
     assert reply.json() == {"errorcode": errorcode, "message": message, "severity": "ERROR"}
@@ -106,20 +90,15 @@ def test_go_style_update_is_a_post_with_action_update(nitro: Nitro) -> None:
 
 
 def test_enums_are_case_insensitive_and_stored_canonical(nitro: Nitro) -> None:
-    assert (
-        nitro.put(
-            "service", {"service": {"name": "svc_web", "usip": "yes", "useproxyport": "No"}}
-        ).status_code
-        == 200
-    )
+    assert nitro.put("service", {"service": {"name": "svc_web", "usip": "yes",
+                                             "useproxyport": "No"}}).status_code == 200
     web = nitro.one("service/svc_web?attrs=usip,useproxyport")
     assert (web["usip"], web["useproxyport"]) == ("YES", "NO")
 
 
 def test_update_by_body_or_path_and_immutables_are_ignored(nitro: Nitro) -> None:
-    reply = nitro.put(
-        "service/svc_dsr_1", {"service": {"usip": "YES", "port": 81, "servicetype": "TCP"}}
-    )
+    reply = nitro.put("service/svc_dsr_1", {"service": {"usip": "YES", "port": 81,
+                                                        "servicetype": "TCP"}})
     assert reply.status_code == 200
     svc = nitro.one("service/svc_dsr_1")
     assert (svc["usip"], svc["port"], svc["servicetype"]) == ("YES", 65535, "ANY")
@@ -135,9 +114,8 @@ def test_update_by_body_or_path_and_immutables_are_ignored(nitro: Nitro) -> None
 
 def test_unset_restores_defaults(nitro: Nitro) -> None:
     nitro.put("service", {"service": {"name": "svc_web", "usip": "YES", "useproxyport": "NO"}})
-    reply = nitro.post(
-        "service?action=unset", {"service": {"name": "svc_web", "usip": True, "useproxyport": True}}
-    )
+    reply = nitro.post("service?action=unset", {"service": {"name": "svc_web", "usip": True,
+                                                             "useproxyport": True}})
     assert reply.status_code == 200
     web = nitro.one("service/svc_web")
     assert (web["usip"], web["useproxyport"]) == ("NO", "YES")
@@ -146,12 +124,8 @@ def test_unset_restores_defaults(nitro: Nitro) -> None:
 
 
 def test_enable_disable_drive_states(nitro: Nitro) -> None:
-    assert (
-        nitro.post(
-            "service?action=disable", {"service": {"name": "svc_dsr_1", "graceful": "NO"}}
-        ).status_code
-        == 200
-    )
+    assert nitro.post("service?action=disable",
+                      {"service": {"name": "svc_dsr_1", "graceful": "NO"}}).status_code == 200
     assert nitro.one("service/svc_dsr_1")["svrstate"] == "OUT OF SERVICE"
     assert nitro.one("lbvserver/vs_dsr")["curstate"] == "DOWN"
     assert nitro.post("service?action=ENABLE", {"service": {"name": "svc_dsr_1"}}).ok
@@ -160,26 +134,23 @@ def test_enable_disable_drive_states(nitro: Nitro) -> None:
     assert nitro.one("lbvserver/vs_dsr")["curstate"] == "OUT OF SERVICE"
     member = {"servicegroupname": "sg_app", "servername": "10.0.0.22", "port": 8080}
     nitro.post("servicegroup?action=disable", {"servicegroup": member})
-    states = [
-        m["svrstate"] for m in nitro.records("servicegroup_servicegroupmember_binding/sg_app")
-    ]
+    states = [m["svrstate"] for m in nitro.records(
+        "servicegroup_servicegroupmember_binding/sg_app")]
     assert states == ["UP", "OUT OF SERVICE"]
     missing = nitro.post("service?action=disable", {"service": {"name": "ghost"}})
     assert missing.status_code == 404
 
 
 def test_rename_follows_bindings(nitro: Nitro) -> None:
-    reply = nitro.post(
-        "service?action=rename", {"service": {"name": "svc_dsr_1", "newname": "svc_dsr_a"}}
-    )
+    reply = nitro.post("service?action=rename",
+                       {"service": {"name": "svc_dsr_1", "newname": "svc_dsr_a"}})
     assert reply.status_code == 200
     assert nitro.get("service/svc_dsr_1").status_code == 404
     bound = [b["servicename"] for b in nitro.records("lbvserver_service_binding/vs_dsr")]
     assert bound == ["svc_dsr_2", "svc_dsr_a"] or bound == ["svc_dsr_a", "svc_dsr_2"]
     assert nitro.records("service_lbmonitor_binding/svc_dsr_a")[0]["monitor_name"] == "mon_tcp"
-    clash = nitro.post(
-        "service?action=rename", {"service": {"name": "svc_dsr_a", "newname": "svc_web"}}
-    )
+    clash = nitro.post("service?action=rename",
+                       {"service": {"name": "svc_dsr_a", "newname": "svc_web"}})
     assert clash.status_code == 409
     nitro.post("lbvserver?action=rename", {"lbvserver": {"name": "vs_dsr", "newname": "vs_x"}})
     assert len(nitro.records("lbvserver_service_binding/vs_x")) == 2
@@ -188,90 +159,53 @@ def test_rename_follows_bindings(nitro: Nitro) -> None:
 def test_delete_cascades_and_multi_key_delete(nitro: Nitro, mock: RunningMock) -> None:
     assert nitro.delete("service/svc_dsr_2").status_code == 200
     assert [b["servicename"] for b in nitro.records("lbvserver_service_binding/vs_dsr")] == [
-        "svc_dsr_1"
-    ]
+        "svc_dsr_1"]
     assert nitro.delete("service/svc_dsr_2").status_code == 404
     assert nitro.delete("nsip/10.0.0.2?args=td:1").status_code == 200
     assert [n["td"] for n in nitro.records("nsip")] == ["0"]
     assert nitro.delete("nsip?args=ipaddress:10.0.0.2,td:0").status_code == 200
     assert mock.appliance.config()["nsip"] == []
     assert nitro.delete("lbvserver/vs_web").status_code == 200
-    assert (
-        nitro.get("lbvserver_servicegroup_binding?bulkbindings=yes")
-        .json()
-        .get("lbvserver_servicegroup_binding")
-        is None
-    )
+    assert nitro.get("lbvserver_servicegroup_binding?bulkbindings=yes").json().get(
+        "lbvserver_servicegroup_binding") is None
 
 
 def test_bind_every_way_and_unbind(nitro: Nitro) -> None:
-    assert (
-        nitro.post(
-            "lbvserver_service_binding",
-            {"lbvserver_service_binding": {"name": "vs_empty", "servicename": "svc_web"}},
-        ).status_code
-        == 201
-    )
-    assert (
-        nitro.put(
-            "lbvserver_service_binding",
-            {"lbvserver_service_binding": {"name": "vs_empty", "servicename": "svc_dsr_1"}},
-        ).status_code
-        == 200
-    )
-    assert (
-        nitro.put(
-            "lbvserver_service_binding/vs_empty",
-            {"lbvserver_service_binding": {"servicename": "svc_dsr_2", "weight": "20"}},
-        ).status_code
-        == 200
-    )
+    assert nitro.post("lbvserver_service_binding", {"lbvserver_service_binding": {
+        "name": "vs_empty", "servicename": "svc_web"}}).status_code == 201
+    assert nitro.put("lbvserver_service_binding", {"lbvserver_service_binding": {
+        "name": "vs_empty", "servicename": "svc_dsr_1"}}).status_code == 200
+    assert nitro.put("lbvserver_service_binding/vs_empty", {"lbvserver_service_binding": {
+        "servicename": "svc_dsr_2", "weight": "20"}}).status_code == 200
     bound = nitro.records("lbvserver_service_binding/vs_empty")
     assert [(b["servicename"], b["weight"]) for b in bound] == [
-        ("svc_web", "1"),
-        ("svc_dsr_1", "1"),
-        ("svc_dsr_2", "20"),
-    ]
-    dup = nitro.put(
-        "lbvserver_service_binding",
-        {"lbvserver_service_binding": {"name": "vs_empty", "servicename": "svc_web"}},
-    )
+        ("svc_web", "1"), ("svc_dsr_1", "1"), ("svc_dsr_2", "20")]
+    dup = nitro.put("lbvserver_service_binding", {"lbvserver_service_binding": {
+        "name": "vs_empty", "servicename": "svc_web"}})
     assert dup.status_code == 409
-    ghost = nitro.post(
-        "lbvserver_service_binding",
-        {"lbvserver_service_binding": {"name": "vs_empty", "servicename": "ghost"}},
-    )
+    ghost = nitro.post("lbvserver_service_binding", {"lbvserver_service_binding": {
+        "name": "vs_empty", "servicename": "ghost"}})
     assert ghost.status_code == 404
     assert nitro.delete("lbvserver_service_binding/vs_empty?args=servicename:svc_web").ok
-    assert (
-        nitro.delete("lbvserver_service_binding/vs_empty?args=servicename:svc_web").status_code
-        == 404
-    )
+    assert nitro.delete(
+        "lbvserver_service_binding/vs_empty?args=servicename:svc_web").status_code == 404
     assert nitro.delete("lbvserver_service_binding/vs_empty").status_code == 400
     assert len(nitro.records("lbvserver_service_binding/vs_empty")) == 2
 
 
 def test_member_bind_by_ip_and_unbind_by_ip_port(nitro: Nitro) -> None:
     member = {"servicegroupname": "sg_app", "ip": "10.0.0.23", "port": 8080}
-    assert (
-        nitro.put(
-            "servicegroup_servicegroupmember_binding",
-            {"servicegroup_servicegroupmember_binding": member},
-        ).status_code
-        == 200
-    )
+    assert nitro.put("servicegroup_servicegroupmember_binding",
+                     {"servicegroup_servicegroupmember_binding": member}).status_code == 200
     assert nitro.one("server/10.0.0.23")["ipaddress"] == "10.0.0.23"
     assert len(nitro.records("servicegroup_servicegroupmember_binding/sg_app")) == 3
     gone = nitro.delete(
-        "servicegroup_servicegroupmember_binding/sg_app?args=ip:10.0.0.23,port:8080"
-    )
+        "servicegroup_servicegroupmember_binding/sg_app?args=ip:10.0.0.23,port:8080")
     assert gone.status_code == 200
     assert len(nitro.records("servicegroup_servicegroupmember_binding/sg_app")) == 2
     monitor = {"name": "svc_web", "monitor_name": "ping"}
-    assert (
-        nitro.put("service_lbmonitor_binding", {"service_lbmonitor_binding": monitor}).status_code
-        == 200
-    )
+    assert nitro.put("service_lbmonitor_binding",
+                     {"service_lbmonitor_binding": monitor}).status_code == 200
 
 
 def test_global_usip_is_inherited_at_creation(nitro: Nitro) -> None:
@@ -304,10 +238,8 @@ def test_configchanged_flips_on_write_and_resets_on_save(nitro: Nitro, mock: Run
 
 def test_failed_writes_do_not_mark_changes(nitro: Nitro, mock: RunningMock) -> None:
     nitro.put("service", {"service": {"name": "svc_dsr_1", "usip": "banana"}})
-    nitro.post(
-        "service",
-        {"service": {"name": "svc_web", "ip": "10.0.0.1", "servicetype": "HTTP", "port": 80}},
-    )
+    nitro.post("service", {"service": {"name": "svc_web", "ip": "10.0.0.1",
+                                       "servicetype": "HTTP", "port": 80}})
     assert mock.appliance.config_changed() is False
 
 
@@ -317,23 +249,17 @@ def test_bulk_all_ok(nitro: Nitro, mock: RunningMock) -> None:
     updates = [{"name": f"bulk{i}", "usip": "YES"} for i in range(3)]
     assert nitro.put("service", {"service": updates}).status_code == 200
     assert all(r["usip"] == "YES" for r in nitro.records("service?filter=name:/^bulk/"))
-    assert (
-        nitro.post(
-            "service?action=disable", {"service": [{"name": "bulk0"}, {"name": "bulk1"}]}
-        ).status_code
-        == 200
-    )
+    assert nitro.post("service?action=disable",
+                      {"service": [{"name": "bulk0"}, {"name": "bulk1"}]}).status_code == 200
     removed = nitro.post("service?action=rm", {"service": [{"name": "bulk0"}, {"name": "bulk1"}]})
     assert removed.status_code == 200
     assert [n for n in _names(mock, "service") if n.startswith("bulk")] == ["bulk2"]
 
 
 def _bulk_adds(nitro: Nitro, onerror: str) -> Any:
-    items = [
-        dict(NEW_SERVICE, name="b1", ip="10.0.2.1"),
-        dict(NEW_SERVICE, name="b2", ip="10.0.2.2", usip="MAYBE"),
-        dict(NEW_SERVICE, name="b3", ip="10.0.2.3"),
-    ]
+    items = [dict(NEW_SERVICE, name="b1", ip="10.0.2.1"),
+             dict(NEW_SERVICE, name="b2", ip="10.0.2.2", usip="MAYBE"),
+             dict(NEW_SERVICE, name="b3", ip="10.0.2.3")]
     return nitro.post("service", {"service": items}, headers={"X-NITRO-ONERROR": onerror})
 
 
@@ -342,10 +268,7 @@ def test_bulk_continue_reports_every_item(nitro: Nitro, mock: RunningMock) -> No
     assert reply.status_code == 207
     body = reply.json()
     assert (body["errorcode"], body["message"], body["severity"]) == (
-        1243,
-        "Bulk operation failed",
-        "ERROR",
-    )
+        1243, "Bulk operation failed", "ERROR")
     assert [r["errorcode"] for r in body["response"]] == [0, 1097, 0]
     assert body["response"][0] == {"errorcode": 0, "message": "Done", "severity": "NONE"}
     assert {"b1", "b3"} <= set(_names(mock, "service"))
@@ -373,15 +296,10 @@ def test_bulk_rollback_undoes_adds_and_binds(nitro: Nitro, mock: RunningMock) ->
     assert "b1" not in names
     assert "10.0.2.1" not in _names(mock, "server")
     assert mock.appliance.config_changed() is False
-    binds = [
-        {"name": "vs_empty", "servicename": "svc_web"},
-        {"name": "vs_empty", "servicename": "ghost"},
-    ]
-    nitro.put(
-        "lbvserver_service_binding",
-        {"lbvserver_service_binding": binds},
-        headers={"X-NITRO-ONERROR": "rollback"},
-    )
+    binds = [{"name": "vs_empty", "servicename": "svc_web"},
+             {"name": "vs_empty", "servicename": "ghost"}]
+    nitro.put("lbvserver_service_binding", {"lbvserver_service_binding": binds},
+              headers={"X-NITRO-ONERROR": "rollback"})
     assert nitro.records("lbvserver_service_binding/vs_empty") == []
 
 
@@ -393,23 +311,16 @@ def test_bulk_rollback_keeps_sets(nitro: Nitro) -> None:
 
 
 def test_bulk_unbind_action(nitro: Nitro) -> None:
-    reply = nitro.post(
-        "lbvserver_service_binding?action=unbind",
-        {
-            "lbvserver_service_binding": [
-                {"name": "vs_dsr", "servicename": "svc_dsr_1"},
-                {"name": "vs_dsr", "servicename": "svc_dsr_2"},
-            ]
-        },
-    )
+    reply = nitro.post("lbvserver_service_binding?action=unbind", {"lbvserver_service_binding": [
+        {"name": "vs_dsr", "servicename": "svc_dsr_1"},
+        {"name": "vs_dsr", "servicename": "svc_dsr_2"}]})
     assert reply.status_code == 200
     assert nitro.records("lbvserver_service_binding/vs_dsr") == []
 
 
 def test_unknown_action_and_method(nitro: Nitro) -> None:
-    assert (
-        nitro.post("service?action=explode", {"service": {"name": "x"}}).json()["errorcode"] == 1240
-    )
+    assert nitro.post("service?action=explode", {"service": {"name": "x"}}).json()[
+        "errorcode"] == 1240
     assert nitro.post("nsversion", {"nsversion": {}}).status_code == 400
     assert nitro.put("lbvserver", "not json").status_code == 400
 
@@ -418,10 +329,8 @@ def test_partitions_are_per_session(clients: Callable[..., Nitro], mock: Running
     one, two = clients(), clients()
     one.login()
     two.login()
-    assert (
-        one.post("nspartition?action=switch", {"nspartition": {"partitionname": "p1"}}).status_code
-        == 200
-    )
+    assert one.post("nspartition?action=switch",
+                    {"nspartition": {"partitionname": "p1"}}).status_code == 200
     assert [r["name"] for r in one.records("service")] == ["p1_svc"]
     assert len(two.records("service")) == 3
     one.post("service", {"service": NEW_SERVICE})
@@ -431,17 +340,12 @@ def test_partitions_are_per_session(clients: Callable[..., Nitro], mock: Running
     assert mock.appliance.config_changed("default") is False
     partitions = one.records("nspartition")
     assert [(p["partitionname"], p.get("partitiontype")) for p in partitions] == [
-        ("p1", "Current Partition")
-    ]
+        ("p1", "Current Partition")]
     unknown = two.post("nspartition?action=Switch", {"nspartition": {"partitionname": "p9"}})
     assert unknown.status_code == 404
     assert unknown.json()["errorcode"] == 258
-    assert (
-        one.post(
-            "nspartition?action=Switch", {"nspartition": {"partitionname": "default"}}
-        ).status_code
-        == 200
-    )
+    assert one.post("nspartition?action=Switch",
+                    {"nspartition": {"partitionname": "default"}}).status_code == 200
     assert len(one.records("service")) == 3
     log_partitions = [e["partition"] for e in mock.appliance.request_log]
     assert "p1" in log_partitions
@@ -460,15 +364,11 @@ def test_secondary_refuses_writes_but_serves_reads(nitro: Nitro, mock: RunningMo
 
 
 def test_ha_pair_from_scenario(mock_appliance_factory: Any) -> None:
-    running = mock_appliance_factory(
-        {
-            "_mock": {"ha_state": "Secondary"},
-            "hanode": [
-                {"id": "0", "ipaddress": "10.255.0.10"},
-                {"id": "1", "ipaddress": "10.255.0.11"},
-            ],
-        }
-    )
+    running = mock_appliance_factory({
+        "_mock": {"ha_state": "Secondary"},
+        "hanode": [{"id": "0", "ipaddress": "10.255.0.10"},
+                   {"id": "1", "ipaddress": "10.255.0.11"}],
+    })
     client = Nitro(running.url)
     nodes = {n["id"]: n["state"] for n in client.records("hanode")}
     assert nodes == {"0": "Secondary", "1": "Primary"}
@@ -483,9 +383,8 @@ def test_concurrent_clients_see_consistent_state(mock: RunningMock) -> None:
         try:
             for i in range(25):
                 name = f"c{n}_{i}"
-                added = client.post(
-                    "service", {"service": dict(NEW_SERVICE, name=name, ip=f"10.9.{n}.{i}")}
-                )
+                added = client.post("service", {"service": dict(NEW_SERVICE, name=name,
+                                                                 ip=f"10.9.{n}.{i}")})
                 listed = client.get("service?attrs=name")
                 if added.status_code != 201 or listed.status_code != 200:
                     errors.append(f"{name}: {added.status_code} {listed.status_code}")
