@@ -82,12 +82,20 @@ def load_server_facts_file(path: Path | None) -> ServerFacts | None:
         raise InputError(f"bad server facts file: {exc}") from None
 
 
+# Seconds to open a connection: an appliance on the management network answers a SYN at once.
+CONNECT_TIMEOUT = 5.0
+
+
 def open_client(target: Target, timeout: float, user_agent: str) -> NitroClient:
+    """A session with `timeout` seconds for each reply; one request, retries included, gives
+    up after twice that (docs/guide.md, "When the appliance does not answer")."""
     return NitroClient(
         target.url,
         Credentials(target.username, target.password),
         verify=target.verify,
+        connect_timeout=min(CONNECT_TIMEOUT, timeout),
         read_timeout=timeout,
+        max_time=2 * timeout,
         user_agent=user_agent,
     )
 

@@ -6,6 +6,7 @@ never a traceback. The commands live in the modules below; importing them regist
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from typing import Annotated
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("TERM", "dumb")
     try:
         # Without standalone mode a typer.Exit's code is returned instead of exiting.
-        result = app(args=argv, prog_name="nsfix", standalone_mode=False)
+        result = command()(args=argv, prog_name="nsfix", standalone_mode=False)
     except typer.Abort:
         print("nsfix: interrupted", file=sys.stderr)
         sys.exit(int(ExitCode.INTERRUPTED))
@@ -62,6 +63,51 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()  # type: ignore[attr-defined]
         sys.exit(int(ExitCode.USAGE))
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
+
+
+HELP_OPTIONS = ["-h", "--help"]
+
+
+def command() -> typer.core.TyperGroup:
+    """The command tree typer builds, with two conventions it leaves to the application:
+    `nsfix COMMAND --version` works as `nsfix --version` does, and help names what an option
+    takes in words (SECONDS, FILE, NAME) rather than Python types (<float range>, <list[str]>)."""
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    [root_version] = [p for p in group.params if p.name == "version"]
+    for cmd in (group, *group.commands.values()):
+        if cmd is not group:
+            version = copy.copy(root_version)
+            version.expose_value = False  # the commands' functions do not take it
+            cmd.params.append(version)
+        context = typer.Context(cmd, info_name=cmd.name, help_option_names=HELP_OPTIONS)
+        # click makes the help option once per command and keeps it: readable from here on.
+        for param in (*cmd.params, cmd.get_help_option(context)):
+            if param is None:
+                continue
+            if param.metavar is not None:
+                continue
+            if isinstance(param, typer.core.TyperOption):
+                param.metavar = readable_metavar(param, context)
+            elif isinstance(param, typer.core.TyperArgument) and param.name:
+                param.metavar = param.name.upper()  # PLAN_FILE, not {plan_file}
+    return group
+
+
+# typer's labels for what an option takes, in the words of a Unix manual page.
+_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "directory": "DIR"}
+
+
+def readable_metavar(option: typer.core.TyperOption, context: typer.Context) -> str:
+    """`--insecure` takes nothing, `--timeout` a NUMBER, `--partition` a NAME (repeatable)."""
+    if option.is_flag or option.count:
+        return ""
+    label = option.display_type(context).strip("<>").removesuffix(" range")
+    if label.startswith("list[") and label.endswith("]"):
+        label = label[len("list[") : -1]
+    if "|" in label:
+        return f"[{label}]"
+    return _METAVARS.get(label, label.upper())
 
 
 def is_usage_error(exc: BaseException) -> bool:

@@ -30,6 +30,7 @@ from nsfix.cli.common import (
     say,
 )
 from nsfix.cli.options import (
+    DEFAULT_TIMEOUT,
     ApprovalOption,
     CaBundleOption,
     Connection,
@@ -137,16 +138,21 @@ def apply(
         str | None,
         typer.Option(
             "--confirm-within",
-            help="Commit-confirm: roll back unless confirmed within this time (e.g. 5m).",
+            help="Commit-confirm: roll back unless confirmed within this time, with its unit: "
+            "90s, 5m or 1h (a bare number is refused).",
+            metavar="DURATION",
         ),
     ] = None,
     settle: Annotated[
-        float, typer.Option("--settle", min=0.0, help="Seconds to wait for monitors to settle.")
+        float,
+        typer.Option(
+            "--settle", min=0.0, metavar="SECONDS", help="Seconds to wait for monitors to settle."
+        ),
     ] = 30.0,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=1000, help="Updates per bulk request.")
     ] = 50,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -157,6 +163,7 @@ def apply(
     """
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     required = required_approval(expect_digest, approval, trusted_key)
+    within = parse_duration(confirm_within, "--confirm-within") if confirm_within else None
     configure_logging(verbose)
     with handled_errors(connection.where, json_result=as_json):
         try:
@@ -175,7 +182,7 @@ def apply(
             settle_seconds=settle,
             save=save,
             save_anyway=save_anyway,
-            confirm_within=parse_duration(confirm_within) if confirm_within else None,
+            confirm_within=within,
             ticket=ticket,
         )
         try:
@@ -231,8 +238,16 @@ def rollback(
         bool,
         typer.Option("--save-anyway", help="Save even if others left unsaved changes."),
     ] = False,
-    settle: Annotated[float, typer.Option("--settle", min=0.0)] = 30.0,
-    timeout: TimeoutOption = 60.0,
+    settle: Annotated[
+        float,
+        typer.Option(
+            "--settle",
+            min=0.0,
+            metavar="SECONDS",
+            help="Seconds to wait for monitors to settle before verifying the reverted objects.",
+        ),
+    ] = 30.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:

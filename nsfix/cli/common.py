@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -22,12 +23,12 @@ from nsfix.executor import Refused, Report, RunStatus
 from nsfix.exitcodes import ExitCode
 from nsfix.inventory import Progress
 from nsfix.model import DEFAULT_PARTITION, Snapshot
-from nsfix.nitro import NitroClient, NitroError
+from nsfix.nitro import NitroClient, NitroError, NitroPlainHttp
 from nsfix.operations import Phase, explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
 from nsfix.reports.text import text_lines, visible
-from nsfix.settings import SettingsError, Target
+from nsfix.settings import Target
 from nsfix.shell import (
     PartitionRead,
     load_snapshot_file,
@@ -52,8 +53,18 @@ app = typer.Typer(
         "the client's source IP, and fix it safely through NITRO."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    # --install-completion and --show-completion (bash, zsh, fish, PowerShell).
+    add_completion=True,
     pretty_exceptions_enable=False,
+    # -h is --help, as in most Unix tools (click accepts only --help unless told).
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=(
+        "Environment: NSFIX_URL, NSFIX_USER, NSFIX_PASSWORD or NSFIX_PASSWORD_FILE (never a "
+        "password on the command line), NSFIX_CA_BUNDLE (a private CA; REQUESTS_CA_BUNDLE and "
+        "CURL_CA_BUNDLE are not used), NSFIX_TIMEOUT (seconds per NITRO reply), "
+        "NSFIX_JOURNAL_DIR (apply journals), NO_COLOR. "
+        "Shell completion: nsfix --install-completion. Guide: docs/guide.md."
+    ),
 )
 
 
@@ -105,6 +116,12 @@ def handled_errors(target: str = "", *, json_result: bool = False) -> Iterator[N
             if isinstance(exc, NitroError)
             else str(exc)
         )
+        if isinstance(exc, NitroPlainHttp) and target and "://" not in target:
+            message = (
+                f"{target}: https was assumed; the server answered plain HTTP. If it only "
+                f"speaks HTTP, say so: --url http://{target} (plain HTTP is accepted only to "
+                "loopback, or with --insecure)"
+            )
         if json_result:
             emit_failure(RunStatus.ERROR, exc.exit_code, [message])
         fail(message, exc.exit_code)
@@ -133,13 +150,33 @@ class VisibleFormatter(logging.Formatter):
     a traceback below a line keeps its own line breaks."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        record.lower = record.levelname.lower()
         return visible(super().formatMessage(record))
+
+
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the stderr of the moment: while a progress display runs, that is the display's
+    proxy, which prints a line (a retry said) above the bars instead of through them."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
 
 
 def configure_logging(verbose: int) -> None:
     level = logging.WARNING - 10 * min(verbose, 2)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = StderrHandler()
+    # By default only warnings show, in the words of nsfix's other messages; -v adds times.
+    layout = (
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"
+        if verbose
+        else "nsfix: %(lower)s: %(message)s"
+    )
+    handler.setFormatter(VisibleFormatter(layout))
     root = logging.getLogger("nsfix")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -203,14 +240,20 @@ def phases(quiet: bool) -> Phase:
 
 
 @contextmanager
-def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | None]:
-    """A transient progress bar per partition on stderr, only when a person is watching."""
+def progress_bars(
+    enabled: bool, url: str | None = None
+) -> Iterator[Callable[[str], Progress | None] | None]:
+    """A transient progress bar per partition on stderr, only when a person is watching;
+    until the first one, a spinner says which appliance nsfix is waiting for."""
     if not enabled:
         yield None
         return
     with live_display(stderr_console()) as bars:
+        waiting = [bars.add_task(visible(f"connecting to {url}"), total=None)] if url else []
 
         def for_partition(partition: str) -> Progress:
+            while waiting:
+                bars.remove_task(waiting.pop())
             name = visible(partition)
             task = bars.add_task(f"{name}: reading", total=1)
 
@@ -226,7 +269,7 @@ def progress_bars(enabled: bool) -> Iterator[Callable[[str], Progress | None] | 
 def read(
     target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
 ) -> list[PartitionRead]:
-    with progress_bars(watched(quiet)) as progress:
+    with progress_bars(watched(quiet), target.url) as progress:
         return read_partitions(
             target,
             partitions,
@@ -270,16 +313,28 @@ def write_out(text: str, output: Path | None) -> None:
         say(f"wrote {output}")
 
 
-def parse_duration(text: str) -> float:
-    """`90s`, `5m`, `1h`, `300` (seconds) → seconds."""
-    import re
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
 
+
+def parse_duration(text: str, option: str) -> float:
+    """`90s`, `5m`, `1h` → seconds. A bare number is refused: a Junos user reads
+    `commit confirmed 5` as minutes, so nsfix never guesses which unit was meant."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
     if not match:
-        raise SettingsError(f"{text!r} is not a duration (use 90s, 5m or 1h)")
-    value = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+        raise typer.BadParameter(
+            f"{text!r} is not a duration: write a number and a unit, e.g. 90s, 5m or 1h",
+            param_hint=option,
+        )
+    number, unit = match.groups()
+    if not unit:
+        raise typer.BadParameter(
+            f"{text!r} has no unit: write {number}s for seconds or {number}m for minutes "
+            f"(or {number}h for hours)",
+            param_hint=option,
+        )
+    value = float(number) * DURATION_UNITS[unit]
     if value <= 0:
-        raise SettingsError("the duration must be positive")
+        raise typer.BadParameter("the duration must be more than zero", param_hint=option)
     return value
 
 

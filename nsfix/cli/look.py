@@ -32,6 +32,7 @@ from nsfix.cli.common import (
     write_out,
 )
 from nsfix.cli.options import (
+    DEFAULT_TIMEOUT,
     AllPartitionsOption,
     CaBundleOption,
     Connection,
@@ -69,6 +70,7 @@ from nsfix.planner import Plan, PlanOptions, apply_in_memory
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
 from nsfix.reports.plan import render_plan_text
+from nsfix.reports.terminal import show
 from nsfix.reports.text import escaped, text_lines
 from nsfix.rules.playbook import Playbook
 from nsfix.serverfacts import ServerFacts
@@ -86,9 +88,7 @@ def emit_inventory(snapshot: Snapshot, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(inventory_document(snapshot), indent=2) + "\n")
     elif sys.stdout.isatty():
-        console = stdout_console()
-        for renderable in render_rich(snapshot):
-            console.print(renderable)
+        show(stdout_console(), render_rich(snapshot))
     else:
         sys.stdout.write(render_text(snapshot))
 
@@ -110,7 +110,7 @@ def inventory(
             dir_okay=False,
         ),
     ] = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -160,7 +160,7 @@ def audit(
             dir_okay=False,
         ),
     ] = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -219,7 +219,7 @@ def audit(
                 )
         else:
             target = connection.target()
-            with progress_bars(watched(quiet)) as progress:
+            with progress_bars(watched(quiet), target.url) as progress:
                 targets = audit_appliance(
                     target,
                     source.partitions,
@@ -310,9 +310,7 @@ def emit_audit(
         return
     extra = history.render_change_text(escaped(change)) if change is not None else ""
     if out.file is None and sys.stdout.isatty():
-        console = stdout_console()
-        for renderable in audit_report.render_rich(targets, fail_on):
-            console.print(renderable)
+        show(stdout_console(), audit_report.render_rich(targets, fail_on))
         if extra:
             sys.stdout.write(extra)
     else:
@@ -383,7 +381,7 @@ def plan_command(
             file_okay=False,
         ),
     ] = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
@@ -472,7 +470,7 @@ def explain(
     no_builtin_playbook: NoBuiltinOption = False,
     server_facts: ServerFactsOption = None,
     from_file: FromFileOption = None,
-    timeout: TimeoutOption = 60.0,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:

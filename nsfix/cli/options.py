@@ -20,12 +20,18 @@ from nsfix.settings import ENV_URL, Target, resolve_target
 
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", envvar="NSFIX_URL", help="Appliance URL (https://NSIP); or NSFIX_URL."),
+    typer.Option(
+        "--url",
+        envvar="NSFIX_URL",
+        metavar="URL",
+        help="Appliance URL (https://NSIP; https:// is assumed without a scheme).",
+    ),
 ]
 
 
 UserOption = Annotated[
-    str | None, typer.Option("--user", envvar="NSFIX_USER", help="NITRO user; or NSFIX_USER.")
+    str | None,
+    typer.Option("--user", envvar="NSFIX_USER", metavar="USER", help="NITRO user."),
 ]
 
 
@@ -41,7 +47,12 @@ PasswordFileOption = Annotated[
 
 CaBundleOption = Annotated[
     Path | None,
-    typer.Option("--ca-bundle", help="CA bundle to verify the appliance's certificate."),
+    typer.Option(
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA bundle (PEM) to verify the appliance's certificate; else NSFIX_CA_BUNDLE, else "
+        "certifi's (REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE are not used).",
+    ),
 ]
 
 
@@ -52,7 +63,11 @@ InsecureOption = Annotated[
 
 PartitionOption = Annotated[
     list[str] | None,
-    typer.Option("--partition", help="Admin partition to read (repeatable; default: default)."),
+    typer.Option(
+        "--partition",
+        metavar="NAME",
+        help="Admin partition to read (repeatable; default: default).",
+    ),
 ]
 
 
@@ -61,8 +76,20 @@ AllPartitionsOption = Annotated[
 ]
 
 
+# Long enough for a large collection on a busy appliance; short enough that a host that
+# accepts and never answers is named within half a minute.
+DEFAULT_TIMEOUT = 30.0
+
 TimeoutOption = Annotated[
-    float, typer.Option("--timeout", min=1.0, help="Seconds to wait for each NITRO reply.")
+    float,
+    typer.Option(
+        "--timeout",
+        min=1.0,
+        envvar="NSFIX_TIMEOUT",
+        metavar="SECONDS",
+        help="Seconds to wait for each NITRO reply; a request gives up after twice this, "
+        "retries included, and says each retry.",
+    ),
 ]
 
 
@@ -76,7 +103,9 @@ VerboseOption = Annotated[
 
 PlaybookOption = Annotated[
     list[Path] | None,
-    typer.Option("--playbook", help="Extra playbook YAML (repeatable).", dir_okay=False),
+    typer.Option(
+        "--playbook", metavar="FILE", help="Extra playbook YAML (repeatable).", dir_okay=False
+    ),
 ]
 
 
@@ -128,6 +157,7 @@ ExpectDigestOption = Annotated[
     typer.Option(
         "--expect-digest",
         help="Refuse unless the plan's digest is this one (sha256:..., as the CAB report shows).",
+        metavar="DIGEST",
     ),
 ]
 
@@ -147,6 +177,7 @@ TrustedKeyOption = Annotated[
     typer.Option(
         "--trusted-key",
         help="Public key (PEM or ssh-ed25519) that must have signed --approval (repeatable).",
+        metavar="KEY",
         dir_okay=False,
     ),
 ]
@@ -162,7 +193,9 @@ FleetOption = Annotated[
 
 SelectOption = Annotated[
     list[str] | None,
-    typer.Option("--select", help="Only fleet appliances with this tag (repeatable)."),
+    typer.Option(
+        "--select", metavar="TAG", help="Only fleet appliances with this tag (repeatable)."
+    ),
 ]
 
 

@@ -73,6 +73,7 @@ class NitroClient:
         user_agent: str = f"nsfix/{__version__}",
         http: requests.Session | None = None,
         retry_after_max: float = 60.0,
+        max_time: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -89,6 +90,7 @@ class NitroClient:
             backoff_max=backoff_max,
             retry_after_max=retry_after_max,
             user_agent=user_agent,
+            max_time=max_time,
             http=http,
             # Looked up at each wait: the CLI tests swap _sleep on a built client.
             sleep=lambda seconds: self._sleep(seconds),

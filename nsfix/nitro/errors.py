@@ -159,6 +159,11 @@ class NitroTransportError(NitroError):
         return text
 
 
+class NitroPlainHttp(NitroTransportError):
+    """TLS was spoken to a server that answered in plain HTTP: the URL's scheme (or port) is
+    wrong, not the certificates."""
+
+
 def _restore(cls: type[NitroError], message: str, state: dict[str, Any]) -> NitroError:
     error = cls.__new__(cls)
     Exception.__init__(error, message)

@@ -12,7 +12,7 @@ import ssl
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from http.cookiejar import CookieJar
@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 
 import requests
 import tenacity
-from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, InsecureRequestWarning
 
 from nsfix.nitro.encoding import body_text
-from nsfix.nitro.errors import NitroError, NitroTransportError
+from nsfix.nitro.errors import NitroError, NitroPlainHttp, NitroTransportError
 
 log = logging.getLogger("nsfix.nitro")
 
@@ -35,6 +35,8 @@ def default_ca_bundle() -> str:
 
 
 RETRY_ANY_STATUS = frozenset({429, 503})
+# A retry is not started with less time than this left of a request's max_time.
+MIN_ATTEMPT_SECONDS = 1.0
 RETRY_IDEMPOTENT_STATUS = frozenset({502, 504})
 _TOKEN_COOKIES = ("NITRO_AUTH_TOKEN", "sessionid")
 
@@ -124,6 +126,7 @@ class Transport:
         backoff_max: float,
         retry_after_max: float,
         user_agent: str,
+        max_time: float | None = None,
         http: requests.Session | None,
         sleep: Callable[[float], None],
         clock: Callable[[], float],
@@ -134,7 +137,7 @@ class Transport:
             raise ValueError(f"CA bundle not found: {verify}")
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        if connect_timeout <= 0 or read_timeout <= 0:
+        if connect_timeout <= 0 or read_timeout <= 0 or (max_time is not None and max_time <= 0):
             raise ValueError("timeouts must be positive")
         # Given `True`, requests would trust REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE from the
         # environment instead: naming the default bundle leaves the choice of CA to the caller.
@@ -145,6 +148,8 @@ class Transport:
             f"verified with {self._verify}" if self._verify else "NOT verified (insecure)",
         )
         self._timeout = (connect_timeout, read_timeout)
+        # The most one request may take, retries and the pauses between them included.
+        self._max_time = max_time
         self._max_attempts = max_attempts
         # Exponential growth plus up to one initial step of jitter, so clients that failed
         # together do not retry together; built from waits that exist since tenacity 8.2.
@@ -180,16 +185,17 @@ class Transport:
     def send(self, call: Call, *, token: str | None, max_attempts: int | None = None) -> Reply:
         """The reply to call after the retries it allows; raises NitroTransportError without one."""
         attempts = max_attempts or self._max_attempts
+        budget = _Budget(self._max_time, time.monotonic())
         retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(attempts),
-            wait=self._wait,
+            stop=lambda state: self._stop(state, attempts, budget),
+            wait=lambda state: budget.wait(state, self._wait),
             retry=tenacity.retry_if_exception(lambda exc: self._retryable(call, exc)),
             sleep=self._sleep,
-            before_sleep=lambda state: self._before_sleep(call, state, attempts),
+            before_sleep=lambda state: self._before_sleep(call, state, attempts, budget),
             reraise=True,
         )
         try:
-            return retrying(self._attempt, call, token)
+            return retrying(self._attempt, call, token, budget)
         except _RetryableStatus as exc:
             return exc.reply  # out of attempts: the reply is mapped like any other
         except _Fatal as exc:
@@ -197,8 +203,10 @@ class Transport:
         except (_NotSent, _MaybeSent) as exc:
             made = retrying.statistics.get("attempt_number", 1)
             what = "could not connect to" if isinstance(exc, _NotSent) else "no reply from"
+            spent = f" in {budget.elapsed():.0f} s" if budget.elapsed() >= 1 else ""
             raise NitroTransportError(
-                f"{what} {self.url} after {made} attempt(s): {self._describe_cause(exc.cause)}",
+                f"{what} {self.url} after {made} attempt(s){spent}: "
+                f"{self._describe_cause(exc.cause)}",
                 outcome_unknown=isinstance(exc, _MaybeSent) and call.is_write,
                 method=call.method,
                 resource=call.resource,
@@ -215,18 +223,50 @@ class Transport:
             return min(exc.retry_after, self._retry_after_max)
         return min(float(self._backoff(state)), self._backoff_max)
 
-    def _before_sleep(self, call: Call, state: tenacity.RetryCallState, attempts: int) -> None:
+    def _stop(self, state: tenacity.RetryCallState, attempts: int, budget: _Budget) -> bool:
+        """Out of attempts, or out of time: a retry must fit in what is left of max_time."""
+        if state.attempt_number >= attempts:
+            return True
+        if budget.max_time is None:
+            return False
+        wait = self._wait(state)
+        budget.planned[state.attempt_number] = wait
+        return budget.left() - wait < MIN_ATTEMPT_SECONDS
+
+    def _before_sleep(
+        self, call: Call, state: tenacity.RetryCallState, attempts: int, budget: _Budget
+    ) -> None:
+        """Every retry is said, with what it waits for and when nsfix gives up: the operator
+        never stares at a silent terminal wondering whether anything happens."""
         self.retries += 1
         exc = state.outcome.exception() if state.outcome is not None else None
-        log.info(
-            "%s %s: %s; attempt %d of %d in %.1f s",
+        wait = state.next_action.sleep if state.next_action else 0.0
+        bound = (
+            f"; giving up {budget.max_time:.0f} s after the first try"
+            if budget.max_time is not None
+            else ""
+        )
+        log.warning(
+            "%s (%s %s); retrying %d/%d in %s%s",
+            self._retry_reason(exc),
             call.method,
             call.resource,
-            exc,
             state.attempt_number + 1,
             attempts,
-            state.next_action.sleep if state.next_action else 0.0,
+            _seconds(wait),
+            bound,
         )
+
+    def _retry_reason(self, exc: BaseException | None) -> str:
+        if isinstance(exc, _MaybeSent):
+            if isinstance(exc.cause, requests.exceptions.ReadTimeout):
+                return f"no reply from {self.url} within {_seconds(self._timeout[1])}"
+            return f"no reply from {self.url}: {self._describe_cause(exc.cause)}"
+        if isinstance(exc, _NotSent):
+            return f"could not connect to {self.url}: {self._describe_cause(exc.cause)}"
+        if isinstance(exc, _RetryableStatus):
+            return f"{self.url} answered HTTP {exc.reply.status} {exc.reply.reason}".rstrip()
+        return f"{self.url}: {exc}"
 
     def _describe_cause(self, cause: BaseException) -> str:
         plain = _plain_cause(cause)
@@ -238,7 +278,7 @@ class Transport:
             text = text[:200] + "..."
         return f"{type(cause).__name__}: {text}"
 
-    def _attempt(self, call: Call, token: str | None) -> Reply:
+    def _attempt(self, call: Call, token: str | None, budget: _Budget) -> Reply:
         self.by_method[call.method] += 1
         self.by_resource[call.resource] += 1
         headers = {"Accept": "application/json", "User-Agent": self._user_agent}
@@ -257,13 +297,21 @@ class Transport:
                     self.url + call.target,
                     data=data,
                     headers=headers,
-                    timeout=self._timeout,
+                    timeout=budget.timeouts(self._timeout),
                     verify=self._verify,
                     # A redirect would carry the token cookie to wherever Location points.
                     allow_redirects=False,
                 )
                 content = response.content
         except requests.exceptions.SSLError as exc:
+            if _plain_http_answer(exc):
+                raise _Fatal(
+                    NitroPlainHttp(
+                        f"{self.url} answered plain HTTP, not TLS: check the URL's scheme and port",
+                        method=call.method,
+                        resource=call.resource,
+                    )
+                ) from exc
             raise _Fatal(
                 NitroTransportError(
                     f"TLS with {self.url} failed (certificate not trusted? pass a CA bundle): "
@@ -297,6 +345,37 @@ class Transport:
             # silence urllib3's per-request warning, and only around our own requests.
             return warnings.catch_warnings(action="ignore", category=InsecureRequestWarning)
         return contextlib.nullcontext()
+
+
+class _Budget:
+    """The time one request may still take, over all its attempts, and the waits planned."""
+
+    def __init__(self, max_time: float | None, started: float) -> None:
+        self.max_time = max_time
+        self.started = started
+        self.planned: dict[int, float] = {}
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def left(self) -> float:
+        return float("inf") if self.max_time is None else self.max_time - self.elapsed()
+
+    def wait(
+        self, state: tenacity.RetryCallState, compute: Callable[[tenacity.RetryCallState], float]
+    ) -> float:
+        """The pause before the next attempt: the one the stop decision counted, if it did."""
+        planned = self.planned.pop(state.attempt_number, None)
+        return compute(state) if planned is None else planned
+
+    def timeouts(self, limits: tuple[float, float]) -> tuple[float, float]:
+        """Connect and read timeouts of the next attempt: never past the request's end."""
+        left = max(self.left(), MIN_ATTEMPT_SECONDS)
+        return (min(limits[0], left), min(limits[1], left))
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 or value == int(value) else f"{value:.1f} s"
 
 
 def _check_url(url: str) -> str:
@@ -344,22 +423,38 @@ def _never_sent(exc: requests.RequestException) -> bool:
     """True when requests failed before any byte of the request could reach the appliance."""
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
-    pending: list[BaseException] = [exc]
+    # urllib3 raises NewConnectionError (refused, unreachable, DNS), a subclass of
+    # ConnectTimeoutError, only while opening the connection.
+    return any(isinstance(current, ConnectTimeoutError) for current in _causes(exc))
+
+
+# OpenSSL's words for a TLS record that is not one: what a plain HTTP reply looks like to it.
+_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
+
+
+def _plain_http_answer(exc: BaseException) -> bool:
+    """True when the TLS handshake failed because the server answered without TLS."""
+    return any(
+        isinstance(current, ssl.SSLError) and current.reason in _NOT_TLS_REASONS
+        for current in _causes(exc)
+    )
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps, nearest first: requests wraps urllib3 wraps the socket error,
+    through causes, contexts, a `reason` (MaxRetryError) and exceptions among the args."""
     seen: set[int] = set()
+    pending: list[BaseException] = [exc]
     while pending:
-        current = pending.pop()
+        current = pending.pop(0)
         if id(current) in seen:
             continue
         seen.add(id(current))
-        # urllib3 raises NewConnectionError (refused, unreachable, DNS), a subclass of
-        # ConnectTimeoutError, only while opening the connection.
-        if isinstance(current, ConnectTimeoutError):
-            return True
-        if isinstance(current, MaxRetryError) and current.reason is not None:
-            pending.append(current.reason)
+        yield current
+        for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
+            if isinstance(nested, BaseException):
+                pending.append(nested)
         pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
-        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
-    return False
 
 
 def _parse_retry_after(value: str | None, now: Callable[[], float]) -> float | None:
@@ -382,13 +477,7 @@ def _plain_cause(cause: BaseException) -> str | None:
 
     requests wraps urllib3 wraps the socket error; the chain is walked to find the real one.
     """
-    seen: set[int] = set()
-    pending: list[BaseException] = [cause]
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
+    for current in _causes(cause):
         if isinstance(current, ssl.SSLCertVerificationError):
             detail = getattr(current, "verify_message", None) or current
             return f"TLS certificate not trusted ({detail}); give the CA with --ca-bundle"
@@ -402,8 +491,4 @@ def _plain_cause(cause: BaseException) -> str | None:
             return "connection reset by the peer"
         if isinstance(current, TimeoutError | socket.timeout):
             return "timed out"
-        for nested in (current.__cause__, current.__context__, getattr(current, "reason", None)):
-            if isinstance(nested, BaseException):
-                pending.append(nested)
-        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
     return None

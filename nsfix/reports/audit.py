@@ -107,61 +107,80 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
             lines.extend("  " + row for row in aligned([COLUMNS, *map(finding_cells, active)]))
             lines.append("")
             for finding in active:
-                lines.append(f"  {finding.rule}: {finding.message}")
-                guidance = finding.remediation.guidance
-                if finding.remediation.automatic:
-                    fix = ", ".join(f"{k} {v}" for k, v in finding.remediation.set.items())
-                    lines.append(f"    fix: nsfix plan sets {fix}")
-                elif guidance:
-                    lines.append(f"    guidance: {guidance}")
+                lines.extend(f"{'  ' * depth}{note}" for depth, note in finding_notes(finding))
         else:
             lines.append("  compliant: no finding")
-        waived = [f for f in target.result.findings if f.waived]
-        for finding in waived:
-            assert finding.waiver is not None
-            lines.append(
-                f"  waived: {finding.rule} {finding.object} until {finding.waiver.expires} "
-                f"({finding.waiver.owner}: {finding.waiver.reason})"
-            )
-        for waiver in target.result.expired_waivers:
-            lines.append(
-                f"  expired waiver (no longer hides anything): {waiver.rule} {waiver.object} "
-                f"expired {waiver.expires} [{waiver.source}]"
-            )
-        for item in target.result.unevaluated:
-            lines.append(f"  not evaluated: {item.rule} {item.object}: {item.reason}")
+        lines.extend(f"  {note}" for note in target_notes(target))
         lines.append("")
     code = audit_exit_code(targets, fail_on)
     lines.append(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})")
     return text_lines(lines)
 
 
+def finding_notes(finding: Finding) -> list[tuple[int, str]]:
+    """What a finding means and how it is fixed, as (depth, line): the words below the table."""
+    notes = [(1, f"{finding.rule}: {finding.message}")]
+    guidance = finding.remediation.guidance
+    if finding.remediation.automatic:
+        fix = ", ".join(f"{k} {v}" for k, v in finding.remediation.set.items())
+        notes.append((2, f"fix: nsfix plan sets {fix}"))
+    elif guidance:
+        notes.append((2, f"guidance: {guidance}"))
+    return notes
+
+
+def target_notes(target: TargetAudit) -> list[str]:
+    """Waived findings, expired waivers and rules not evaluated on one audited target."""
+    lines: list[str] = []
+    if target.result is not None:
+        waived = [f for f in target.result.findings if f.waived]
+        for finding in waived:
+            assert finding.waiver is not None
+            lines.append(
+                f"waived: {finding.rule} {finding.object} until {finding.waiver.expires} "
+                f"({finding.waiver.owner}: {finding.waiver.reason})"
+            )
+        for waiver in target.result.expired_waivers:
+            lines.append(
+                f"expired waiver (no longer hides anything): {waiver.rule} {waiver.object} "
+                f"expired {waiver.expires} [{waiver.source}]"
+            )
+        for item in target.result.unevaluated:
+            lines.append(f"not evaluated: {item.rule} {item.object}: {item.reason}")
+    return lines
+
+
 def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
-    from rich.table import Table
+    """Renderables for a terminal: the findings as a table that stacks when the console is too
+    narrow for it, and below it what each finding means and its fix, as on a pipe."""
     from rich.text import Text
+
+    from nsfix.reports.terminal import FitTable, Prose
 
     colours = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
     out: list[Any] = []
     for target in targets:
-        out.append(Text(visible(target_title(target)), style="bold" if target.ok else "bold red"))
+        out.append(Prose(visible(target_title(target)), "bold" if target.ok else "bold red"))
         if target.result is None:
             continue
         active = target.result.active()
         if not active:
             out.append(Text("  compliant: no finding", style="green"))
         else:
-            table = Table(*COLUMNS)
+            rows = []
             for finding in active:
                 cells = [Text(visible(c)) for c in finding_cells(finding)]
                 cells[0].stylize(colours[finding.severity.value])
                 if finding.flow in {"loop", "mac-not-learned", "arp-bypass", "asymmetric"}:
                     cells[6].stylize("red")
-                table.add_row(*cells)
-            out.append(table)
-        extra = render_text([target], fail_on).splitlines()[1:-2]
-        notes = [line for line in extra if line.startswith(("  waived", "  expired", "  not "))]
-        if notes:
-            out.append(Text("\n".join(notes), style="dim"))
+                rows.append(cells)
+            # Severity, rule and object head a finding's block when the columns do not fit.
+            out.append(FitTable(COLUMNS, rows, head=3))
+            for finding in active:
+                for depth, note in finding_notes(finding):
+                    out.append(Prose(visible(note), "" if depth == 1 else "dim", 2 * depth, 2))
+        for note in target_notes(target):
+            out.append(Prose(visible(note), "dim", 2, 2))
     code = audit_exit_code(targets, fail_on)
     out.append(Text(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})", "dim"))
     return out

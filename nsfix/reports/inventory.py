@@ -261,12 +261,14 @@ def render_text(snapshot: Snapshot) -> str:
 
 
 def render_rich(snapshot: Snapshot) -> list[Any]:
-    """Renderables for a terminal: the same rows as `render_text`, with DSR problems in colour."""
-    from rich.table import Table
+    """Renderables for a terminal: the same rows as `render_text`, with DSR problems in colour,
+    as a table that stacks (one block per object, in tree order) when it does not fit."""
     from rich.text import Text
 
-    header = Text(text_lines(summary_lines(snapshot)).rstrip("\n"))
-    table = Table(*COLUMNS, title="Load balancing", title_justify="left")
+    from nsfix.reports.terminal import FitTable, Prose
+
+    header = [Prose(line, hanging=11) for line in map(visible, summary_lines(snapshot))]
+    rows: list[list[Text]] = []
     under_dsr = False
     for row in inventory_rows(snapshot):
         if row.depth == 0:
@@ -280,10 +282,11 @@ def render_rich(snapshot: Snapshot) -> list[Any]:
             cells[1].stylize("yellow")
         if under_dsr and row.usip.startswith("NO"):
             cells[4].stylize("bold red")
-        table.add_row(*cells)
-    out: list[Any] = [header, table]
+        rows.append(cells)
+    table = FitTable(COLUMNS, rows, title="Load balancing")
+    out: list[Any] = [*header, table]
     if snapshot.defects:
         out.append(Text("Data defects (reported, not fatal):", style="yellow"))
-        out.append(Text("\n".join(defect_lines(snapshot))))
-    out.append(Text(count_line(snapshot), style="dim"))
+        out.extend(Prose(line, indent=0, hanging=4) for line in defect_lines(snapshot))
+    out.append(Prose(count_line(snapshot), "dim"))
     return out
