@@ -28,7 +28,7 @@ from nsfix.operations import Phase, explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
 from nsfix.reports.text import text_lines, visible
-from nsfix.settings import Target
+from nsfix.settings import SettingsError, Target
 from nsfix.shell import (
     PartitionRead,
     load_snapshot_file,
