@@ -70,6 +70,7 @@ from nsfix.planner import Plan, PlanOptions, apply_in_memory
 from nsfix.reports import audit as audit_report
 from nsfix.reports.inventory import inventory_document, render_rich, render_text
 from nsfix.reports.plan import render_plan_text
+from nsfix.reports.plan_cli import render_plan_cli
 from nsfix.reports.terminal import show
 from nsfix.reports.text import escaped, text_lines
 from nsfix.rules.playbook import Playbook
@@ -339,6 +340,12 @@ def render_audit_format(
     return sarif.render_sarif(targets, books, tool_version=__version__)
 
 
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
+    cli = "cli"
+
+
 @app.command("plan")
 def plan_command(
     ctx: typer.Context,
@@ -369,6 +376,13 @@ def plan_command(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the plan file (JSON) here.")
     ] = None,
+    output_format: Annotated[
+        PlanFormat,
+        typer.Option(
+            "--format",
+            help="What stdout shows: text, json (the plan file), or cli (NetScaler CLI commands).",
+        ),
+    ] = PlanFormat.text,
     from_file: FromFileOption = None,
     fleet: FleetOption = None,
     select: SelectOption = None,
@@ -389,9 +403,14 @@ def plan_command(
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     appliances = Fleet(fleet, tuple(select or ()), workers)
-    out = Output.given(as_json, file=output)
+    out = Output.given(as_json or output_format is PlanFormat.json, file=output)
     configure_logging(verbose)
     check_fleet_usage(ctx, appliances, {**source.appliance_options(), "--output": output})
+    if appliances.file is not None and output_format is PlanFormat.cli:
+        raise typer.BadParameter(
+            "--fleet writes plan files; show one as commands with nsfix report PLAN --format cli",
+            param_hint="--format",
+        )
     if appliances.file is not None and output_dir is None:
         raise typer.BadParameter(
             "--fleet needs --output-dir for the plan files", param_hint="--fleet"
@@ -409,7 +428,7 @@ def plan_command(
         with phase(audit_label(snapshot), quiet=out.as_json):
             result = run_audit(snapshot, books, waiver_list, facts)
         the_plan = make_plan(snapshot, result, facts, options, phases(out.as_json))
-        emit_plan(the_plan, out)
+        emit_plan(the_plan, out, cli=output_format is PlanFormat.cli and not out.as_json)
 
 
 def plan_fleet(
@@ -440,13 +459,17 @@ def plan_fleet(
     return ExitCode.PARTIAL if failed else ExitCode.OK
 
 
-def emit_plan(the_plan: Plan, out: Output) -> None:
+def emit_plan(the_plan: Plan, out: Output, *, cli: bool = False) -> None:
+    """The plan on stdout (text, its JSON file, or CLI commands with `cli`); -o's file is
+    always the plan file."""
     with writing(out.file, "the plan", out.as_json):
         sealed = sealed_plan(the_plan)
         if out.file is not None:
             write_atomically(out.file, sealed.text)
         text = sealed.text
-        if not out.as_json:
+        if cli:
+            text = render_plan_cli(the_plan, digest=sealed.digest)
+        elif not out.as_json:
             text = render_plan_text(
                 the_plan,
                 digest=sealed.digest,
@@ -541,13 +564,18 @@ class ReportFormat(StrEnum):
     md = "md"
     html = "html"
     json = "json"
+    cli = "cli"
 
 
 @app.command()
 def report(
     plan_file: PlanFileArgument,
     output_format: Annotated[
-        ReportFormat, typer.Option("--format", help="md or html for the CAB, json for tools.")
+        ReportFormat,
+        typer.Option(
+            "--format",
+            help="md or html for the CAB, json for tools, cli for NetScaler CLI commands.",
+        ),
     ] = ReportFormat.md,
     ticket: Annotated[
         str | None, typer.Option("--ticket", help="Change ticket id to print in the report.")
@@ -567,6 +595,8 @@ def report(
         with writing(output, "the report", quiet=False):
             if output_format is ReportFormat.json:
                 text = sealed_plan(the_plan).text
+            elif output_format is ReportFormat.cli:
+                text = render_plan_cli(the_plan, digest=digest)
             elif output_format is ReportFormat.html:
                 text = cab.render_html(
                     the_plan, digest=digest, plan_path=str(plan_file), ticket=ticket
