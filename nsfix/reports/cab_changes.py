@@ -26,6 +26,7 @@ from nsfix.reports.document import (
     Table,
 )
 from nsfix.reports.path_figure import before_after
+from nsfix.reports.plan_cli import cli_blocks
 
 
 def fixed_findings(plan: Plan) -> list[Finding]:
@@ -131,6 +132,7 @@ def changes(plan: Plan) -> tuple[Block, ...]:
         ),
         Heading(("Risk of each change",)),
         Bullets(tuple((f"{', '.join(ids)}: {risk}",) for risk, ids in risks.items())),
+        *cli_blocks(plan),
     )
 
 

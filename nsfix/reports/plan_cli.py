@@ -104,9 +104,8 @@ def cli_blocks(plan: Plan) -> tuple[Block, ...]:
                 " follows once the change is verified.",
             )
         ),
-        CodeBlock(tuple(apply_commands(plan)), language="text", label="Apply"),
-        Paragraph(("To undo the change, newest first:",)),
-        CodeBlock(tuple(rollback_commands(plan)), language="text", label="Rollback"),
+        CodeBlock(tuple(apply_commands(plan)), language="text", label="Apply, the canary first"),
+        CodeBlock(tuple(rollback_commands(plan)), language="text", label="Rollback, newest first"),
     )
 
 
