@@ -464,10 +464,9 @@ def emit_plan(the_plan: Plan, out: Output, *, cli: bool = False) -> None:
     always the plan file."""
     with writing(out.file, "the plan", out.as_json):
         sealed = sealed_plan(the_plan)
-        if out.file is not None:
-            write_atomically(out.file, sealed.text)
         text = sealed.text
         if cli:
+            # Rendered first: a plan that cannot be written as commands writes no file either.
             text = render_plan_cli(the_plan, digest=sealed.digest)
         elif not out.as_json:
             text = render_plan_text(
@@ -475,6 +474,8 @@ def emit_plan(the_plan: Plan, out: Output, *, cli: bool = False) -> None:
                 digest=sealed.digest,
                 path=str(out.file) if out.file is not None else None,
             )
+        if out.file is not None:
+            write_atomically(out.file, sealed.text)
     sys.stdout.write(text)
     if out.file is not None:
         say(f"plan written to {out.file} ({sealed.digest})")

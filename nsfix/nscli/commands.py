@@ -134,7 +134,6 @@ def word(text: str) -> str:
     bad = [char for char in text if not char.isprintable()]
     if bad:
         raise UnwritableValue(
-            f"{text!r} cannot be written as a NetScaler CLI word: it holds the control "
-            f"character {bad[0]!a}"
+            f"no CLI command can carry {text!r}: it holds the control character {bad[0]!a}"
         )
     return quote(text)

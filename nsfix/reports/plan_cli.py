@@ -1,10 +1,9 @@
-"""A plan as NetScaler CLI commands: what an operator pastes into the CLI or a NetScaler Console
-configuration job, and the same commands in the CAB report.
+"""A plan as NetScaler CLI commands: the text an operator pastes, and the CAB report's blocks.
 
-The apply commands come in the order `nsfix apply` writes them (the canary first), the rollback
-commands newest first, as `nsfix rollback` writes them; refused objects are comments saying why.
-Nothing prompts: `save ns config` is left as a commented suggestion, to run once the change is
-verified.
+The text is for the CLI or a NetScaler Console configuration job. The apply commands come in the
+order `nsfix apply` writes them (the canary first), the rollback commands newest first, as `nsfix
+rollback` writes them; refused objects are comments saying why. Nothing prompts: `save ns config`
+is left as a commented suggestion, to run once the change is verified.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from collections.abc import Iterable
 
 from nsfix import __version__
 from nsfix.model import DEFAULT_PARTITION
-from nsfix.nscli.commands import command, word
+from nsfix.nscli.commands import UnwritableValue, command, word
 from nsfix.planfile import plan_partition
 from nsfix.planner import Change, Plan
 from nsfix.reports.cab_words import appliance_words, count
@@ -91,8 +90,14 @@ def cli_blocks(plan: Plan) -> tuple[Block, ...]:
     """The CAB report's view of the same commands: apply and rollback, as code to paste."""
     if not plan.changes:
         return ()
+    heading = Heading(("The changes as NetScaler CLI commands",))
+    try:
+        applying, rolling_back = apply_commands(plan), rollback_commands(plan)
+    except UnwritableValue as exc:
+        # The rest of the report stands; only the commands cannot be written.
+        return (heading, Paragraph((f"None: {exc}.",)))
     return (
-        Heading(("The changes as NetScaler CLI commands",)),
+        heading,
         Paragraph(
             (
                 "What the changes write, as commands for the CLI or a NetScaler Console "
@@ -104,8 +109,8 @@ def cli_blocks(plan: Plan) -> tuple[Block, ...]:
                 " follows once the change is verified.",
             )
         ),
-        CodeBlock(tuple(apply_commands(plan)), language="text", label="Apply, the canary first"),
-        CodeBlock(tuple(rollback_commands(plan)), language="text", label="Rollback, newest first"),
+        CodeBlock(tuple(applying), language="text", label="Apply, the canary first"),
+        CodeBlock(tuple(rolling_back), language="text", label="Rollback, newest first"),
     )
 
 

@@ -99,6 +99,18 @@ def test_markdown_reports_show_controls_escaped(
     report = nsfix("report", str(plan))
     assert report.code == 0, report.err
     assert_visible(report.out)
+    # No CLI command can carry a line break: the report says so and shows the rest.
+    assert "None: no CLI command can carry 'svc_app_01\\\\nwarning" in report.out
+    commands = nsfix("report", str(plan), "--format", "cli")
+    assert commands.code == 1
+    assert commands.out == ""
+    assert "no CLI command can carry 'svc_app_01\\nwarning" in commands.err
+    assert_visible(commands.err)
+    unwritten = tmp_path / "unwritten.json"
+    fresh = nsfix("plan", "--format", "cli", "-o", str(unwritten), "--from-file", str(records_file))
+    assert fresh.code == 1
+    assert "no CLI command can carry" in fresh.err
+    assert not unwritten.exists()
 
 
 def test_an_error_naming_appliance_objects_shows_controls_escaped(
