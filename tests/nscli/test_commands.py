@@ -222,58 +222,55 @@ def test_every_operation_shape_and_its_inverse_has_a_command() -> None:
         assert command(inverse_of(op, {"usip": "NO"} if shape.verb is Verb.UPDATE else {}))
 
 
-def test_the_words_ns_conf_uses() -> None:
-    assert (
-        command(
-            Operation(
-                Verb.UPDATE, "service", {"name": "svc_app_01", "useproxyport": "NO", "usip": "YES"}
-            )
-        )
-        == "set service svc_app_01 -usip YES -useproxyport NO"
-    )
-    assert (
-        command(
-            Operation(
-                Verb.BIND,
-                MEMBER_BINDING,
-                {"servicegroupname": "sg web", "ip": "10.0.0.9", "port": 65535, "weight": 2},
-            )
-        )
-        == 'bind serviceGroup "sg web" 10.0.0.9 * -weight 2'
-    )
-    assert (
-        command(
-            Operation(
-                Verb.UNBIND,
-                MEMBER_BINDING,
-                {"servicegroupname": "sg", "ip": "10.0.0.9", "port": 80, "weight": 2},
-            )
-        )
-        == "unbind serviceGroup sg 10.0.0.9 80"
-    )
-    assert (
-        command(
-            Operation(
-                Verb.BIND,
-                "servicegroup_lbmonitor_binding",
-                {"servicegroupname": "sg", "monitor_name": "ping-default"},
-            )
-        )
-        == "bind serviceGroup sg -monitorName ping-default"
-    )
-    assert (
-        command(
-            Operation(
-                Verb.UNBIND,
-                "lbvserver_service_binding",
-                {"name": "vs", "servicename": "-svc", "weight": 1},
-            )
-        )
-        == 'unbind lb vserver vs "-svc"'
-    )
-    assert command(Operation(Verb.DELETE, "servicegroup", {"servicegroupname": "sg"})) == (
-        "rm serviceGroup sg"
-    )
+WORDS = [
+    (
+        Operation(
+            Verb.UPDATE, "service", {"name": "svc_app_01", "useproxyport": "NO", "usip": "YES"}
+        ),
+        "set service svc_app_01 -usip YES -useproxyport NO",
+    ),
+    (
+        Operation(
+            Verb.BIND,
+            MEMBER_BINDING,
+            {"servicegroupname": "sg web", "ip": "10.0.0.9", "port": 65535, "weight": 2},
+        ),
+        'bind serviceGroup "sg web" 10.0.0.9 * -weight 2',
+    ),
+    (
+        Operation(
+            Verb.UNBIND,
+            MEMBER_BINDING,
+            {"servicegroupname": "sg", "ip": "10.0.0.9", "port": 80, "weight": 2},
+        ),
+        "unbind serviceGroup sg 10.0.0.9 80",
+    ),
+    (
+        Operation(
+            Verb.BIND,
+            "servicegroup_lbmonitor_binding",
+            {"servicegroupname": "sg", "monitor_name": "ping-default"},
+        ),
+        "bind serviceGroup sg -monitorName ping-default",
+    ),
+    (
+        Operation(
+            Verb.UNBIND,
+            "lbvserver_service_binding",
+            {"name": "vs", "servicename": "-svc", "weight": 1},
+        ),
+        'unbind lb vserver vs "-svc"',
+    ),
+    (
+        Operation(Verb.DELETE, "servicegroup", {"servicegroupname": "sg"}),
+        "rm serviceGroup sg",
+    ),
+]
+
+
+@pytest.mark.parametrize(("op", "line"), WORDS, ids=[line for _, line in WORDS])
+def test_the_words_ns_conf_uses(op: Operation, line: str) -> None:
+    assert command(op) == line
 
 
 @pytest.mark.parametrize("name", ["a\nb", "a\rb", "esc\x1b[31m", "tab\there", "rtl\u202eoverride"])

@@ -5,13 +5,14 @@ the rollback commands give the configuration back."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mocks.fixtures import start_mock
+from mocks.fixtures import RunningMock, start_mock
 from nsfix.executor import request_for
 from nsfix.journal import Phase
 from nsfix.model import DEFAULT_PARTITION, Snapshot
@@ -32,7 +33,7 @@ from tests.nscli.test_running_config_equivalence import (
 ALL_SHAPES = PlanOptions(bind_monitor=True, dedicated_copies=True)
 
 
-def from_text(text: str, partition: str, appliance: Any) -> Snapshot:
+def from_text(text: str, partition: str, appliance: Mapping[str, Any] | None) -> Snapshot:
     parsed = parse_config(text, "running.conf")
     assert parsed.problems == ()
     return snapshot_from_config(
@@ -47,6 +48,15 @@ def configuration(snapshot: Snapshot) -> Any:
     return facts
 
 
+def running_config(mock: RunningMock, partition: str) -> tuple[str, Mapping[str, Any] | None]:
+    """A partition's running configuration, and the appliance-wide records its snapshot
+    borrows from the default partition's."""
+    appliance = None
+    if partition != DEFAULT_PARTITION:
+        appliance = parse_config(read_both(mock, DEFAULT_PARTITION)[1]).records
+    return read_both(mock, partition)[1], appliance
+
+
 def plan_of(snapshot: Snapshot) -> Plan:
     result = run_audit(snapshot, BOOKS, (), None)
     return replace(make_plan(snapshot, result, None, ALL_SHAPES), created_at=WHEN)
@@ -56,10 +66,7 @@ def plan_of(snapshot: Snapshot) -> Plan:
 def test_pasted_commands_make_what_apply_makes(path: Path, partition: str) -> None:
     mock = start_mock(path)
     try:
-        appliance = None
-        if partition != DEFAULT_PARTITION:
-            appliance = parse_config(read_both(mock, DEFAULT_PARTITION)[1]).records
-        _, before = read_both(mock, partition)
+        before, appliance = running_config(mock, partition)
         the_plan = plan_of(from_text(before, partition, appliance))
         pasted = render_plan_cli(the_plan, digest=sealed_plan(the_plan).digest)
         with NitroClient(mock.url, Credentials("nsroot", "nsroot"), verify=False) as client:
@@ -95,10 +102,7 @@ def test_the_scenarios_plan_every_kind_of_command() -> None:
     for path, partition in CASES:
         mock = start_mock(path)
         try:
-            appliance = None
-            if partition != DEFAULT_PARTITION:
-                appliance = parse_config(read_both(mock, DEFAULT_PARTITION)[1]).records
-            _, before = read_both(mock, partition)
+            before, appliance = running_config(mock, partition)
         finally:
             mock.stop()
         the_plan = plan_of(from_text(before, partition, appliance))
