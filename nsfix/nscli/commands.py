@@ -40,6 +40,11 @@ _ADD_POSITIONAL: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
 }
 
 
+# A binding's settings at their default are left out, as ns.conf leaves them out: a binding
+# without `-weight` has weight 1, a member without `-state` is enabled.
+_BINDING_DEFAULTS: Final[Mapping[str, str]] = {"weight": "1", "state": "ENABLED"}
+
+
 class UnwritableValue(NsfixError):
     """A name or value no CLI command can carry (a line break, a control character)."""
 
@@ -101,7 +106,13 @@ def _binding(op: Operation) -> str:
     if op.verb is Verb.BIND:
         # The binding's own settings (weight, a member's state); an unbind names only what goes.
         skip = {binding.parent_key, *binding.identity}
-        options.update({k: v for k, v in record.items() if k not in skip})
+        options.update(
+            {
+                k: v
+                for k, v in record.items()
+                if k not in skip and str(v) != _BINDING_DEFAULTS.get(k)
+            }
+        )
     verb = "bind" if op.verb is Verb.BIND else "unbind"
     return _line(verb, _object_words(binding.parent), *words, options=options)
 

@@ -46,7 +46,7 @@ def test_plan_as_commands_apply_first_rollback_commented(nsfix: Nsfix, tmp_path:
     assert not any(line.startswith(("save", "rm ")) for line in pasted)
     assert "# save ns config" in lines
     rollback = lines[lines.index(next(x for x in lines if x.startswith("# Rollback"))) + 1 :]
-    assert rollback[0] == "# bind lb vserver vs_shared_mac svc_shared_01 -weight 1"
+    assert rollback[0] == "# bind lb vserver vs_shared_mac svc_shared_01"
     assert rollback[-1] == '# set service "svc web tier:app@1" -usip NO -useproxyport YES'
     assert "# rm service svc_shared_01_dsr" in rollback
     # The refused objects say why.
