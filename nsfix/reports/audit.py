@@ -83,7 +83,9 @@ def finding_cells(finding: Finding) -> tuple[str, ...]:
 
 
 def target_title(target: TargetAudit) -> str:
-    where = target.url if target.partition == "default" else f"{target.url} [{target.partition}]"
+    where = (
+        target.where if target.partition == "default" else f"{target.where} [{target.partition}]"
+    )
     if target.result is None:
         return f"{where}: NOT AUDITED: {target.error}"
     c = target.result.counts()
