@@ -17,8 +17,8 @@ from typing import Annotated, TextIO
 
 import typer
 
+from nsfix import __version__, monitoring
 from nsfix import fleet as fleets
-from nsfix import monitoring
 from nsfix.cli.common import USER_AGENT, app, configure_logging
 from nsfix.cli.options import (
     AllPartitionsOption,
@@ -119,8 +119,6 @@ def run_log(command: str, *, enabled: bool, detail: str = "") -> Iterator[str]:
     started = time.monotonic()
     code = 1
     try:
-        from nsfix import __version__
-
         print(
             f"nsfix: run start: {command}{detail} (nsfix {__version__}, pid {os.getpid()})",
             file=sys.stderr,

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import math
 import re
-from datetime import date
+import threading
+from datetime import UTC, date, datetime
 
 import pytest
 
+from nsfix.cli.automation import StampedLines
 from nsfix.findings import AuditResult, Finding, ObjectRef, Severity, TargetAudit, Waiver
 from nsfix.monitoring import (
     CheckResult,
@@ -250,3 +253,24 @@ def test_an_appliance_never_read_has_no_last_success() -> None:
 def test_the_strict_reader_rejects_what_the_format_forbids(broken: str) -> None:
     with pytest.raises(FormatError):
         parse(broken)
+
+
+def test_stamped_lines_keep_each_threads_lines_whole() -> None:
+    sink = io.StringIO()
+    stream = StampedLines(sink, "RUN", clock=lambda: datetime(2026, 1, 2, 3, 4, 5, 6000, UTC))
+
+    def chatter(name: str) -> None:
+        for index in range(200):
+            # print() writes the text and the newline in two calls: another thread may come
+            # in between, and must not end up in the middle of this line.
+            print(f"{name} line {index}", file=stream)
+
+    threads = [threading.Thread(target=chatter, args=(n,)) for n in ("alpha", "beta")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    lines = sink.getvalue().splitlines()
+    assert len(lines) == 400
+    pattern = re.compile(r"2026-01-02T03:04:05\.006Z \[RUN\] (alpha|beta) line \d+")
+    assert all(pattern.fullmatch(line) for line in lines)
