@@ -34,3 +34,8 @@ class ExitCode(IntEnum):
     """Bad command line (sysexits EX_USAGE); kept apart from 2, which means findings."""
     INTERRUPTED = 130
     """Ctrl-C; the session was logged out on the way out."""
+
+    @property
+    def words(self) -> str:
+        """The name as reports print it: `partial findings`."""
+        return self.name.lower().replace("_", " ")

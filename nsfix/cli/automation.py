@@ -266,23 +266,16 @@ def _audit_for_check(
     waivers: Path | None,
     server_facts: Path | None,
 ) -> tuple[list[TargetAudit], dict[str, float]]:
-    """Audit one appliance or the fleet's, with nothing on stderr a plugin runner would mix in."""
+    """Audit one appliance or the fleet's; the result says everything (only a fleet file's
+    warnings, such as a password file others can read, go to stderr)."""
     books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
     waiver_list = load_waivers_file(waivers)
     facts = load_server_facts_file(server_facts)
     quiet: Callable[[str], None] = lambda message: None  # noqa: E731 - everything is in the result
     if appliances.file is not None:
-        chosen = fleets.select(fleets.load_fleet_file(appliances.file), appliances.tags)
-        audit_one = fleets.audit_one_factory(
-            books,
-            waiver_list,
-            facts,
-            timeout=timeout,
-            user_agent=USER_AGENT,
-            say=quiet,
-            environ=os.environ,
-        )
-        runs = fleets.run_fleet(chosen, audit_one, workers=appliances.workers)
+        from nsfix.cli.look import audit_fleet
+
+        runs = audit_fleet(appliances, books, waiver_list, facts, timeout)
         return fleets.fleet_targets(runs), run_seconds(runs)
     connection = source.connection
     target = resolve_target(

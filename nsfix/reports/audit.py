@@ -134,7 +134,7 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
             lines.append(f"  not evaluated: {item.rule} {item.object}: {item.reason}")
         lines.append("")
     code = audit_exit_code(targets, fail_on)
-    lines.append(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})")
+    lines.append(f"exit {int(code)} ({code.words}; --fail-on {fail_on.value})")
     return text_lines(lines)
 
 
@@ -165,5 +165,5 @@ def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
         if notes:
             out.append(Text("\n".join(notes), style="dim"))
     code = audit_exit_code(targets, fail_on)
-    out.append(Text(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})", "dim"))
+    out.append(Text(f"exit {int(code)} ({code.words}; --fail-on {fail_on.value})", "dim"))
     return out

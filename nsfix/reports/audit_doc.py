@@ -236,7 +236,7 @@ def audit_document(targets: Sequence[TargetAudit], fail_on: Severity) -> Documen
                 f"Totals: {total['critical']} critical, {total['warning']} warning, "
                 f"{total['info']} info active findings; {total['waived']} waived; "
                 f"{total['unevaluated']} not evaluated; {total['passed']} compliant checks. "
-                f"Exit code {int(code)} ({code.name.lower()}; --fail-on {fail_on.value}).",
+                f"Exit code {int(code)} ({code.words}; --fail-on {fail_on.value}).",
             )
         ),
     ]

@@ -13,9 +13,6 @@ from pathlib import Path
 import pytest
 
 from mocks.fixtures import RunningMock
-from nsfix import shell
-from nsfix.nitro import NitroClient
-from nsfix.settings import Target
 from tests.cli.conftest import PASSWORD, USER
 from tests.fleet.exposition import parse, sample
 from tests.fleet.test_monitoring import plugin_output
@@ -32,16 +29,7 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def fleet_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = shell.open_client
-
-    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
-        # The client backs off before giving up on a down box; the tests need the outcome.
-        client = real(target, timeout, user_agent)
-        client._sleep = lambda seconds: None
-        return client
-
-    monkeypatch.setattr(shell, "open_client", no_wait)
+def fleet_env(monkeypatch: pytest.MonkeyPatch, no_backoff: None) -> None:
     monkeypatch.setenv("FLEET_USER", USER)
     monkeypatch.setenv("FLEET_PASSWORD", PASSWORD)
 
