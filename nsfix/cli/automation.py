@@ -4,6 +4,7 @@ the timestamped run log of the scheduled audit."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import secrets
 import sys
@@ -116,6 +117,14 @@ def run_log(command: str, *, enabled: bool, detail: str = "") -> Iterator[str]:
     original = sys.stderr
     stamped = StampedLines(original, run_id)
     sys.stderr = stamped
+    # -v log lines too: their handler was given the stream before the run started.
+    handlers = [
+        h
+        for h in logging.getLogger("nsfix").handlers
+        if isinstance(h, logging.StreamHandler) and h.stream is original
+    ]
+    for handler in handlers:
+        handler.setStream(stamped)
     started = time.monotonic()
     code = 1
     try:
@@ -133,11 +142,14 @@ def run_log(command: str, *, enabled: bool, detail: str = "") -> Iterator[str]:
             code = 130
             raise
     finally:
+        if getattr(stamped.pending, "text", ""):
+            stamped.write("\n")  # end a line left open, so the marker has a line of its own
         print(
             f"nsfix: run end: exit {code} after {time.monotonic() - started:.1f} s",
             file=sys.stderr,
         )
-        stamped.write(getattr(stamped.pending, "text", "") and "\n")
+        for handler in handlers:
+            handler.setStream(original)
         sys.stderr = original
 
 

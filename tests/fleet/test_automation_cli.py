@@ -218,7 +218,7 @@ def test_timestamps_and_run_markers_on_every_log_line(
     nsfix: Nsfix, appliance: Appliance, tmp_path: Path
 ) -> None:
     fleet = fleet_file(tmp_path, {"edge-01": appliance().url, "edge-02": down_url()})
-    run = nsfix("audit", "--fleet", str(fleet), "--json", "--timestamps")
+    run = nsfix("audit", "--fleet", str(fleet), "--json", "--timestamps", "-vv")
     assert run.code == 8
     lines = run.err.splitlines()
     stamp = re.compile(
@@ -226,6 +226,7 @@ def test_timestamps_and_run_markers_on_every_log_line(
     )
     matches = [stamp.fullmatch(line) for line in lines]
     assert all(matches), run.err
+    assert any(" DEBUG nsfix." in line for line in lines)  # -vv log lines are stamped too
     assert len({m.group(2) for m in matches if m}) == 1  # one run id for the whole run
     texts = [m.group(3) for m in matches if m]
     assert texts[0].startswith(f"nsfix: run start: audit --fleet {fleet} (nsfix ")
@@ -276,3 +277,14 @@ def test_reports_name_the_fleet_appliances(
     assert [t["appliance"] for t in sarif["properties"]["targets"]] == ["edge-01", "edge-02"]
     notification = sarif["invocations"][0]["toolExecutionNotifications"][0]
     assert notification["message"]["text"].startswith("edge-02 (http://127.0.0.1:")
+
+
+@pytest.mark.usefixtures("fleet_env")
+def test_check_says_unknown_when_the_appliance_does_not_answer_in_time(
+    nsfix: Nsfix, appliance: Appliance
+) -> None:
+    slow = appliance("seed-incident", latency=2.5)
+    run = nsfix("check", "--timeout", "1", url=slow.url)
+    status, text, _, _ = plugin_output(run.out)
+    assert (run.code, status) == (3, "UNKNOWN"), run.out
+    assert "not read" in text
