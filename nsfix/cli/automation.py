@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO, TypeVar
 
 import typer
 
@@ -53,6 +53,8 @@ from nsfix.shell import (
     load_waivers_file,
     write_atomically,
 )
+
+_T = TypeVar("_T")
 
 # --- the run log ----------------------------------------------------------------------------
 
@@ -202,8 +204,46 @@ CriticalOption = Annotated[
 ]
 
 
+TimeLimitOption = Annotated[
+    float,
+    typer.Option(
+        "--time-limit",
+        "-t",
+        min=1.0,
+        help="Answer UNKNOWN after this many seconds in all; keep it below the monitoring "
+        "system's own check timeout (which reports CRITICAL).",
+    ),
+]
+
+
 class Unknown(Exception):
     """The check could not say OK, WARNING or CRITICAL: exit 3 with this message."""
+
+
+class OutOfTime(Unknown):
+    """The audit did not finish within --time-limit."""
+
+
+def within(limit: float, work: Callable[[], _T]) -> _T:
+    """`work()`, or `OutOfTime` when it takes longer than `limit` seconds (it runs on, in a
+    daemon thread, until the process exits)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # handed to the caller's thread as it is
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="nsfix-check", daemon=True)
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        raise OutOfTime(f"no result within {limit:g} s (--time-limit); appliances still reading")
+    if "error" in box:
+        raise box["error"]
+    value: _T = box["value"]
+    return value
 
 
 @app.command()
@@ -226,6 +266,7 @@ def check(
     warning: WarningOption = "0",
     critical: CriticalOption = "0",
     timeout: TimeoutOption = 10.0,
+    time_limit: TimeLimitOption = 50.0,
     verbose: VerboseOption = 0,
 ) -> None:
     """Nagios/Icinga plugin: one status line with performance data, exit 0 OK, 1 WARNING,
@@ -252,8 +293,11 @@ def check(
             )
         except typer.BadParameter as exc:
             raise Unknown(exc.format_message()) from None
-        targets, seconds = _audit_for_check(
-            source, appliances, timeout, playbook, no_builtin_playbook, waivers, server_facts
+        targets, seconds = within(
+            time_limit,
+            lambda: _audit_for_check(
+                source, appliances, timeout, playbook, no_builtin_playbook, waivers, server_facts
+            ),
         )
         result = monitoring.check_result(
             monitoring.outcomes(targets, seconds),
@@ -261,6 +305,14 @@ def check(
             critical=crit_range,
             seconds=time.monotonic() - started,
         )
+    except OutOfTime as exc:
+        sys.stdout.write(
+            monitoring.CheckResult(monitoring.State.UNKNOWN, str(exc), (), ()).render()
+        )
+        sys.stdout.flush()
+        # The threads still waiting for an appliance would keep the process alive, and the
+        # monitoring system needs its answer now; their sessions expire on the appliance.
+        os._exit(int(monitoring.State.UNKNOWN))
     except (Unknown, NsfixError) as exc:
         result = monitoring.CheckResult(monitoring.State.UNKNOWN, str(exc), (), ())
     except KeyboardInterrupt:

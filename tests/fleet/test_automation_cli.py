@@ -4,8 +4,12 @@ exit codes, `nsfix check`, the Prometheus textfile, the run log and the since-su
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
+import subprocess
+import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -288,3 +292,22 @@ def test_check_says_unknown_when_the_appliance_does_not_answer_in_time(
     status, text, _, _ = plugin_output(run.out)
     assert (run.code, status) == (3, "UNKNOWN"), run.out
     assert "not read" in text
+
+
+def test_check_answers_unknown_within_its_time_limit(appliance: Appliance) -> None:
+    # A process of its own: the check ends the process at the limit, threads still waiting.
+    slow = appliance("seed-incident", latency=10)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "nsfix", "check", "--url", slow.url, "-t", "1"],
+        env={**os.environ, "NSFIX_USER": USER, "NSFIX_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert time.monotonic() - started < 9  # the first reply alone would take 10 s
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout == (
+        "UNKNOWN - no result within 1 s (--time-limit); appliances still reading\n"
+    )
