@@ -226,13 +226,13 @@ def stat(scope: Scope, type_name: str, name: str | None) -> dict[str, Any]:
 
 def running_config(scope: Scope) -> str:
     """The partition as `show running config` prints it (appliance-wide lines in default)."""
-    lines = []
+    lines = [version_header(scope)] if scope.partition.name == DEFAULT_PARTITION else []
     for schema in RUNNING_CONFIG_ORDER:
         if schema.cli is None:
             continue
+        if schema.appliance_wide and scope.partition.name != DEFAULT_PARTITION:
+            continue
         if schema.singleton:
-            if schema.appliance_wide and scope.partition.name != DEFAULT_PARTITION:
-                continue
             records: Iterable[Record] = (scope.singleton(schema),)
         else:
             records = scope.table(schema).rows.values()
@@ -241,3 +241,10 @@ def running_config(scope: Scope) -> str:
             if line is not None:
                 lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def version_header(scope: Scope) -> str:
+    """`#NS14.1 Build 25.56`: the first line of a saved or running configuration."""
+    version = str(scope.singleton(SCHEMAS["nsversion"]).get("version") or "")
+    found = re.search(r"NS(\d+\.\d+):\s*Build\s+(\d+\.\d+)", version)
+    return f"#NS{found.group(1)} Build {found.group(2)}" if found else "#NS Build unknown"

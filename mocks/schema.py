@@ -166,8 +166,12 @@ def _words(text: str) -> frozenset[str]:
 
 
 def _cli_quote(value: Any) -> str:
+    """A value as the CLI prints it: in double quotes, with `\\"` and `\\\\` escaped, when it holds
+    blanks or quotes or could be read as an option."""
     text = norm(value)
-    return f'"{text}"' if not text or any(c in text for c in ' "\'') else text
+    if text and not any(c in text for c in ' \t"\'\r') and text[0] not in "-#":
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _cli_port(value: Any) -> str:
@@ -187,6 +191,11 @@ def _cli_options(schema: ResourceSchema, rec: Record, skip: tuple[str, ...]) -> 
             continue
         out.append(f"-{attr} {_cli_quote(value)}")
     return (" " + " ".join(out)) if out else ""
+
+
+def _weight(rec: Record) -> str:
+    weight = norm(rec.get("weight") or "1")
+    return "" if weight == "1" else f" -weight {weight}"
 
 
 # NITRO's "no address" (non-addressable vservers, services on domain-based servers).
@@ -886,7 +895,9 @@ SERVER = ResourceSchema(
 # --- lbmonitor and bindings --------------------------------------------------------------------
 
 
-def _lbmonitor_cli(rec: Record) -> str:
+def _lbmonitor_cli(rec: Record) -> str | None:
+    if norm(rec.get("monitorname")) in BUILTIN_MONITORS:
+        return None  # built in: no line of its own
     return (f"add lb monitor {_cli_quote(rec.get('monitorname'))} {rec.get('type')}"
             + _cli_options(LBMONITOR, rec, ("type", "password")))
 
@@ -1016,7 +1027,7 @@ LBVSERVER_SERVICE_BINDING = ResourceSchema(
     references=(Reference("servicename", "service", must_exist=True, deleted_with_target=True),),
     actions=_words("unbind"),
     cli=lambda rec: (f"bind lb vserver {_cli_quote(rec.get('name'))} "
-                     f"{_cli_quote(rec.get('servicename'))}"),
+                     f"{_cli_quote(rec.get('servicename'))}" + _weight(rec)),
 )
 
 LBVSERVER_SERVICEGROUP_BINDING = ResourceSchema(
@@ -1033,7 +1044,7 @@ LBVSERVER_SERVICEGROUP_BINDING = ResourceSchema(
                           deleted_with_target=True),),
     actions=_words("unbind"),
     cli=lambda rec: (f"bind lb vserver {_cli_quote(rec.get('name'))} "
-                     f"{_cli_quote(rec.get('servicegroupname'))}"),
+                     f"{_cli_quote(rec.get('servicegroupname'))}" + _weight(rec)),
 )
 
 CS_TYPES = (
@@ -1175,7 +1186,10 @@ SERVICEGROUP_MEMBER_BINDING = ResourceSchema(
     on_load=_load_member,
     prepare=_member_address,
     cli=lambda rec: (f"bind serviceGroup {_cli_quote(rec.get('servicegroupname'))} "
-                     f"{_cli_quote(rec.get('servername'))} {_cli_port(rec.get('port'))}"),
+                     f"{_cli_quote(rec.get('servername'))} {_cli_port(rec.get('port'))}"
+                     + _weight(rec)
+                     + (f" -state {rec['state']}" if norm(rec.get("state") or "ENABLED")
+                        != "ENABLED" else "")),
 )
 
 SERVICE_LBMONITOR_BINDING = ResourceSchema(
@@ -1219,8 +1233,22 @@ SERVICEGROUP_LBMONITOR_BINDING = ResourceSchema(
 # --- system ------------------------------------------------------------------------------------
 
 
-def _nsip_cli(rec: Record) -> str:
-    return f"add ns ip {rec.get('ipaddress')} {rec.get('netmask')} -type {rec.get('type')}"
+def _ip_options(rec: Record) -> str:
+    """The options `show running config` prints for an address: only what is not the default."""
+    out = ""
+    if norm(rec.get("type") or "SNIP") != "SNIP":
+        out += f" -type {rec.get('type')}"
+    if norm(rec.get("state") or "ENABLED") != "ENABLED":
+        out += f" -state {rec.get('state')}"
+    if norm(rec.get("td") or "0") != "0":
+        out += f" -td {norm(rec.get('td'))}"
+    return out
+
+
+def _nsip_cli(rec: Record) -> str | None:
+    if norm(rec.get("type")) == "NSIP":
+        return None  # the NSIP is `set ns config -IPAddress`, not an `add ns ip` line
+    return f"add ns ip {rec.get('ipaddress')} {rec.get('netmask')}" + _ip_options(rec)
 
 
 NSIP = ResourceSchema(
@@ -1307,7 +1335,7 @@ NSIP = ResourceSchema(
 )
 
 def _nsip6_cli(rec: Record) -> str:
-    return f"add ns ip6 {rec.get('ipv6address')} -type {rec.get('type')}"
+    return f"add ns ip6 {rec.get('ipv6address')}" + _ip_options(rec)
 
 
 NSIP6 = ResourceSchema(
@@ -1452,6 +1480,9 @@ HANODE = ResourceSchema(
     export_computed=True,
     appliance_wide=True,
     actions=_words("unset rm"),
+    # This node (id 0) has no `add` line; a peer is `add HA node <id> <address>`.
+    cli=lambda rec: None if norm(rec.get("id")) == "0"
+    else f"add HA node {norm(rec.get('id'))} {rec.get('ipaddress')}",
     after_load=_settle_local_node,
     protect=_keep_local_node,
     type_stat=_hanode_stat,
@@ -1504,6 +1535,7 @@ NSPARTITION = ResourceSchema(
     appliance_wide=True,
     actions=_words("switch unset rm"),
     session_actions=_words("switch"),
+    cli=lambda rec: f"add ns partition {_cli_quote(rec.get('partitionname'))}",
     prepare=_not_default,
     after_add=_open_partition,
     after_remove=_close_partition,
@@ -1697,7 +1729,8 @@ SCHEMAS: dict[str, ResourceSchema] = {s.name: s for s in LOAD_ORDER}
 
 # The order `show running config` prints its lines in.
 RUNNING_CONFIG_ORDER: tuple[ResourceSchema, ...] = (
-    NSHOSTNAME, NSCONFIG, NSMODE, NSIP, NSIP6, SERVER, LBMONITOR, SERVICE, SERVICEGROUP, LBVSERVER,
+    NSHOSTNAME, NSPARTITION, HANODE, NSCONFIG, NSMODE, NSIP, NSIP6, SERVER, LBMONITOR, SERVICE,
+    SERVICEGROUP, LBVSERVER,
     LBVSERVER_SERVICE_BINDING, LBVSERVER_SERVICEGROUP_BINDING, SERVICEGROUP_MEMBER_BINDING,
     SERVICE_LBMONITOR_BINDING, SERVICEGROUP_LBMONITOR_BINDING, CSACTION, CSPOLICY, CSVSERVER,
     CSVSERVER_LBVSERVER_BINDING, CSVSERVER_CSPOLICY_BINDING,

@@ -504,6 +504,7 @@ def audit_one_factory(
     user_agent: str,
     say: Callable[[str], None],
     environ: Mapping[str, str],
+    running_config: bool = False,
 ) -> Callable[[FleetAppliance], list[TargetAudit]]:
     """`audit_one` for `run_fleet`: resolve the appliance's target, then audit its partitions.
 
@@ -525,6 +526,7 @@ def audit_one_factory(
             facts=facts,
             # Not `say`: describe_run reports a failed appliance or partition once, by name.
             say=_unsaid,
+            running_config=running_config,
         )
 
     return audit_one

@@ -111,12 +111,25 @@ def collect(
     partition: str | None = None,
     progress: Progress | None = None,
     request_count: Callable[[], int] | None = None,
+    running_config: bool = False,
 ) -> Snapshot:
-    """Switch to `partition` if the session is elsewhere, read everything, parse a snapshot."""
+    """Switch to `partition` if the session is elsewhere, read everything, parse a snapshot.
+
+    With `running_config`, one more request reads the partition as CLI text (`nsrunningconfig`),
+    the file SARIF results point at; a refused read leaves it out (and says why in `extra`).
+    """
     wanted = partition or DEFAULT_PARTITION
     if wanted != (client.partition or DEFAULT_PARTITION):
         client.switch_partition(wanted)
     raw = read_all(client, progress)
+    extra: dict[str, Any] = {}
+    if running_config:
+        try:
+            extra[RUNNING_CONFIG] = read_running_config(client)
+        except NitroError as exc:
+            if not refused_by_appliance(exc):
+                raise
+            extra[RUNNING_CONFIG + "_error"] = str(exc)
     snapshot = build_snapshot(
         raw,
         url=url,
@@ -125,7 +138,21 @@ def collect(
         requests=request_count() if request_count else 0,
     )
     # The records as read, for `inventory --raw` (an offline copy nsfix can audit later).
-    return replace(snapshot, extra={**snapshot.extra, "raw": raw})
+    return replace(snapshot, extra={**snapshot.extra, **extra, "raw": raw})
+
+
+RUNNING_CONFIG = "nsrunningconfig"
+"""The NITRO resource that returns the running configuration as text (and its `extra` key)."""
+
+
+def read_running_config(client: NitroReader) -> str:
+    """`show ns runningConfig` of the session's partition, as NITRO returns it (`response`)."""
+    text = client.get_singleton(RUNNING_CONFIG).get("response")
+    if not isinstance(text, str):
+        raise NitroProtocolError(
+            "nsrunningconfig did not return the configuration text", resource=RUNNING_CONFIG
+        )
+    return text
 
 
 RAW_METADATA = "_nsfix"

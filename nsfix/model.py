@@ -932,6 +932,12 @@ class HaState:
             what = "is an HA secondary node: changes there are lost on the next sync"
         elif not self.state and not self.peers:
             what = "did not report its HA node (hanode id 0): nsfix cannot tell it is the primary"
+        elif not self.state and url.startswith("file:"):
+            # A configuration text (ns.conf) has HA nodes but no HA state.
+            what = (
+                "is a configuration of an HA pair, which does not say which node is the "
+                "primary: plan from the primary itself (or its 'inventory --raw' records)"
+            )
         else:
             what = (
                 f"reports HA state {self.state or 'none'!r}, not Primary: nsfix writes only to "

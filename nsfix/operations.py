@@ -150,8 +150,11 @@ def audit_appliance(
     say: Callable[[str], None],
     progress: Callable[[str], Progress | None] | None = None,
     phase: Phase = unseen,
+    running_config: bool = False,
 ) -> list[TargetAudit]:
-    """Audit the partitions of one appliance; failures become error entries, never exceptions."""
+    """Audit the partitions of one appliance; failures become error entries, never exceptions.
+
+    `running_config`: also read each partition's configuration text (a SARIF report's file)."""
     try:
         reads = read_partitions(
             target,
@@ -160,6 +163,7 @@ def audit_appliance(
             timeout=timeout,
             user_agent=user_agent,
             progress=progress,
+            running_config=running_config,
         )
     except NitroError as exc:
         message = explain_nitro_error(exc, target.url)

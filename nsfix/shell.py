@@ -5,9 +5,10 @@ Everything here may do I/O; nothing here decides what is compliant or what to ch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from nsfix.errors import NsfixError
 from nsfix.findings import PlaybookRef, Waiver
@@ -19,6 +20,7 @@ from nsfix.rules.playbook import Playbook
 from nsfix.rules.waivers import load_waivers
 from nsfix.serverfacts import ServerFacts, parse_server_facts
 from nsfix.settings import SettingsError, Target
+from nsfix.sourcemap import SOURCE_FILE
 from nsfix.yamlsource import SourceError
 
 
@@ -116,8 +118,11 @@ def read_partitions(
     timeout: float,
     user_agent: str,
     progress: Callable[[str], Progress | None] | None = None,
+    running_config: bool = False,
 ) -> list[PartitionRead]:
     """Read each partition in one session; a partition that fails does not stop the others.
+
+    `running_config` reads each partition's configuration text too (for SARIF locations).
 
     Errors that make the whole appliance unusable (login refused, unreachable) propagate.
     """
@@ -135,6 +140,7 @@ def read_partitions(
                     url=target.url,
                     partition=name,
                     progress=progress(name) if progress else None,
+                    running_config=running_config,
                 )
             except NitroError as exc:
                 if not reads and index == 1 and not _partition_specific(exc):
@@ -209,20 +215,78 @@ def playbooks_for(refs: Sequence[PlaybookRef], warn: Callable[[str], None]) -> l
     return found
 
 
-def load_snapshot_file(path: Path, partition: str | None) -> Snapshot:
-    """Audit offline: NITRO records saved by `nsfix inventory --raw` (or a mock scenario)."""
+def load_snapshot_file(
+    path: Path, partition: str | None, appliance: Mapping[str, Any] | None = None
+) -> Snapshot:
+    """Audit offline from a file, whatever its name: NITRO records (JSON, as saved by
+    `nsfix inventory --raw`, or a mock scenario) or a NetScaler configuration (`ns.conf`, the
+    text of `show ns runningConfig`). A configuration holds one partition: `partition` names it.
+    `appliance` lends a partition's configuration the appliance-wide records of the default one.
+    """
     import json
+    from datetime import UTC, datetime
 
     from nsfix.inventory import snapshot_from_document
+    from nsfix.nscli.config import looks_like_config, parse_config, snapshot_from_config
 
-    text = read_text(path, "records file")
+    text = read_text(path, "file")
+    if text.lstrip()[:1] not in ("{", "[") and looks_like_config(text):
+        parsed = parse_config(text, str(path))
+        if not parsed.commands:
+            raise InputError(f"{path}: a configuration with no command nsfix understands")
+        return snapshot_from_config(
+            parsed,
+            source=str(path),
+            partition=partition or DEFAULT_PARTITION,
+            collected_at=datetime.fromtimestamp(path.stat().st_mtime, UTC),
+            appliance=appliance,
+        )
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
+        if text.lstrip()[:1] not in ("{", "["):
+            raise InputError(
+                f"{path}: neither NITRO records (JSON) nor a NetScaler configuration (ns.conf)"
+            ) from None
         raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(document, dict):
         raise InputError(f"{path}: expected a JSON object of NITRO records by resource type")
     try:
-        return snapshot_from_document(document, source=str(path), partition=partition)
+        snapshot = snapshot_from_document(document, source=str(path), partition=partition)
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    # Where the records came from, for reports that point at lines (SARIF).
+    return replace(snapshot, extra={**snapshot.extra, SOURCE_FILE: str(path)})
+
+
+def file_partitions(
+    paths: Sequence[Path], partitions: Sequence[str]
+) -> list[tuple[Path, str | None]]:
+    """Which partition each --from-file holds: the --partition given in the same place, or
+    every --partition of a single file (a records file may hold several)."""
+    if len(paths) == 1:
+        return [(paths[0], p) for p in partitions] or [(paths[0], None)]
+    if len(partitions) != len(paths) or len(set(partitions)) != len(partitions):
+        raise SettingsError(
+            "with several --from-file, give one --partition for each, in the same order "
+            f"({len(paths)} files, {len(partitions)} partitions)"
+        )
+    return list(zip(paths, partitions, strict=True))
+
+
+def load_snapshot_files(paths: Sequence[Path], partitions: Sequence[str]) -> list[Snapshot]:
+    """One snapshot per file and partition; the default partition's file is read first, so
+    that partition configurations get its appliance-wide facts (version, HA nodes, host name)."""
+    pairs = file_partitions(paths, partitions)
+    order = sorted(range(len(pairs)), key=lambda i: (pairs[i][1] or DEFAULT_PARTITION)
+                   != DEFAULT_PARTITION)
+    loaded: dict[int, Snapshot] = {}
+    appliance: Mapping[str, Any] | None = None
+    for index in order:
+        path, partition = pairs[index]
+        snapshot = load_snapshot_file(path, partition, appliance)
+        if appliance is None and snapshot.appliance.partition == DEFAULT_PARTITION:
+            raw = snapshot.extra.get("raw")
+            appliance = raw if isinstance(raw, Mapping) else None
+        loaded[index] = snapshot
+    return [loaded[i] for i in range(len(pairs))]

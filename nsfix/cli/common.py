@@ -28,7 +28,7 @@ from nsfix.operations import Phase, explain_nitro_error, run_audit
 from nsfix.planner import Plan
 from nsfix.reports.plan import change_text
 from nsfix.reports.text import text_lines, visible
-from nsfix.settings import Target
+from nsfix.settings import SettingsError, Target
 from nsfix.shell import (
     PartitionRead,
     load_snapshot_file,
@@ -283,8 +283,10 @@ def read(
 def snapshot_of(source: Source, *, quiet: bool) -> Snapshot:
     """One partition's snapshot: read from the appliance, or offline from a records file."""
     require_single(source.partitions, source.all_partitions)
-    if source.from_file is not None:
-        return load_snapshot_file(source.from_file, source.partition)
+    if source.from_file:
+        if len(source.from_file) > 1:
+            raise SettingsError("this command works on one partition: give one --from-file")
+        return load_snapshot_file(source.from_file[0], source.partition)
     connection = source.connection
     return read_one(connection.target(), source.partitions, connection.timeout, quiet)
 

@@ -79,7 +79,7 @@ from nsfix.shell import (
     InputError,
     load_playbooks,
     load_server_facts_file,
-    load_snapshot_file,
+    load_snapshot_files,
     load_waivers_file,
     write_atomically,
 )
@@ -119,7 +119,7 @@ def inventory(
     from nsfix.inventory import raw_document
 
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
-    source = Source(connection, tuple(partition or ()), from_file=from_file)
+    source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     configure_logging(verbose)
     with handled_errors(connection.where):
         snapshot = snapshot_of(source, quiet=as_json)
@@ -191,7 +191,7 @@ def audit(
     from nsfix.cli.automation import run_log, run_seconds, write_prometheus
 
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
-    source = Source(connection, tuple(partition or ()), all_partitions, from_file)
+    source = Source(connection, tuple(partition or ()), all_partitions, tuple(from_file or ()))
     appliances = Fleet(fleet, tuple(select or ()), workers)
     out = Output.given(as_json, output_format, output)
     configure_logging(verbose)
@@ -216,6 +216,8 @@ def audit(
         runs: list[fleets.ApplianceRun] = []
         seconds: dict[str, float] = {}
         started = time.monotonic()
+        # SARIF points at lines of a file: a live audit reads the configuration text too.
+        running_config = out.format is Format.sarif
         if appliances.file is not None:
             runs = audit_fleet(
                 appliances,
@@ -225,16 +227,20 @@ def audit(
                 timeout,
                 # One line per appliance on stderr: the job's log says who was reached.
                 on_done=lambda run: say(fleets.describe_run(run)),
+                running_config=running_config,
             )
             targets = fleets.fleet_targets(runs)
             seconds = run_seconds(runs)
-        elif source.from_file is not None:
-            snapshot = load_snapshot_file(source.from_file, source.partition)
-            with phase(audit_label(snapshot), quiet=quiet):
-                result = run_audit(snapshot, books, waiver_list, facts)
-            targets = [
-                TargetAudit(snapshot.appliance.url, snapshot.appliance.partition, snapshot, result)
-            ]
+        elif source.from_file:
+            targets = []
+            for snapshot in load_snapshot_files(source.from_file, source.partitions):
+                with phase(audit_label(snapshot), quiet=quiet):
+                    result = run_audit(snapshot, books, waiver_list, facts)
+                targets.append(
+                    TargetAudit(
+                        snapshot.appliance.url, snapshot.appliance.partition, snapshot, result
+                    )
+                )
         else:
             target = connection.target()
             with progress_bars(watched(quiet), target.url) as progress:
@@ -250,6 +256,7 @@ def audit(
                     say=say,
                     progress=progress,
                     phase=phases(quiet),
+                    running_config=running_config,
                 )
         if not seconds:
             seconds = {t.url: time.monotonic() - started for t in targets}
@@ -276,6 +283,7 @@ def audit_fleet(
     facts: ServerFacts | None,
     timeout: float,
     on_done: Callable[[fleets.ApplianceRun], None] | None = None,
+    running_config: bool = False,
 ) -> list[fleets.ApplianceRun]:
     """Audit the appliances of the fleet file that carry the selected tags, a few at a time."""
     assert fleet.file is not None
@@ -288,6 +296,7 @@ def audit_fleet(
         user_agent=USER_AGENT,
         say=say,
         environ=os.environ,
+        running_config=running_config,
     )
     return fleets.run_fleet(appliances, audit_one, workers=fleet.workers, on_done=on_done)
 
@@ -319,6 +328,11 @@ def emit_audit(
         return
     if out.format is not Format.text:
         with writing(out.file, "the report", quiet):
+            if out.format is Format.sarif:
+                from nsfix.artifacts import with_artifacts
+
+                # Results point at lines of files: the configuration read, or written now.
+                targets = with_artifacts(targets, out.file, Path.cwd())
             text = render_audit_format(out.format, targets, fail_on, books)
         write_out(text, out.file)
         say_change(change)
@@ -420,7 +434,7 @@ def plan_command(
 ) -> None:
     """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
-    source = Source(connection, tuple(partition or ()), from_file=from_file)
+    source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     appliances = Fleet(fleet, tuple(select or ()), workers)
     out = Output.given(as_json, file=output)
     configure_logging(verbose)
@@ -527,7 +541,7 @@ def explain(
 ) -> None:
     """Walk the packet path of a virtual server's backends, before and after the planned change."""
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
-    source = Source(connection, tuple(partition or ()), from_file=from_file)
+    source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     configure_logging(verbose)
     with handled_errors(connection.where):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)

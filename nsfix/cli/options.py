@@ -130,10 +130,12 @@ ServerFactsOption = Annotated[
 
 
 FromFileOption = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option(
         "--from-file",
-        help="Work offline from NITRO records saved by 'nsfix inventory --raw' (no appliance).",
+        help="Work offline (no appliance) from NITRO records saved by 'nsfix inventory --raw' or "
+        "from an ns.conf / 'show ns runningConfig' text; with several partitions, one "
+        "--from-file per --partition, in the same order.",
         dir_okay=False,
     ),
 ]
@@ -275,12 +277,12 @@ class Connection:
 @dataclass(frozen=True)
 class Source:
     """What a command reads: which partitions, from the appliance of `connection` or, with
-    --from-file, offline from saved NITRO records."""
+    --from-file, offline from saved NITRO records or configuration texts."""
 
     connection: Connection
     partitions: tuple[str, ...] = ()
     all_partitions: bool = False
-    from_file: Path | None = None
+    from_file: tuple[Path, ...] = ()
 
     @property
     def partition(self) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any, Final
 from nsfix.findings import Finding, ObjectRef, Remediation, Severity, TargetAudit, Unevaluated
 from nsfix.reports.text import remediation_text
 from nsfix.rules.playbook import Playbook
+from nsfix.sourcemap import BOUND, CHANGED, DEFINED, of_snapshot
 
 SARIF_VERSION: Final = "2.1.0"
 SARIF_SCHEMA: Final = (
@@ -139,17 +140,51 @@ def fingerprint(
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def _location(url: str, partition: str, ref: ObjectRef) -> dict[str, Any]:
+ROLE_TEXT: Final[Mapping[str, str]] = {
+    DEFINED: "defined here",
+    CHANGED: "changed here",
+    BOUND: "bound here",
+}
+
+
+def _physical(path: str, line: int) -> dict[str, Any]:
+    return {"artifactLocation": {"uri": path}, "region": {"startLine": line}}
+
+
+def _location(target: TargetAudit, ref: ObjectRef) -> dict[str, Any]:
+    """The object by name (logical) and, when the snapshot knows its file, by line (physical:
+    code-scanning services place results only there)."""
     name = f"{ref.name} member {ref.member}" if ref.member else ref.name
-    return {
-        "logicalLocations": [
-            {
-                "name": name,
-                "fullyQualifiedName": qualified_name(url, partition, ref),
-                "kind": LOCATION_KIND,
-            }
-        ]
-    }
+    location: dict[str, Any] = {}
+    source = of_snapshot(target.snapshot.extra) if target.snapshot is not None else None
+    if source is not None and source.path is not None:
+        mentions = source.of(ref.resource, ref.name, ref.member)
+        # An object the file does not write (a built-in monitor) points at the file's start.
+        location["physicalLocation"] = _physical(source.path, mentions[0].line if mentions else 1)
+    location["logicalLocations"] = [
+        {
+            "name": name,
+            "fullyQualifiedName": qualified_name(target.url, target.partition, ref),
+            "kind": LOCATION_KIND,
+        }
+    ]
+    return location
+
+
+def _related(target: TargetAudit, ref: ObjectRef) -> list[dict[str, Any]]:
+    """The other lines that changed or bound the object (the first one defined it)."""
+    source = of_snapshot(target.snapshot.extra) if target.snapshot is not None else None
+    if source is None or source.path is None:
+        return []
+    path = source.path
+    return [
+        {
+            "id": index,
+            "physicalLocation": _physical(path, mention.line),
+            "message": {"text": f"{ref} {ROLE_TEXT.get(mention.role, mention.role)}"},
+        }
+        for index, mention in enumerate(source.of(ref.resource, ref.name, ref.member)[1:], 1)
+    ]
 
 
 def _finding_result(
@@ -160,13 +195,16 @@ def _finding_result(
         "ruleIndex": index[finding.rule],
         "level": level(finding.severity),
         "message": {"text": finding.message},
-        "locations": [_location(target.url, target.partition, finding.object)],
+        "locations": [_location(target, finding.object)],
         "partialFingerprints": {
             FINGERPRINT_KEY: fingerprint(
                 finding.rule, target.url, target.partition, finding.object, finding.attribute
             )
         },
     }
+    related = _related(target, finding.object)
+    if related:
+        result["relatedLocations"] = related
     if finding.waiver is not None:
         waiver = finding.waiver
         result["suppressions"] = [
@@ -203,7 +241,7 @@ def _unevaluated_result(
         "kind": "open",
         "level": "none",
         "message": {"text": f"{item.object}: not evaluated: {item.reason}"},
-        "locations": [_location(target.url, target.partition, item.object)],
+        "locations": [_location(target, item.object)],
         "partialFingerprints": {
             FINGERPRINT_KEY: fingerprint(
                 item.rule, target.url, target.partition, item.object, item.attribute

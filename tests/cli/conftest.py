@@ -70,3 +70,12 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
         return client
 
     monkeypatch.setattr(shell, "open_client", no_wait)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

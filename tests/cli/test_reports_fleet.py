@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from mocks.fixtures import RunningMock
 from nsfix.schemas import load_schema
-from tests.cli.conftest import PASSWORD, USER, Run
+from tests.cli.conftest import PASSWORD, USER, Run, closed_port
 
 Nsfix = Callable[..., Run]
 Appliance = Callable[..., RunningMock]
@@ -65,12 +64,6 @@ def test_an_edited_plan_gets_no_report(nsfix: Nsfix, appliance: Appliance, tmp_p
     run = nsfix("report", str(plan))
     assert run.code == 1
     assert "changed after it was made" in run.err
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.usefixtures("no_backoff")

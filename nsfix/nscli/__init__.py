@@ -1,0 +1,1 @@
+"""The NetScaler CLI configuration language: its words (`syntax`) and its meaning (`config`)."""
