@@ -174,23 +174,31 @@ class TargetAudit:
     snapshot: Snapshot | None
     result: AuditResult | None
     error: str | None = None
+    appliance: str | None = None
+    """The appliance's name in the fleet file (None outside a fleet): what people call it."""
 
     @property
     def ok(self) -> bool:
         return self.result is not None
 
+    @property
+    def where(self) -> str:
+        """`edge-01 (https://10.0.0.10)` in a fleet, the URL alone otherwise."""
+        return f"{self.appliance} ({self.url})" if self.appliance else self.url
+
 
 def audit_exit_code(targets: Sequence[TargetAudit], fail_on: Severity) -> ExitCode:
-    """0 compliant, 1 nothing could be read, 2 findings at or above `fail_on`, 3 partial.
+    """0 compliant, 1 nothing could be read, 2 findings at or above `fail_on`, 3 partial, 8 both.
 
-    Findings win over partial: a definite problem on a box that was read is the thing to act on;
-    the unreachable ones are still listed in the output and on stderr.
+    Partial with findings is a code of its own (8), so neither fact hides the other: a job that
+    treats 2 as "see the report" still hears about an appliance it could not read.
     """
     read = [t for t in targets if t.result is not None]
     if not read:
         return ExitCode.ERROR
-    if any(t.result.fails(fail_on) for t in read if t.result is not None):
-        return ExitCode.FINDINGS
+    findings = any(t.result.fails(fail_on) for t in read if t.result is not None)
     if len(read) < len(targets):
-        return ExitCode.PARTIAL
+        return ExitCode.PARTIAL_FINDINGS if findings else ExitCode.PARTIAL
+    if findings:
+        return ExitCode.FINDINGS
     return ExitCode.OK

@@ -26,7 +26,7 @@ import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -484,12 +484,15 @@ def _run_one(
         audits = (_error_entry(appliance, f"{appliance.name}: {type(exc).__name__}: {exc}"),)
     if not audits:
         audits = (_error_entry(appliance, f"{appliance.name}: nothing was audited"),)
+    audits = tuple(replace(a, appliance=appliance.name) for a in audits)
     error = None if any(a.ok for a in audits) else (audits[0].error or "not audited")
     return ApplianceRun(appliance, audits, error, time.monotonic() - started)
 
 
 def _error_entry(appliance: FleetAppliance, message: str) -> TargetAudit:
-    return TargetAudit(appliance.url, first_partition(appliance), None, None, message)
+    return TargetAudit(
+        appliance.url, first_partition(appliance), None, None, message, appliance=appliance.name
+    )
 
 
 def audit_one_factory(
@@ -521,11 +524,16 @@ def audit_one_factory(
             playbooks=playbooks,
             waivers=waivers,
             facts=facts,
-            say=say,
+            # Not `say`: describe_run reports a failed appliance or partition once, by name.
+            say=_unsaid,
             running_config=running_config,
         )
 
     return audit_one
+
+
+def _unsaid(message: str) -> None:
+    """Drop a message that a later, fuller line says again."""
 
 
 # --- aggregating ---------------------------------------------------------------------------
@@ -551,8 +559,8 @@ def describe_run(run: ApplianceRun) -> str:
     if run.error is not None:
         return f"{run.appliance}: NOT AUDITED ({run.seconds:.1f} s): {run.error}"
     c = run_counts(run)
-    failed = [a.partition for a in run.audits if not a.ok]
-    partial = f", partitions not read: {', '.join(failed)}" if failed else ""
+    failed = [f"{a.partition} ({a.error or 'not read'})" for a in run.audits if not a.ok]
+    partial = f", partitions not read: {'; '.join(failed)}" if failed else ""
     return (
         f"{run.appliance}: {run.status}, {c['critical']} critical, {c['warning']} warning, "
         f"{c['info']} info ({c['waived']} waived) in {run.seconds:.1f} s{partial}"

@@ -25,10 +25,13 @@ from nsfix.cli import change
 from nsfix.cli import demo_command
 
 # isort: split
+from nsfix.cli import automation
+
+# isort: split
 from nsfix.cli.common import app, result_document
 from nsfix.exitcodes import ExitCode
 
-__all__ = ["app", "change", "demo_command", "look", "main", "result_document"]
+__all__ = ["app", "automation", "change", "demo_command", "look", "main", "result_document"]
 
 
 def version_callback(value: bool) -> None:
@@ -61,7 +64,9 @@ def main(argv: list[str] | None = None) -> None:
         if not is_usage_error(exc):
             raise
         exc.show()  # type: ignore[attr-defined]
-        sys.exit(int(ExitCode.USAGE))
+        # A monitoring plugin's bad command line is UNKNOWN (3), by the plugin guidelines.
+        words = sys.argv[1:] if argv is None else argv
+        sys.exit(3 if words[:1] == ["check"] else int(ExitCode.USAGE))
     sys.exit(result if isinstance(result, int) else int(ExitCode.OK))
 
 

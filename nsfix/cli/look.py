@@ -6,6 +6,7 @@ import difflib
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -161,15 +162,34 @@ def audit(
             dir_okay=False,
         ),
     ] = None,
+    prometheus: Annotated[
+        Path | None,
+        typer.Option(
+            "--prometheus",
+            help="Also write metrics for node_exporter's textfile collector to this .prom file "
+            "(replaced atomically).",
+            dir_okay=False,
+        ),
+    ] = None,
+    timestamps: Annotated[
+        bool,
+        typer.Option(
+            "--timestamps",
+            help="Start each stderr line with the UTC time and the run id, between run start "
+            "and run end lines (for a log file such as cron's).",
+        ),
+    ] = False,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
 ) -> None:
     """Check DSR virtual servers and their backends against the playbooks.
 
-    Exit 0 compliant, 1 could not run, 2 findings at or above --fail-on, 3 partial.
+    Exit 0 compliant, 1 could not run, 2 findings at or above --fail-on, 3 partial, 8 partial
+    with findings on the rest.
     """
     from nsfix import since as history
+    from nsfix.cli.automation import run_log, run_seconds, write_prometheus
 
     connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
     source = Source(connection, tuple(partition or ()), all_partitions, tuple(from_file or ()))
@@ -185,7 +205,8 @@ def audit(
             "--all-partitions": all_partitions,
         },
     )
-    with handled_errors(connection.where):
+    detail = f" --fleet {fleet}" if fleet is not None else ""
+    with run_log("audit", enabled=timestamps, detail=detail), handled_errors(connection.where):
         books = load_playbooks(playbook or [], builtin=not no_builtin_playbook)
         waiver_list = load_waivers_file(waivers)
         facts = load_server_facts_file(server_facts)
@@ -194,6 +215,8 @@ def audit(
         # Progress only for a person at this terminal, not for a machine reading stdout.
         quiet = out.file is None and out.format is not Format.text
         runs: list[fleets.ApplianceRun] = []
+        seconds: dict[str, float] = {}
+        started = time.monotonic()
         # SARIF points at lines of a file: a live audit reads the configuration text too.
         running_config = out.format is Format.sarif
         if appliances.file is not None:
@@ -208,6 +231,7 @@ def audit(
                 running_config=running_config,
             )
             targets = fleets.fleet_targets(runs)
+            seconds = run_seconds(runs)
         elif source.from_file:
             targets = []
             for snapshot in load_snapshot_files(source.from_file, source.partitions):
@@ -235,6 +259,8 @@ def audit(
                     phase=phases(quiet),
                     running_config=running_config,
                 )
+        if not seconds:
+            seconds = {t.url: time.monotonic() - started for t in targets}
         now = datetime.now(UTC)
         change = None
         state = None
@@ -245,7 +271,10 @@ def audit(
         if since is not None and state is not None:
             # After the report: a failed report write leaves the previous state in place.
             history.write_state(since, state)
-        raise typer.Exit(int(audit_exit_code(targets, fail_on)))
+        code = audit_exit_code(targets, fail_on)
+        if prometheus is not None:
+            write_prometheus(prometheus, targets, seconds, int(code))
+        raise typer.Exit(int(code))
 
 
 def audit_fleet(
@@ -296,6 +325,7 @@ def emit_audit(
                 document["since"] = history.change_document(change)
             text = json.dumps(document, indent=2) + "\n"
         write_out(text, out.file)
+        say_change(change)
         return
     if out.format is not Format.text:
         with writing(out.file, "the report", quiet):
@@ -306,8 +336,7 @@ def emit_audit(
                 targets = with_artifacts(targets, out.file, Path.cwd())
             text = render_audit_format(out.format, targets, fail_on, books)
         write_out(text, out.file)
-        if change is not None:
-            say(history.render_change_text(change).splitlines()[0])
+        say_change(change)
         return
     extra = history.render_change_text(escaped(change)) if change is not None else ""
     if out.file is None and sys.stdout.isatty():
@@ -318,6 +347,15 @@ def emit_audit(
         with writing(out.file, "the report", quiet):
             text = audit_report.render_text(targets, fail_on) + extra
         write_out(text, out.file)
+    say_change(change)
+
+
+def say_change(change: Any) -> None:
+    """The since-summary line on stderr, whatever the format: the job's log always has it."""
+    from nsfix import since as history
+
+    if change is not None:
+        say(history.render_change_text(escaped(change)).splitlines()[0])
 
 
 def writing(path: Path | None, what: str, quiet: bool) -> AbstractContextManager[None]:
@@ -395,6 +433,15 @@ def plan_command(
             file_okay=False,
         ),
     ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-exitcode",
+            help="Exit 0 nothing to change, 2 changes pending, 1 error (as terraform plan); "
+            "refused objects alone are no change. With --fleet: 3 when an appliance could not "
+            "be planned.",
+        ),
+    ] = False,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -423,12 +470,28 @@ def plan_command(
         if appliances.file is not None:
             assert output_dir is not None
             runs = audit_fleet(appliances, books, waiver_list, facts, timeout)
-            raise typer.Exit(int(plan_fleet(runs, output_dir, facts, options)))
+            raise typer.Exit(int(plan_fleet(runs, output_dir, facts, options, detailed_exitcode)))
         snapshot = snapshot_of(source, quiet=out.as_json)
         with phase(audit_label(snapshot), quiet=out.as_json):
             result = run_audit(snapshot, books, waiver_list, facts)
         the_plan = make_plan(snapshot, result, facts, options, phases(out.as_json))
         emit_plan(the_plan, out, cli=output_format is PlanFormat.cli and not out.as_json)
+        if detailed_exitcode:
+            raise typer.Exit(int(plan_exit_code(pending=bool(the_plan.changes))))
+
+
+def plan_exit_code(*, pending: bool, planned: int = 1, failed: int = 0) -> ExitCode:
+    """--detailed-exitcode, as terraform plan's: 0 nothing to change, 2 changes pending, 1 error.
+
+    A refused object is not a change (apply would not touch it; audit reports it), so a plan
+    with refusals only exits 0. In a fleet an appliance that could not be planned makes it 3,
+    which wins over 2 (as for audit, a dead appliance must not hide behind pending changes).
+    """
+    if not planned:
+        return ExitCode.ERROR
+    if failed:
+        return ExitCode.PARTIAL
+    return ExitCode.FINDINGS if pending else ExitCode.OK
 
 
 def plan_fleet(
@@ -436,13 +499,16 @@ def plan_fleet(
     output_dir: Path,
     facts: ServerFacts | None,
     options: PlanOptions,
+    detailed: bool = False,
 ) -> ExitCode:
-    """One plan file per audited appliance partition; exit 0 all planned, 3 some, 1 none."""
+    """One plan file per audited appliance partition; exit 0 all planned, 3 some, 1 none
+    (`detailed`: 2 when all were planned and some plan has changes)."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {output_dir}: {exc.strerror}") from None
     planned = failed = 0
+    pending = False
     for run in runs:
         for item in run.audits:
             if item.snapshot is None or item.result is None:
@@ -453,10 +519,9 @@ def plan_fleet(
             path = output_dir / fleets.plan_file_name(run.appliance, item.partition)
             write_atomically(path, sealed_plan(the_plan).text)
             planned += 1
+            pending = pending or bool(the_plan.changes)
             print(f"{path}: {len(the_plan.changes)} change(s), {len(the_plan.refusals)} refused")
-    if not planned:
-        return ExitCode.ERROR
-    return ExitCode.PARTIAL if failed else ExitCode.OK
+    return plan_exit_code(pending=pending and detailed, planned=planned, failed=failed)
 
 
 def emit_plan(the_plan: Plan, out: Output, *, cli: bool = False) -> None:

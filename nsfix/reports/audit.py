@@ -83,7 +83,9 @@ def finding_cells(finding: Finding) -> tuple[str, ...]:
 
 
 def target_title(target: TargetAudit) -> str:
-    where = target.url if target.partition == "default" else f"{target.url} [{target.partition}]"
+    where = (
+        target.where if target.partition == "default" else f"{target.where} [{target.partition}]"
+    )
     if target.result is None:
         return f"{where}: NOT AUDITED: {target.error}"
     c = target.result.counts()
@@ -113,7 +115,7 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
         lines.extend(f"  {note}" for note in target_notes(target))
         lines.append("")
     code = audit_exit_code(targets, fail_on)
-    lines.append(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})")
+    lines.append(f"exit {int(code)} ({code.words}; --fail-on {fail_on.value})")
     return text_lines(lines)
 
 
@@ -182,5 +184,5 @@ def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
         for note in target_notes(target):
             out.append(Prose(visible(note), "dim", 2, 2))
     code = audit_exit_code(targets, fail_on)
-    out.append(Text(f"exit {int(code)} ({code.name.lower()}; --fail-on {fail_on.value})", "dim"))
+    out.append(Text(f"exit {int(code)} ({code.words}; --fail-on {fail_on.value})", "dim"))
     return out

@@ -78,7 +78,7 @@ class TargetView:
 
     @property
     def title(self) -> str:
-        return f"{self.target.url} [{self.target.partition}]"
+        return f"{self.target.where} [{self.target.partition}]"
 
 
 def fix_text(finding: Finding) -> str:
@@ -140,7 +140,7 @@ def verdict(targets: Sequence[TargetAudit], fail_on: Severity) -> tuple[str, str
     unread = len(targets) - len(read)
     if code is ExitCode.ERROR:
         return "Not audited", "No appliance partition could be read, so nothing was checked."
-    if code is ExitCode.FINDINGS:
+    if code in (ExitCode.FINDINGS, ExitCode.PARTIAL_FINDINGS):
         tail = f"; {unread} partition(s) could not be read" if unread else ""
         return (
             "Not compliant",
@@ -221,7 +221,7 @@ def audit_document(targets: Sequence[TargetAudit], fail_on: Severity) -> Documen
         status: Rich = ("read",) if cells is not None else (Mark("not read", "error", loud=True),)
         rows.append(
             (
-                (Anchor(target.url, f"target-{index}"),),
+                (Anchor(target.where, f"target-{index}"),),
                 (Code(target.partition),),
                 status,
                 *((cell,) for cell in cells or ["-"] * 6),
@@ -236,7 +236,7 @@ def audit_document(targets: Sequence[TargetAudit], fail_on: Severity) -> Documen
                 f"Totals: {total['critical']} critical, {total['warning']} warning, "
                 f"{total['info']} info active findings; {total['waived']} waived; "
                 f"{total['unevaluated']} not evaluated; {total['passed']} compliant checks. "
-                f"Exit code {int(code)} ({code.name.lower()}; --fail-on {fail_on.value}).",
+                f"Exit code {int(code)} ({code.words}; --fail-on {fail_on.value}).",
             )
         ),
     ]

@@ -26,7 +26,7 @@ def xml_text(value: object) -> str:
 
 
 def suite_name(target: TargetAudit) -> str:
-    return f"{target.url} [{target.partition}]"
+    return f"{target.where} [{target.partition}]"
 
 
 def rule_titles(playbooks: Sequence[Playbook], targets: Sequence[TargetAudit]) -> dict[str, str]:
@@ -134,6 +134,8 @@ def _target_suite(
         },
     )
     props = {"url": target.url, "partition": target.partition}
+    if target.appliance is not None:
+        props["appliance"] = target.appliance
     if facts is not None:
         props |= {"ha_role": facts.ha_role, "release": facts.release or facts.version}
     if target.result is not None:
@@ -148,7 +150,7 @@ def _target_suite(
             case, "error", {"message": target.error or "not read", "type": "unreadable"}
         )
         error.text = xml_text(
-            f"{target.url} partition {target.partition} could not be read, so no rule was "
+            f"{target.where} partition {target.partition} could not be read, so no rule was "
             f"checked there: {target.error or 'not read'}"
         )
         counts.tests, counts.errors = 1, 1

@@ -219,6 +219,8 @@ def _finding_result(
             }
         ]
     properties: dict[str, Any] = {"severity": finding.severity.value, "object": str(finding.object)}
+    if target.appliance is not None:
+        properties["appliance"] = target.appliance
     for name in ("attribute", "current", "expected", "flow"):
         value = getattr(finding, name)
         if value is not None:
@@ -264,7 +266,7 @@ def sarif_document(
                 {
                     "level": "error",
                     "message": {
-                        "text": f"{target.url} partition {target.partition} could not be "
+                        "text": f"{target.where} partition {target.partition} could not be "
                         f"audited: {target.error or 'not read'}"
                     },
                     "locations": [
@@ -306,6 +308,7 @@ def sarif_document(
                     "targets": [
                         {
                             "url": t.url,
+                            "appliance": t.appliance,
                             "partition": t.partition,
                             "status": "ok" if t.ok else "error",
                         }

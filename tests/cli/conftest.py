@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from mocks.fixtures import MockFactory, RunningMock
+from nsfix import shell
 from nsfix.cli import main
+from nsfix.nitro import NitroClient
+from nsfix.settings import Target
 from tests.support import Run, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,12 +60,8 @@ def nsfix(
 
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The client gives up on an unreachable appliance without waiting between its attempts:
-    a test needs the outcome, not the wait."""
-    from nsfix import shell
-    from nsfix.nitro import NitroClient
-    from nsfix.settings import Target
-
+    """The client backs off between connection attempts to a down appliance; tests need the
+    outcome, not the wait."""
     real = shell.open_client
 
     def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:

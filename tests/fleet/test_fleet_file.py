@@ -699,11 +699,14 @@ def test_the_cron_line_runs_a_real_nsfix_audit_command() -> None:
     inner = outer[outer.index("-c") + 1]
     words = shlex.split(inner.split("exec ", 1)[1])
     check_audit_command(words)
+    assert "--timestamps" in words  # the log file has no timestamps of its own
     assert command.startswith("flock -n -E 75 /var/lib/nsfix/audit.lock ")
 
 
 @pytest.mark.skipif(shutil.which("flock") is None, reason="needs flock")
-@pytest.mark.parametrize(("code", "mailed"), [(0, False), (2, False), (1, True), (3, True)])
+@pytest.mark.parametrize(
+    ("code", "mailed"), [(0, False), (2, False), (1, True), (3, True), (8, True)]
+)
 def test_the_cron_line_reads_the_env_file_and_speaks_only_when_it_should(
     tmp_path: Path, code: int, mailed: bool
 ) -> None:

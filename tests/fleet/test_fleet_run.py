@@ -130,10 +130,14 @@ def test_a_fleet_of_mocks_runs_concurrently_and_one_down_stops_nothing(
     # The one that is down is an error entry, with the reason, and did not stop the others.
     down = by_name["down"]
     assert down.status == "error"
-    assert down.audits == (TargetAudit(down_url, "default", None, None, down.error),)
+    assert down.audits == (
+        TargetAudit(down_url, "default", None, None, down.error, appliance="down"),
+    )
     assert down.error is not None
     assert "cannot reach the appliance" in down.error
-    assert any("cannot reach" in line for line in said)
+    # Said once, by describe_run with the appliance's name, not also by the audit on the way.
+    assert not any("cannot reach" in line for line in said)
+    assert "cannot reach the appliance" in describe_run(down)
 
     # Concurrency within the bound: never more than 3 at once, and more than one at a time.
     assert 2 <= audit_one.most <= 3
@@ -152,7 +156,9 @@ def test_a_fleet_of_mocks_runs_concurrently_and_one_down_stops_nothing(
         (healthy.url, True),
         (down_url, False),
     ]
-    assert audit_exit_code(targets, Severity.WARNING) is ExitCode.FINDINGS  # findings win
+    # Findings and a dead appliance: a code of its own, so neither hides the other.
+    assert audit_exit_code(targets, Severity.WARNING) is ExitCode.PARTIAL_FINDINGS
+    assert audit_exit_code(fleet_targets(runs[:3]), Severity.WARNING) is ExitCode.FINDINGS
     assert audit_exit_code(fleet_targets(runs[1:]), Severity.WARNING) is ExitCode.PARTIAL
     assert audit_exit_code(fleet_targets(runs[1:3]), Severity.WARNING) is ExitCode.OK
     assert audit_exit_code(fleet_targets(runs[3:]), Severity.WARNING) is ExitCode.ERROR

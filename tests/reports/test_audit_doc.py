@@ -169,7 +169,7 @@ def test_markdown_lists_findings_rules_waivers_and_what_was_not_evaluated(
     assert "no usable address (333:333:33:333)" in markdown
     assert f"### Compliant checks ({len(result.passed)})" in markdown
     assert "**Not audited:** https://ns-down.example.test: cannot reach the appliance" in markdown
-    assert "Exit code 2 (findings; --fail-on warning)" in markdown
+    assert "Exit code 8 (partial findings; --fail-on warning)" in markdown
 
 
 def test_an_expired_waiver_is_listed_as_hiding_nothing(books: list[Playbook]) -> None:
