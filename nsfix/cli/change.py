@@ -47,11 +47,18 @@ from nsfix.cli.options import (
     expected_digest,
     required_approval,
 )
-from nsfix.executor import ApplyOptions, Refused
+from nsfix.executor import DEFAULT_BATCH_SIZE, ApplyOptions, Refused
 from nsfix.exitcodes import ExitCode
 from nsfix.planfile import PlanFileError
 from nsfix.settings import Target
 from nsfix.shell import InputError, write_atomically
+
+BatchSizeOption = Annotated[
+    int,
+    typer.Option(
+        "--batch-size", min=1, max=1000, help="Updates per bulk request (rollback: reverts)."
+    ),
+]
 
 
 @app.command()
@@ -143,9 +150,7 @@ def apply(
     settle: Annotated[
         float, typer.Option("--settle", min=0.0, help="Seconds to wait for monitors to settle.")
     ] = 30.0,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, max=1000, help="Updates per bulk request.")
-    ] = 50,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -232,6 +237,7 @@ def rollback(
         typer.Option("--save-anyway", help="Save even if others left unsaved changes."),
     ] = False,
     settle: Annotated[float, typer.Option("--settle", min=0.0)] = 30.0,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     timeout: TimeoutOption = 60.0,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -251,7 +257,12 @@ def rollback(
             target,
             opener(timeout),
             connection.target_at,
-            ApplyOptions(settle_seconds=settle, force=force, save_anyway=save_anyway),
+            ApplyOptions(
+                batch_size=batch_size,
+                settle_seconds=settle,
+                force=force,
+                save_anyway=save_anyway,
+            ),
             dry_run=dry_run,
             yes=yes,
             interactive=sys.stdin.isatty(),
