@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
-import requests
 
 from mocks import generate as g
 from mocks.fixtures import MockFactory, RunningMock
 from nsfix.executor import LIST_READ_FROM, ApplyOptions, Executor, Where
 from nsfix.findings import ObjectRef
 from nsfix.nitro import NitroClient
-from nsfix.nitro.client import Credentials
 from nsfix.planner import Change, Operation
 from nsfix.planner_records import Precondition, Verb
-from tests.apply.helpers import PASSWORD, USER, with_users
+from tests.apply.helpers import with_users
+from tests.apply.test_member_binding import client_fixture  # noqa: F401
 
 MONITORS = "service_lbmonitor_binding"
 
@@ -56,14 +54,6 @@ def set_usip(index: int, service: str, before: str, after: str) -> Change:
 def mock_fixture(mock_appliance_factory: MockFactory) -> RunningMock:
     data = g.generate(services=40, servicegroups=0, dsr_fraction=1.0, bad_fraction=0.0, seed=3)
     return mock_appliance_factory(with_users(data))
-
-
-@pytest.fixture(name="client")
-def client_fixture(mock: RunningMock) -> Iterator[NitroClient]:
-    http = requests.Session()
-    http.trust_env = False  # loopback only, never through a configured proxy
-    with NitroClient(mock.url, Credentials(USER, PASSWORD), http=http) as client:
-        yield client
 
 
 def reads(mock: RunningMock) -> list[str]:

@@ -55,6 +55,19 @@ def served(mock: RunningMock) -> tuple[int, int, Counter[str]]:
     return counters["requests_total"], counters["writes"], kinds
 
 
+def within_bounds(
+    nsfix: Nsfix, mock: RunningMock, command: str, path: str, named_reads: int
+) -> None:
+    """Run `nsfix COMMAND PATH` and check what it sent: few writes, few requests in all."""
+    mock.appliance.reset_counters()
+    run = nsfix(command, path, "--yes", "--settle", "0")
+    assert run.code == 0, run.out + run.err
+    requests, writes, kinds = served(mock)
+    assert writes <= MAX_WRITES, kinds
+    assert requests <= MAX_REQUESTS, kinds
+    assert kinds["GET service/"] == named_reads, kinds
+
+
 @pytest.mark.parametrize("size", [1_000, 5_000])
 def test_apply_and_rollback_of_many_changes_take_a_few_requests_and_restore_exactly(
     nsfix: Nsfix,
@@ -68,26 +81,11 @@ def test_apply_and_rollback_of_many_changes_take_a_few_requests_and_restore_exac
     assert len(make_plan(nsfix, mock.url, plan_path)["plan"]["changes"]) == size
     before = whole_config(mock.appliance)
 
-    mock.appliance.reset_counters()
-    applied = nsfix("apply", str(plan_path), "--yes", "--settle", "0")
-    assert applied.code == 0, applied.out + applied.err
-    requests, writes, kinds = served(mock)
-    print(f"apply of {size}: {requests} requests, {writes} writes: {dict(kinds)}")
-    assert writes <= MAX_WRITES, kinds
-    assert requests <= MAX_REQUESTS, kinds
-    # No object is read alone but the canary: services are read as a list.
-    assert kinds["GET service/"] == 1, kinds
+    # Beside the canary's one GET, no object is read alone: services are read as a list.
+    within_bounds(nsfix, mock, "apply", str(plan_path), named_reads=1)
     journal = only_journal(journal_dir)
     assert set(outcomes(journal, "apply").values()) == {"applied"}
-
-    mock.appliance.reset_counters()
-    undone = nsfix("rollback", str(journal), "--yes", "--settle", "0")
-    assert undone.code == 0, undone.out + undone.err
-    requests, writes, kinds = served(mock)
-    print(f"rollback of {size}: {requests} requests, {writes} writes: {dict(kinds)}")
-    assert writes <= MAX_WRITES, kinds
-    assert requests <= MAX_REQUESTS, kinds
-    assert kinds["GET service/"] == 0, kinds
+    within_bounds(nsfix, mock, "rollback", str(journal), named_reads=0)
     assert set(outcomes(journal, "rollback").values()) == {"reverted"}
     assert_same_config(before, mock.appliance)
     if size == 1_000:
