@@ -31,7 +31,8 @@ from nsfix.demo import DEMO_PASSWORD, DEMO_USER, running_mock
 DEFAULT_SIZES = (1_000, 10_000, 50_000)
 COMMANDS = ("inventory", "audit", "plan")
 # audit exits 2 on findings and 3 when partial; only 1 (could not run) and above 3 are failures.
-ACCEPTED_EXIT = {"inventory": {0}, "audit": {0, 2, 3}, "plan": {0}, "apply": {0}}
+ACCEPTED_EXIT = {"inventory": {0}, "audit": {0, 2, 3}, "plan": {0}, "apply": {0},
+                 "rollback": {0}}
 # services=10000 with no service groups: 3,000 services behind DSR vservers, a third with usip NO.
 APPLY_SCENARIO = ("services=10000", "servicegroups=0", "bad_fraction=0.33334")
 WRITE_TARGET = 15

@@ -229,10 +229,10 @@ def run_apply(
                 changes=the_plan.changes,
             )
             journal.write("preflight", **asdict(facts))
-            for observation in done:
+            if done:
                 journal.write(
                     "result",
-                    change=observation.change.id,
+                    changes=[o.change.id for o in done],
                     phase=Phase.APPLY,
                     outcome=Recorded.SKIPPED,
                     detail="already in place before this run",
@@ -529,7 +529,9 @@ def run_rollback(
             say(f"changed since nsfix wrote it: {o.describe(Where.AFTER)}")
         if dry_run:
             reverted = to_revert + (drifted if options.force else [])
-            requests = [executor.revert_batch(o.change).request.render() for o in reverted]
+            requests = [
+                b.request.render() for b in executor.revert_batches(o.change for o in reverted)
+            ]
             drifted_outcome = (
                 StepOutcome.WOULD_REVERT_DRIFTED
                 if options.force

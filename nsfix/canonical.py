@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections.abc
+import functools
 import hashlib
 import ipaddress
 import json
@@ -76,6 +77,13 @@ class DecodeError(ValueError):
     """JSON data does not have the shape of the record it should become."""
 
 
+@functools.cache
+def _type_hints(kind: type) -> dict[str, Any]:
+    # Resolving a record's annotations costs more than decoding it: a plan or journal of
+    # thousands of changes asks for the same few classes over and over.
+    return typing.get_type_hints(kind)
+
+
 def from_jsonable(kind: Any, data: Any, where: str = "$") -> Any:
     """The inverse of `jsonable` for the frozen records nsfix writes (plans, journals)."""
     origin = typing.get_origin(kind)
@@ -97,7 +105,7 @@ def from_jsonable(kind: Any, data: Any, where: str = "$") -> Any:
     if is_dataclass(kind) and isinstance(kind, type):
         if not isinstance(data, dict):
             raise DecodeError(f"{where}: expected an object")
-        hints = typing.get_type_hints(kind)
+        hints = _type_hints(kind)
         values = {}
         for f in fields(kind):
             if f.name in data:

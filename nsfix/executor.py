@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from nsfix.errors import NsfixError
 from nsfix.exitcodes import ExitCode
+from nsfix.inventory import PAGE_SIZE
 from nsfix.journal import JournalError, JournalWriter, Phase, Recorded, StepState
 from nsfix.model import DEFAULT_PARTITION, HaRole, ha_state, ha_warnings
 from nsfix.nitro import NitroClient, NitroError, NitroNotFound, NitroTransportError
@@ -32,6 +33,13 @@ from nsfix.nitro.writes import (
 )
 from nsfix.planner import Change, Operation, Verb
 from nsfix.resources import DOWN_STATES, WILDCARD_PORT, Binding, key_of, resource, same_value
+
+DEFAULT_BATCH_SIZE: Final = 500
+"""Updates per bulk request: 1,000 changes go out in 3 writes (the canary, 500, 499), 5,000 in
+11. NITRO runs a bulk request item by item and answers each (X-NITRO-ONERROR: continue)."""
+LIST_READ_FROM: Final = 8
+"""From this many objects of one type (or binding parents), they are read with one list read
+of the type instead of one GET each."""
 
 
 class Where(StrEnum):
@@ -153,7 +161,7 @@ class Refused(NsfixError):
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    batch_size: int = 50
+    batch_size: int = DEFAULT_BATCH_SIZE
     settle_seconds: float = 30.0
     """How long to wait for monitors before calling a backend that went DOWN a failure."""
     poll_seconds: float = 2.0
@@ -224,6 +232,7 @@ class Batch:
 
 
 Say = Callable[[str], None]
+Row = dict[str, Any]
 
 
 def binding_of(op: Operation) -> Binding:
@@ -306,56 +315,67 @@ class Executor:
         self.clock = clock
         self.sleep = sleep
         self.states_before: dict[str, str | None] = {}
+        self._positions = {c.id: i for i, c in enumerate(self.changes)}
         self._sent_at: dict[str, datetime | None] = {}
 
     # --- reading ------------------------------------------------------------------------
 
     def observe(self, changes: Iterable[Change]) -> list[Observation]:
-        """Read every object the changes touch: one request per object, reads only."""
-        return [self._observe_one(change) for change in changes]
+        """Read every object the changes touch, reads only: one list read per resource type
+        (paged like the inventory), or one GET per object when only a few of a type are asked
+        for (a handful of small replies beats one reply of every object on the appliance)."""
+        wanted = list(changes)
+        by_type: dict[str, list[Change]] = {}
+        for change in wanted:
+            by_type.setdefault(change.operation.resource, []).append(change)
+        seen: dict[str, Observation] = {}
+        for name, group in by_type.items():
+            rows = self._read_type(name, group)
+            for change in group:
+                seen[change.id] = _judge(change, rows(change))
+        return [seen[c.id] for c in wanted]
 
-    def _observe_one(self, change: Change) -> Observation:
-        op = change.operation
-        if _is_binding(op):
-            parent, args = parent_and_args(op)
-            try:
-                rows = self.client.get(op.resource, parent)
-            except NitroNotFound:
-                rows = []
-            present = any(binding_matches(r, args) for r in rows)
-            return Observation(change, self._where_presence(op.verb, present), _presence(present))
-        entry = resource(op.resource)
-        name = str(op.record[entry.key])
-        attrs = sorted(set(change.after) | set(change.before))
-        wanted = [entry.key, *attrs, *([entry.state] if entry.state else [])]
-        try:
-            rows = self.client.get(op.resource, name, attrs=wanted)
-        except NitroNotFound:
-            rows = []
-        if op.verb in {Verb.ADD, Verb.DELETE}:
-            return Observation(
-                change, self._where_presence(op.verb, bool(rows)), _presence(bool(rows))
-            )
-        if not rows:
-            return Observation(change, Where.DRIFTED, {"present": "no"})
-        row = rows[0]
-        current = {k: "" if row.get(k) is None else str(row.get(k)) for k in attrs}
-        state_value = row.get(entry.state) if entry.state else None
-        state = None if state_value is None else str(state_value)
-        if all(same_value(k, current.get(k), v) for k, v in change.before.items()):
-            where = Where.BEFORE
-        elif all(same_value(k, current.get(k), v) for k, v in change.after.items()):
-            where = Where.AFTER
+    def _read_type(self, name: str, group: Sequence[Change]) -> Callable[[Change], list[Row]]:
+        """The rows that show each change's object: one change -> the object's row (none when
+        it is absent) or, for a binding, every binding of its parent."""
+        entry = resource(name)
+        if entry.binding is not None:
+            binding = entry.binding
+            parents = sorted({parent_and_args(c.operation)[0] for c in group})
+            if len(parents) < LIST_READ_FROM:
+                by_parent = {parent: self._get_or_none(name, parent) for parent in parents}
+            else:
+                attrs = sorted({binding.parent_key, *binding.identity})
+                listed = self.client.get_all(
+                    name,
+                    attrs=attrs,
+                    filter=_shared_identity(group, binding),
+                    bulkbindings=True,
+                    page_size=PAGE_SIZE,
+                )
+                by_parent = {}
+                for row in listed:
+                    by_parent.setdefault(str(row.get(binding.parent_key)), []).append(row)
+            return lambda change: by_parent.get(parent_and_args(change.operation)[0], [])
+        attrs = sorted(
+            {entry.key, *([entry.state] if entry.state else [])}
+            | {a for c in group for a in (*c.after, *c.before)}
+        )
+        names = sorted({str(c.operation.record[entry.key]) for c in group})
+        if len(names) < LIST_READ_FROM:
+            by_name = {n: self._get_or_none(name, n, attrs) for n in names}
         else:
-            where = Where.DRIFTED
-        return Observation(change, where, current, state)
+            listed = self.client.get_all(name, attrs=attrs, page_size=PAGE_SIZE)
+            by_name = {}
+            for row in listed:
+                by_name.setdefault(str(row.get(entry.key)), []).append(row)
+        return lambda change: by_name.get(str(change.operation.record[entry.key]), [])
 
-    @staticmethod
-    def _where_presence(verb: Verb, present: bool) -> Where:
-        # add/bind create: absent is before; unbind/delete remove: present is before.
-        if verb.creates:
-            return Where.AFTER if present else Where.BEFORE
-        return Where.BEFORE if present else Where.AFTER
+    def _get_or_none(self, name: str, key: str, attrs: Sequence[str] | None = None) -> list[Row]:
+        try:
+            return self.client.get(name, key, attrs=attrs)
+        except NitroNotFound:
+            return []
 
     # --- preflight ----------------------------------------------------------------------
 
@@ -412,23 +432,38 @@ class Executor:
     def schedule(self, pending: Sequence[Change]) -> list[Batch]:
         """The requests of an apply, in order: the canary alone, then consecutive updates of one
         resource type together (up to --batch-size), everything else alone."""
+        groups = self._grouped(pending, Phase.APPLY)
+        if groups and len(groups[0]) > 1:
+            # The canary goes alone, whatever the batching.
+            groups = [[groups[0][0]], groups[0][1:], *groups[1:]]
+        return [Batch(tuple(g), Phase.APPLY, request_for(g, Phase.APPLY)) for g in groups]
+
+    def revert_batches(self, changes: Iterable[Change]) -> list[Batch]:
+        """The requests of a rollback, newest change first: consecutive inverse updates of one
+        resource type together (up to --batch-size), everything else alone; no canary (the
+        state it returns to was live before)."""
+        order = sorted(changes, key=self._position, reverse=True)
+        groups = self._grouped(order, Phase.ROLLBACK)
+        return [Batch(tuple(g), Phase.ROLLBACK, request_for(g, Phase.ROLLBACK)) for g in groups]
+
+    def _grouped(self, changes: Sequence[Change], phase: Phase) -> list[list[Change]]:
+        def op(change: Change) -> Operation:
+            return change.operation if phase is Phase.APPLY else change.inverse
+
         groups: list[list[Change]] = []
-        for change in pending:
+        for change in changes:
             last = groups[-1] if groups else None
             if (
                 last is not None
-                and change.operation.verb is Verb.UPDATE
-                and last[0].operation.verb is Verb.UPDATE
-                and last[0].operation.resource == change.operation.resource
+                and op(change).verb is Verb.UPDATE
+                and op(last[0]).verb is Verb.UPDATE
+                and op(last[0]).resource == op(change).resource
                 and len(last) < self.options.batch_size
             ):
                 last.append(change)
             else:
                 groups.append([change])
-        if groups and len(groups[0]) > 1:
-            # The canary goes alone, whatever the batching.
-            groups = [[groups[0][0]], groups[0][1:], *groups[1:]]
-        return [Batch(tuple(g), Phase.APPLY, request_for(g, Phase.APPLY)) for g in groups]
+        return groups
 
     def dry_run(self, pending: Sequence[Change]) -> list[str]:
         """The exact requests apply would send, in order, batched as apply would batch them."""
@@ -444,8 +479,11 @@ class Executor:
         """The batch's request, journalled around it. False when anything failed."""
         phase = batch.phase
         success = Recorded.APPLIED if phase is Phase.APPLY else Recorded.REVERTED
-        for change in batch.changes:
-            self._journal("intent", change=change.id, phase=phase, request=batch.request.render())
+        # One intent for the whole request, naming its changes: the body is their operations
+        # (or inverses), which the start record holds once.
+        self._journal(
+            "intent", phase=phase, changes=_ids(batch.changes), request=_request_head(batch)
+        )
         outcomes: list[tuple[Recorded, str]]
         for change in batch.changes:
             steps[change.id].outcome = StepOutcome.IN_FLIGHT
@@ -467,6 +505,7 @@ class Executor:
                     (success, "") if r.ok else (Recorded.FAILED, f"{r.errorcode}: {r.message}")
                     for r in bulk
                 ]
+                outcomes += [(success, "")] * (len(batch.changes) - len(outcomes))
             else:
                 # Only NITRO's own error answer proves the write was refused; a broken reply,
                 # an HTML page or a bare HTTP status may come after the write committed.
@@ -474,10 +513,16 @@ class Executor:
                 recorded = Recorded.FAILED if refused else Recorded.UNKNOWN
                 outcomes = [(recorded, str(exc))] * len(batch.changes)
         ok = True
+        together: dict[tuple[Recorded, str], list[Change]] = {}
         for change, (recorded, detail) in zip(batch.changes, outcomes, strict=True):
-            self._journal("result", change=change.id, phase=phase, outcome=recorded, detail=detail)
-            steps[change.id].outcome = _SENT[phase, recorded]
-            steps[change.id].detail = detail
+            together.setdefault((recorded, detail), []).append(change)
+        for (recorded, detail), changes in together.items():
+            self._journal(
+                "result", phase=phase, changes=_ids(changes), outcome=recorded, detail=detail
+            )
+            for change in changes:
+                steps[change.id].outcome = _SENT[phase, recorded]
+                steps[change.id].detail = detail
             ok = ok and recorded is success
         return ok
 
@@ -513,8 +558,9 @@ class Executor:
 
     def apply(self, pending: Sequence[Change]) -> Report:
         steps = {c.id: StepReport(c) for c in self.changes}
+        sending = {c.id for c in pending}
         for change in self.changes:
-            if change not in pending:
+            if change.id not in sending:
                 steps[change.id].outcome = StepOutcome.ALREADY_IN_PLACE
         applied: list[Change] = []
         try:
@@ -594,10 +640,10 @@ class Executor:
         watch: list[Change] = []
         self._sent_at = {s.change.id: s.sent_at for s in pending}
         try:
-            for step in order:
-                if step.applied is Recorded.UNKNOWN:
-                    watch.append(step.change)
-                self._revert_if_nsfix_left_it(step.change, steps, messages, to_verify, watch)
+            watch.extend(s.change for s in order if s.applied is Recorded.UNKNOWN)
+            self._revert_where_nsfix_left_it(
+                [s.change for s in order], steps, messages, to_verify, watch
+            )
             self._wait_out(watch, steps, messages, to_verify)
         except NitroError as exc:
             messages.append(f"rollback stopped: {exc}")
@@ -625,37 +671,46 @@ class Executor:
             )
         return Report(RunStatus.ROLLED_BACK, ExitCode.OK, list(steps.values()), messages)
 
-    def _revert_if_nsfix_left_it(
+    def _revert_where_nsfix_left_it(
         self,
-        change: Change,
+        changes: Sequence[Change],
         steps: dict[str, StepReport],
         messages: list[str],
         to_verify: list[Change],
         watch: list[Change],
     ) -> None:
-        """Compare, then set: revert the change if the object is as nsfix left it."""
-        [seen] = self.observe([change])
-        if seen.where is Where.BEFORE:
-            if change in watch:
-                return  # unknown outcome: not 'as before' until the wait is over
+        """Compare, then set: read the changes' objects (one request per resource type), then
+        revert, in bulk, those that are as nsfix left them."""
+        revert: list[Change] = []
+        as_before: list[Change] = []
+        watched = {c.id for c in watch}
+        for seen in self.observe(changes):
+            change = seen.change
+            if seen.where is Where.BEFORE:
+                if change.id not in watched:  # unknown outcome: not 'as before' until waited
+                    as_before.append(change)
+                    steps[change.id].outcome = StepOutcome.NOT_APPLIED
+                continue
+            watched.discard(change.id)
+            if seen.where is Where.DRIFTED and not self.options.force:
+                steps[change.id].outcome = StepOutcome.LEFT_ALONE
+                steps[change.id].detail = seen.describe(Where.AFTER)
+                messages.append(f"not reverted, changed since: {seen.describe(Where.AFTER)}")
+                continue
+            revert.append(change)
+        watch[:] = [c for c in watch if c.id in watched]
+        if as_before:
+            # One record for the read, naming each object it found as before.
             self._journal(
                 "result",
-                change=change.id,
+                changes=_ids(as_before),
                 phase=Phase.ROLLBACK,
                 outcome=Recorded.SKIPPED,
                 detail="already as before",
             )
-            steps[change.id].outcome = StepOutcome.NOT_APPLIED
-            return
-        if change in watch:
-            watch.remove(change)
-        if seen.where is Where.DRIFTED and not self.options.force:
-            steps[change.id].outcome = StepOutcome.LEFT_ALONE
-            steps[change.id].detail = seen.describe(Where.AFTER)
-            messages.append(f"not reverted, changed since: {seen.describe(Where.AFTER)}")
-            return
-        self.send(self.revert_batch(change), steps)
-        to_verify.append(change)
+        for batch in self.revert_batches(revert):
+            self.send(batch, steps)
+            to_verify.extend(batch.changes)
 
     def _wait_out(
         self,
@@ -682,31 +737,24 @@ class Executor:
         deadline = self.clock() + remaining
         while watch and self.clock() < deadline:
             self.sleep(max(0.0, min(self.options.poll_seconds, deadline - self.clock())))
-            for change in list(watch):
-                self._revert_if_nsfix_left_it(change, steps, messages, to_verify, watch)
-        for change in watch:
+            self._revert_where_nsfix_left_it(list(watch), steps, messages, to_verify, watch)
+        if watch:
             self._journal(
                 "result",
-                change=change.id,
+                changes=_ids(watch),
                 phase=Phase.ROLLBACK,
                 outcome=Recorded.SKIPPED,
                 detail=f"outcome unknown; still as before after {waited:.0f} s",
             )
+        for change in watch:
             steps[change.id].outcome = StepOutcome.NOT_APPLIED
             steps[change.id].detail = (
                 f"its write's outcome was unknown; still as before after {waited:.0f} s (a later "
                 "nsfix rollback looks at it again)"
             )
 
-    def revert_batch(self, change: Change) -> Batch:
-        """A rollback writes each change's inverse alone, after reading the object."""
-        return Batch((change,), Phase.ROLLBACK, request_for([change], Phase.ROLLBACK))
-
     def _position(self, change: Change) -> int:
-        for index, known in enumerate(self.changes):
-            if known.id == change.id:
-                return index
-        return -1
+        return self._positions.get(change.id, -1)
 
     def save(self) -> None:
         self.client.writer().send(describe_save_config())
@@ -725,8 +773,70 @@ def _as_sent(outcome: StepOutcome) -> Recorded | None:
     return Recorded.UNKNOWN
 
 
+def _ids(changes: Iterable[Change]) -> list[str]:
+    return [c.id for c in changes]
+
+
+def _request_head(batch: Batch) -> str:
+    """What the journal keeps of a request: its line and headers, and what its body holds
+    (the body itself is the named changes' operations, or inverses, from the start record)."""
+    request = batch.request
+    lines = [f"{request.method} {request.target}"]
+    lines += [f"{name}: {value}" for name, value in request.headers.items()]
+    if request.body is not None:
+        what = "operation" if batch.phase is Phase.APPLY else "inverse"
+        lines.append(f"(body: the {what} of each named change)")
+    return "\n".join(lines)
+
+
 def _joined(problems: Iterable[Problem]) -> str:
     return "; ".join(str(p) for p in problems)
+
+
+def _judge(change: Change, rows: Sequence[Row]) -> Observation:
+    """Where the object of `change` is, from the rows that show it (see Executor._read_type)."""
+    op = change.operation
+    if _is_binding(op):
+        _, args = parent_and_args(op)
+        present = any(binding_matches(r, args) for r in rows)
+        return Observation(change, _where_presence(op.verb, present), _presence(present))
+    if op.verb in {Verb.ADD, Verb.DELETE}:
+        return Observation(change, _where_presence(op.verb, bool(rows)), _presence(bool(rows)))
+    if not rows:
+        return Observation(change, Where.DRIFTED, {"present": "no"})
+    entry = resource(op.resource)
+    row = rows[0]
+    attrs = sorted(set(change.after) | set(change.before))
+    current = {k: "" if row.get(k) is None else str(row.get(k)) for k in attrs}
+    state_value = row.get(entry.state) if entry.state else None
+    state = None if state_value is None else str(state_value)
+    if all(same_value(k, current.get(k), v) for k, v in change.before.items()):
+        where = Where.BEFORE
+    elif all(same_value(k, current.get(k), v) for k, v in change.after.items()):
+        where = Where.AFTER
+    else:
+        where = Where.DRIFTED
+    return Observation(change, where, current, state)
+
+
+def _where_presence(verb: Verb, present: bool) -> Where:
+    # add/bind create: absent is before; unbind/delete remove: present is before.
+    if verb.creates:
+        return Where.AFTER if present else Where.BEFORE
+    return Where.BEFORE if present else Where.AFTER
+
+
+def _shared_identity(group: Sequence[Change], binding: Binding) -> dict[str, str] | None:
+    """A filter for a list read of bindings: an identity attribute every change names with the
+    same value (one monitor bound to many services). Only ever narrows the reply: each row is
+    still matched against its change, so an appliance that ignored it would answer the same."""
+    for key in binding.identity:
+        if key == "port":
+            continue  # `*` is 65535 on the wire: a filter would have to guess the spelling
+        values = {str(c.operation.record.get(key) or "") for c in group}
+        if len(values) == 1 and "" not in values:
+            return {key: values.pop()}
+    return None
 
 
 def _presence(present: bool) -> dict[str, str]:

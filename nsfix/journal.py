@@ -22,7 +22,11 @@ from nsfix.canonical import DecodeError, from_jsonable, jsonable
 from nsfix.errors import NsfixError
 from nsfix.planner import Change
 
-JOURNAL_VERSION: Final = 1
+JOURNAL_VERSION: Final = 2
+"""2: `intent` and `result` records name their changes (`changes`, a list of ids) and an intent
+keeps the request's line and headers, not its body; 1: one `intent` and one `result` per change
+(`change`), each intent with the whole request. Both are read."""
+READABLE_VERSIONS: Final = frozenset({1, 2})
 
 
 class Phase(StrEnum):
@@ -170,6 +174,7 @@ class JournalState:
     config_changed_before: bool | None = None
     save_requested: bool = False
     records: list[dict[str, Any]] = field(default_factory=list)
+    _by_id: dict[str, StepState] | None = field(default=None, repr=False, compare=False)
     ended: bool = False
     """The apply run's `end` record was read (one before any `rollback-start`): the journal
     records the whole run."""
@@ -179,6 +184,19 @@ class JournalState:
             if step.change.id == change_id:
                 return step
         raise JournalError(f"{self.path}: unknown change {change_id!r}")
+
+    def named(self, record: Mapping[str, Any]) -> list[StepState]:
+        """The steps an `intent` or `result` record names: `changes` (version 2, a whole batch)
+        or `change` (version 1, one record per change)."""
+        ids = record.get("changes") if "changes" in record else [record.get("change")]
+        if not isinstance(ids, list):
+            raise JournalError(f"{self.path}: a {record.get('type')} record names no changes")
+        if self._by_id is None:
+            self._by_id = {s.change.id: s for s in self.steps}
+        try:
+            return [self._by_id[str(i)] for i in ids]
+        except KeyError as exc:
+            raise JournalError(f"{self.path}: unknown change {exc.args[0]!r}") from None
 
     def pending(self) -> list[StepState]:
         """Steps that may be on the appliance, newest first: what a rollback must undo."""
@@ -220,7 +238,7 @@ def read_journal(path: Path) -> JournalState:
     if not records or records[0].get("type") != "start":
         raise JournalError(f"{path} is not an nsfix journal (no start record)")
     start = records[0]
-    if start.get("journal_version") != JOURNAL_VERSION:
+    if start.get("journal_version") not in READABLE_VERSIONS:
         raise JournalError(
             f"{path}: journal version {start.get('journal_version')!r} is not supported"
         )
@@ -243,20 +261,21 @@ def read_journal(path: Path) -> JournalState:
     for record in records[1:]:
         kind = record.get("type")
         if kind == "result":
-            step = state.step(str(record.get("change")))
             outcome = _recorded(path, record.get("outcome"))
-            if record.get("phase") == Phase.ROLLBACK:
-                step.reverted = outcome
-            else:
-                step.applied = outcome
+            for step in state.named(record):
+                if record.get("phase") == Phase.ROLLBACK:
+                    step.reverted = outcome
+                else:
+                    step.applied = outcome
         elif kind == "intent":
-            step = state.step(str(record.get("change")))
-            # An intent without a result: the process died around the request.
-            if record.get("phase") == Phase.ROLLBACK:
-                step.reverted = Recorded.UNKNOWN
-            else:
-                step.applied = Recorded.UNKNOWN
-                step.sent_at = _time_of(record)
+            sent_at = _time_of(record)
+            for step in state.named(record):
+                # An intent without a result: the process died around the request.
+                if record.get("phase") == Phase.ROLLBACK:
+                    step.reverted = Recorded.UNKNOWN
+                else:
+                    step.applied = Recorded.UNKNOWN
+                    step.sent_at = sent_at
         elif kind == "preflight":
             value = record.get("config_changed_before")
             state.config_changed_before = value if isinstance(value, bool) else None

@@ -48,11 +48,18 @@ from nsfix.cli.options import (
     expected_digest,
     required_approval,
 )
-from nsfix.executor import ApplyOptions, Refused
+from nsfix.executor import DEFAULT_BATCH_SIZE, ApplyOptions, Refused
 from nsfix.exitcodes import ExitCode
 from nsfix.planfile import PlanFileError
 from nsfix.settings import Target
 from nsfix.shell import InputError, write_atomically
+
+BatchSizeOption = Annotated[
+    int,
+    typer.Option(
+        "--batch-size", min=1, max=1000, help="Updates per bulk request (rollback: reverts)."
+    ),
+]
 
 
 @app.command()
@@ -149,9 +156,7 @@ def apply(
             "--settle", min=0.0, metavar="SECONDS", help="Seconds to wait for monitors to settle."
         ),
     ] = 30.0,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", min=1, max=1000, help="Updates per bulk request.")
-    ] = 50,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -247,6 +252,7 @@ def rollback(
             help="Seconds to wait for monitors to settle before verifying the reverted objects.",
         ),
     ] = 30.0,
+    batch_size: BatchSizeOption = DEFAULT_BATCH_SIZE,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     as_json: JsonOption = False,
     verbose: VerboseOption = 0,
@@ -266,7 +272,12 @@ def rollback(
             target,
             opener(timeout),
             connection.target_at,
-            ApplyOptions(settle_seconds=settle, force=force, save_anyway=save_anyway),
+            ApplyOptions(
+                batch_size=batch_size,
+                settle_seconds=settle,
+                force=force,
+                save_anyway=save_anyway,
+            ),
             dry_run=dry_run,
             yes=yes,
             interactive=sys.stdin.isatty(),

@@ -189,8 +189,14 @@ def outcomes(path: Path, phase: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for record in records(path):
         if record["type"] == "result" and record.get("phase") == phase:
-            found[record["change"]] = record["outcome"]
+            for change in named(record):
+                found[change] = record["outcome"]
     return found
+
+
+def named(record: Mapping[str, Any]) -> list[str]:
+    """The changes an intent or result record names (a batch's, or one in a version 1 journal)."""
+    return list(record["changes"]) if "changes" in record else [record["change"]]
 
 
 def step_outcomes(document: Mapping[str, Any]) -> dict[str, str]:

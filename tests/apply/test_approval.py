@@ -241,9 +241,7 @@ def test_approve_asks_for_the_passphrase_of_an_encrypted_key_only_on_a_terminal(
     assert "is encrypted: run nsfix approve on a terminal" in run.err
 
 
-def test_openssh_keys_work_as_well(
-    nsfix: Nsfix, appliance: StartAppliance, tmp_path: Path
-) -> None:
+def test_openssh_keys_work_as_well(nsfix: Nsfix, appliance: StartAppliance, tmp_path: Path) -> None:
     mock = appliance()
     plan_path = tmp_path / "plan.json"
     make_plan(nsfix, mock.url, plan_path)

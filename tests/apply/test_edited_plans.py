@@ -39,13 +39,26 @@ def resealed(document: dict[str, Any]) -> dict[str, Any]:
 def delete_the_vserver(changes: list[dict[str, Any]]) -> None:
     # The example: c2 deletes the DSR virtual server; its "inverse" re-adds it bare.
     changes[1].update(
-        object={"resource": "lbvserver", "name": "vs_app_dsr", "partition": "default",
-                "member": None},
+        object={
+            "resource": "lbvserver",
+            "name": "vs_app_dsr",
+            "partition": "default",
+            "member": None,
+        },
         operation={"verb": "delete", "resource": "lbvserver", "record": {"name": "vs_app_dsr"}},
-        inverse={"verb": "add", "resource": "lbvserver",
-                 "record": {"name": "vs_app_dsr", "servicetype": "ANY", "ipv46": "203.0.113.10",
-                            "port": 65535}},
-        before={}, after={}, precondition="present",
+        inverse={
+            "verb": "add",
+            "resource": "lbvserver",
+            "record": {
+                "name": "vs_app_dsr",
+                "servicetype": "ANY",
+                "ipv46": "203.0.113.10",
+                "port": 65535,
+            },
+        },
+        before={},
+        after={},
+        precondition="present",
     )
 
 
@@ -76,13 +89,24 @@ def inverse_of_another_object(changes: list[dict[str, Any]]) -> None:
 
 def lbvserver_update(changes: list[dict[str, Any]]) -> None:
     changes[1].update(
-        object={"resource": "lbvserver", "name": "vs_app_dsr", "partition": "default",
-                "member": None},
-        operation={"verb": "update", "resource": "lbvserver",
-                   "record": {"name": "vs_app_dsr", "m": "IP"}},
-        inverse={"verb": "update", "resource": "lbvserver",
-                 "record": {"name": "vs_app_dsr", "m": "MAC"}},
-        before={"m": "MAC"}, after={"m": "IP"},
+        object={
+            "resource": "lbvserver",
+            "name": "vs_app_dsr",
+            "partition": "default",
+            "member": None,
+        },
+        operation={
+            "verb": "update",
+            "resource": "lbvserver",
+            "record": {"name": "vs_app_dsr", "m": "IP"},
+        },
+        inverse={
+            "verb": "update",
+            "resource": "lbvserver",
+            "record": {"name": "vs_app_dsr", "m": "MAC"},
+        },
+        before={"m": "MAC"},
+        after={"m": "IP"},
     )
 
 
@@ -147,7 +171,9 @@ def test_a_journal_edited_after_the_run_is_not_rolled_back(
     start = json.loads(lines[0])
     # A rollback writes the inverses: this one would delete the DSR virtual server.
     start["changes"][1]["inverse"] = {
-        "verb": "delete", "resource": "lbvserver", "record": {"name": "vs_app_dsr"}
+        "verb": "delete",
+        "resource": "lbvserver",
+        "record": {"name": "vs_app_dsr"},
     }
     journal.write_text("\n".join([json.dumps(start), *lines[1:]]) + "\n")
     writes = mock.appliance.counters["writes"]

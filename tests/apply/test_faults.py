@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mocks.envelopes import NitroError as MockNitroError
+from mocks.envelopes import bad_arg
 from mocks.fixtures import RunningMock
 from nsfix import apply as apply_module
 from nsfix.executor import Executor
@@ -121,8 +122,18 @@ def test_a_write_failing_during_the_rollback_leaves_a_journal_that_finishes_it(
 ) -> None:
     mock = appliance("mixed")
     plan_path, before = planned(nsfix, mock, tmp_path)
-    # Writes: 1 c1, 2 c2-c4 (bulk), 3 c5 fails; rollback: 4 c4, 5 c3, 6 c2 fails, 7 c1.
-    mock.appliance.faults.fail_write(3, repeat=True, message="Invalid argument [usip]")
+    # Writes: 1 c1, 2 c2-c4 (bulk), 3 c5 fails; rollback: 4 c4-c1 (bulk), where the appliance
+    # refuses c2's item alone (a 207 with one result per item) and takes the others.
+    mock.appliance.faults.fail_write(3, message="Invalid argument [usip]")
+    appliance = mock.appliance
+    update = appliance._update
+
+    def refuse_c2_revert(caller: Any, schema: Any, item: dict[str, Any]) -> Any:
+        if item.get("name") == "svc_dormant_01" and item.get("usip") == "NO":
+            raise bad_arg("usip")
+        return update(caller, schema, item)
+
+    appliance._update = refuse_c2_revert  # type: ignore[method-assign]
     run = nsfix("apply", str(plan_path), "--yes", "--settle", "0", "--json")
     assert run.code == 6, run.out + run.err
     document = run.json()
@@ -145,7 +156,7 @@ def test_a_write_failing_during_the_rollback_leaves_a_journal_that_finishes_it(
     assert records(journal)[-1]["steps"]["c2"] == "rollback failed"
     assert usip_of(mock)["svc_dormant_01"] == "YES"
 
-    mock.appliance.faults.clear()
+    appliance._update = update  # type: ignore[method-assign]
     finish = nsfix("rollback", str(journal), "--yes", "--settle", "0", "--json")
     assert finish.code == 0, finish.out + finish.err
     assert step_outcomes(finish.json()) == {"c2": "reverted and verified"}

@@ -79,14 +79,14 @@ def test_seed_incident_dry_run_apply_verify_and_roll_back_exactly(
     undo = nsfix("rollback", str(journal), "--yes", "--settle", "0")
     assert undo.code == 0, undo.out + undo.err
     assert undo.out.count("reverted and verified") == 2
-    assert mock.appliance.counters["writes"] == writes + 2
+    assert mock.appliance.counters["writes"] == writes + 1  # both inverses in one bulk PUT
     assert_same_config(before, mock.appliance)
     assert outcomes(journal, "rollback") == {"c1": "reverted", "c2": "reverted"}
 
     # The journal now says nothing may be left: a second rollback has nothing to do.
     twice = nsfix("rollback", str(journal), "--yes", "--settle", "0")
     assert twice.code == 7
-    assert mock.appliance.counters["writes"] == writes + 2
+    assert mock.appliance.counters["writes"] == writes + 1
 
 
 def test_rollback_dry_run_shows_the_inverse_and_writes_nothing(
@@ -100,10 +100,10 @@ def test_rollback_dry_run_shows_the_inverse_and_writes_nothing(
     journal = only_journal(journal_dir)
     dry = nsfix("rollback", str(journal), "--dry-run")
     assert dry.code == 0
-    bodies = [json.loads(line) for line in dry.out.splitlines() if line.strip().startswith("{")]
-    assert sorted(b["service"]["name"] for b in bodies) == ["svc_app_01", "svc_app_02"]
-    assert all(
-        (b["service"]["usip"], b["service"]["useproxyport"]) == ("NO", "YES") for b in bodies
-    )
+    # One bulk request, newest change first, as the rollback would send it.
+    [body] = [json.loads(line) for line in dry.out.splitlines() if line.strip().startswith("{")]
+    assert [r["name"] for r in body["service"]] == ["svc_app_02", "svc_app_01"]
+    assert all((r["usip"], r["useproxyport"]) == ("NO", "YES") for r in body["service"])
+    assert "X-NITRO-ONERROR: continue" in dry.out
     assert dry.out.count("would revert") == 2
     assert mock.appliance.counters["writes"] == writes

@@ -19,6 +19,7 @@ from tests.apply.helpers import (
     assert_same_config,
     journal_dir_fixture,  # noqa: F401
     make_plan,
+    named,
     nsfix_fixture,  # noqa: F401
     only_journal,
     step_outcomes,
@@ -51,7 +52,11 @@ def applied(nsfix: Nsfix, appliance: StartAppliance, journal_dir: Path, tmp_path
     assert run.code == 0, run.err
     journal = only_journal(journal_dir)
     lines = journal.read_text().splitlines(keepends=True)
-    kinds = [(json.loads(line)["type"], json.loads(line).get("change")) for line in lines]
+    written = [json.loads(line) for line in lines]
+    kinds = [
+        (r["type"], " ".join(named(r)) if r["type"] in {"intent", "result"} else None)
+        for r in written
+    ]
     assert kinds[:6] == [
         ("start", None),
         ("preflight", None),
@@ -76,7 +81,7 @@ def test_a_complete_journal_knows_every_outcome(applied: Applied) -> None:
     ("keep", "torn"),
     [
         (4, ""),  # cut after c1's result, at a line's end
-        (4, '{"change": "c2", "phase": "apply", "req'),  # cut inside c2's intent
+        (4, '{"changes": ["c2"], "phase": "apply", "req'),  # cut inside c2's intent
     ],
 )
 def test_a_journal_cut_short_cannot_tell_what_came_after(

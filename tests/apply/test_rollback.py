@@ -11,6 +11,7 @@ from tests.apply.helpers import (
     assert_same_config,
     journal_dir_fixture,  # noqa: F401
     make_plan,
+    named,
     nsfix_fixture,  # noqa: F401
     only_journal,
     records,
@@ -77,7 +78,7 @@ def test_rollback_reverts_only_what_this_run_changed(
     assert run.code == 0, run.out + run.err
     assert step_outcomes(run.json()) == {"c1": "applied and verified", "c2": "already in place"}
     journal = only_journal(journal_dir)
-    assert [r["change"] for r in records(journal) if r["type"] == "intent"] == ["c1"]
+    assert [named(r) for r in records(journal) if r["type"] == "intent"] == [["c1"]]
 
     undo = nsfix("rollback", str(journal), "--yes", "--settle", "0", "--json")
     assert undo.code == 0, undo.out + undo.err

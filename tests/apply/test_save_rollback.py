@@ -200,7 +200,7 @@ def test_a_failed_save_after_the_rollback_says_what_is_saved(
 ) -> None:
     mock, _ = applied_and_saved(nsfix, appliance, tmp_path)
     journal = only_journal(journal_dir)
-    mock.appliance.faults.fail_write(3)  # two reverts, then the save
+    mock.appliance.faults.fail_write(2)  # the reverts in one bulk write, then the save
     run = nsfix("rollback", str(journal), "--yes", "--save", "--settle", "0", "--json")
     assert run.code == 1, run.out + run.err
     document = run.json()
