@@ -100,10 +100,18 @@ def task_items(
     and decapsulation or TOS mapping where its virtual servers use those modes."""
     v4 = [v for v in vips if ":" not in v]
     v6 = [v for v in vips if ":" in v]
+    return (*common_steps(v4, v6, gateways), *(s for m in modes for s in mode_steps(m, v4)))
+
+
+def common_steps(
+    v4: Sequence[str], v6: Sequence[str], gateways: Sequence[str]
+) -> tuple[ServerTaskItem, ...]:
+    """What every DSR backend needs, for its IPv4 and IPv6 VIPs and the SNIPs on its subnet."""
+    vips = [*v4, *v6]
     linux_add = [f"ip addr add {v}/32 dev lo" for v in v4] + [
         f"ip -6 addr add {v}/128 dev lo" for v in v6
     ]
-    items = [
+    return (
         ServerTaskItem(
             title=f"Hold the VIP{'s' if len(vips) > 1 else ''} {', '.join(vips)} on a loopback "
             "interface, so the server accepts packets addressed to the VIP",
@@ -124,9 +132,13 @@ def task_items(
         ),
         _no_neighbour_answers(v4, v6),
         _gateway_item(gateways),
-    ]
-    if "IPTUNNEL" in modes:
-        items.append(
+    )
+
+
+def mode_steps(mode: str, v4: Sequence[str]) -> tuple[ServerTaskItem, ...]:
+    """What a redirection mode adds on the server: decapsulation (IPTUNNEL), TOS mapping."""
+    if mode == "IPTUNNEL":
+        return (
             ServerTaskItem(
                 title="Decapsulate IP-in-IP from the NetScaler's SNIPs (IPTUNNEL mode)",
                 linux=(
@@ -139,19 +151,18 @@ def task_items(
                     "Linux: ip -d link show tunl0; tcpdump -ni any proto 4 shows tunnelled "
                     "requests",
                 ),
-            )
+            ),
         )
-    if "TOS" in modes:
-        items.append(
+    if mode == "TOS":
+        return (
             ServerTaskItem(
                 title="Map the virtual server's TOS id to its VIP (TOS mode)",
                 linux=(
                     "mark packets by DSCP/TOS value and route them to the VIP held on lo, for "
-                    "example "
-                    "with iptables -t mangle rules per TOS id",
+                    "example with iptables -t mangle rules per TOS id",
                 ),
                 windows=("TOS-based DSR needs a vendor driver on Windows: use MAC mode or Linux",),
                 check=("tcpdump -v -ni any host <VIP> shows the expected tos value on requests",),
-            )
+            ),
         )
-    return tuple(items)
+    return ()

@@ -1,10 +1,12 @@
 """A document as one self-contained HTML page: inline CSS, no script, every text escaped.
 
-The page decides where a line may break: a name, an address or a command breaks only at a space
-or after a `/` or `,` (its pieces are `<span>`s in a `parts` element, `<wbr>` between them), a
-URL also after a `-`, and a digest (a long run of hex digits, in any text) anywhere: it is no
-word. `LINES` holds the rules that make a browser keep to that; every page gets them before its
-report's own stylesheet.
+The page decides where a line may break: a name, an address or a command breaks only at a space,
+after a `/` or `,`, or after a `_`, `-` or `.` that joins two words of a name (`vs_app_dsr`,
+`web-01.example.com`; never inside an IP address) (its pieces are `<span>`s in a `parts`
+element, `<wbr>` between them), a URL also after any `-`, and a digest (a long run of hex
+digits, in any text) anywhere: it is no word. A piece too wide for its column widens the column
+instead: no name is cut mid-word and none runs over its neighbour. `LINES` holds the rules that
+make a browser keep to that; every page gets them before its report's own stylesheet.
 
 The page uses these class names, for a report's stylesheet: `subtitle` (under the title),
 `commands` and `label` (a labelled code block), `url` (a printed address), `blank` (a space to
@@ -52,8 +54,10 @@ WEB_URL: Final = re.compile(r"^https?://[^\s<>\"']+$")
 HEX: Final = re.compile(r"([0-9A-Fa-f]{32,}[)\]}>,.;:]*)")
 SPACE: Final = re.compile(r"(\s+)")
 # Where a piece of a name or command ends, and of a URL (whose words a `-` joins); never
-# between the two slashes of `https://`.
-NAME_BREAKS: Final = re.compile(r"(?<=[/,])(?!/)")
+# between the two slashes of `https://`, nor between the digits of an address (`10.0.0.1`).
+NAME_BREAKS: Final = re.compile(
+    r"(?<=[/,])(?!/)|(?<=[A-Za-z0-9][_-])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9]\.)(?=[A-Za-z])"
+)
 URL_BREAKS: Final = re.compile(r"(?<=[/,?&=-])(?!/)")
 
 LINES: Final = """
@@ -197,8 +201,23 @@ def inline(part: Inline) -> str:
 
 
 def words(text: str) -> str:
-    """Plain words, escaped; a digest among them may break anywhere."""
-    return "".join(digits(p) if HEX.fullmatch(p) else escape(p) for p in HEX.split(text))
+    """Plain words, escaped; a name among them longer than any column is narrow may break
+    where a name may (a message quotes `service/svc_payments_gateway_01`), a digest anywhere."""
+    return "".join(
+        digits(p) if HEX.fullmatch(p) else "".join(map(_word, SPACE.split(p)))
+        for p in HEX.split(text)
+    )
+
+
+# Words up to this long (a date, `10.20.1.1:443`) stay whole in prose; only longer ones, names
+# quoted in a message, get break opportunities.
+LONG_WORD: Final = 24
+
+
+def _word(word: str) -> str:
+    if len(word) <= LONG_WORD:
+        return escape(word)
+    return "<wbr>".join(map(escape, NAME_BREAKS.split(word)))
 
 
 def pieces(
