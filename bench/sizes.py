@@ -23,9 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from core import generate, nsfix  # noqa: E402  (bench/ is scripts, not a package)
+# bench/ is scripts, not a package: run as `python bench/sizes.py`, this folder is on sys.path.
+from core import generate, nsfix
 
 DEFAULT_SERVICES = (10_000, 50_000, 100_000)
 DEFAULT_CHANGES = (1_000, 5_000)

@@ -21,7 +21,6 @@ from nsfix.reports.cab_words import (
     section_ref,
 )
 from nsfix.reports.document import (
-    Anchor,
     Blank,
     Block,
     Code,
@@ -227,15 +226,11 @@ def rollback_words(plan: Plan) -> Rich:
 
 def approval_words() -> Rich:
     return (
-        "the board signs the plan digest (",
-        Anchor(section_ref("record"), "record"),
-        ") with ",
+        f"the board signs the plan digest ({section_ref('record')}) with ",
         Code("nsfix approve"),
         "; the apply takes that plan and no other with ",
         Code("nsfix apply --expect-digest"),
-        " (the commands: ",
-        Anchor(section_ref("approvals"), "approvals"),
-        ").",
+        f" (the commands: {section_ref('approvals')}).",
     )
 
 
