@@ -40,12 +40,12 @@ from nsfix.planner_records import (
     PlanSnip,
     Refusal,
     RefusalReason,
-    ServerTaskItem,
     ServerTasks,
     Verb,
     VserverPath,
     finding_key,
 )
+from nsfix.planner_tasks import ServerTaskItem
 from nsfix.resources import MEMBER_BINDING, resource
 
 __all__ = [

@@ -110,9 +110,6 @@ def changes(plan: Plan) -> tuple[Block, ...]:
                 ("canary" if change.canary else "",),
             )
         )
-    risks: dict[str, list[str]] = {}
-    for change in plan.changes:
-        risks.setdefault(change.risk, []).append(change.id)
     return (
         Paragraph(
             (
@@ -132,6 +129,18 @@ def changes(plan: Plan) -> tuple[Block, ...]:
             ),
             tuple(rows),
         ),
+        *change_details(plan),
+    )
+
+
+def change_details(plan: Plan) -> tuple[Block, ...]:
+    """What the board reads about the changes after their table: each risk once, for the
+    changes it applies to. Blocks about each change on its own (such as the change written as
+    NetScaler CLI commands) belong here, after the risks."""
+    risks: dict[str, list[str]] = {}
+    for change in plan.changes:
+        risks.setdefault(change.risk, []).append(change.id)
+    return (
         Heading(("Risk of each change",)),
         Bullets(tuple((f"{', '.join(ids)}: {risk}",) for risk, ids in risks.items())),
     )
