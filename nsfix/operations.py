@@ -135,9 +135,12 @@ def plan_paths(
                 path.after.usip,
             )
             kinds.setdefault(kind, []).append(path)
-    paths = [
-        replace(first, alike=tuple(p.vserver for p in rest)) for first, *rest in kinds.values()
-    ]
+    paths = []
+    for alike in kinds.values():
+        # The drawing shows the one traced on the fewest assumptions (an enabled virtual server
+        # before a disabled one); the others are named under it.
+        first, *rest = sorted(alike, key=lambda p: (len(p.before.assumptions), p.vserver))
+        paths.append(replace(first, alike=tuple(sorted(p.vserver for p in rest))))
     return tuple(sorted(paths, key=lambda p: p.vserver))
 
 
