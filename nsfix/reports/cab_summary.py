@@ -126,18 +126,11 @@ def left_over(plan: Plan) -> str:
         parts.append(
             f"{count(len(plan.guidance), 'finding')} {verb} a person ({section_ref('guidance')})"
         )
-    text = (
+    return (
         ("Not fixed by this change: " + "; ".join(parts) + ".")
         if parts
         else "Nothing is refused and no finding is left to a person."
     )
-    if plan.server_tasks:
-        verb = "needs" if len(plan.server_tasks) == 1 else "need"
-        text += (
-            f" {count(len(plan.server_tasks), 'backend server')} {verb} checking for settings "
-            f"NITRO cannot make ({section_ref('server-tasks')})."
-        )
-    return text
 
 
 # Beyond this many virtual servers the summary names the first ones and counts the rest: the
@@ -174,13 +167,19 @@ def summary(plan: Plan, ticket: str | None) -> tuple[Block, ...]:
     return (Table(("Field", "Value"), tuple(rows), style="facts"), *prose(plan))
 
 
-def impact(plan: Plan) -> Rich:
-    facts = plan_summary(plan)
+def kind_words(plan: Plan) -> str:
+    """`5 services and 1 service group`: the objects the changes write, by kind."""
     kinds = Counter(
         noun_of(resource)
         for resource, _ in dict.fromkeys((c.object.resource, c.object.name) for c in plan.changes)
     )
-    kind_text = join_words([count(n, word) for word, n in sorted(kinds.items())])
+    return join_words([count(n, word) for word, n in sorted(kinds.items())])
+
+
+def impact(plan: Plan) -> Rich:
+    """What is written where, and what the servers themselves need before the apply."""
+    facts = plan_summary(plan)
+    kind_text = kind_words(plan)
     partition = str(plan.target.get("partition") or "default")
     text = (
         f"{what_it_sets(plan.changes)} on {count(facts['objects'], 'object')} ({kind_text}) of "
@@ -247,11 +246,7 @@ def summary_text(plan: Plan) -> str:
             f"the plan is empty and applying it writes nothing. {left_over(plan)}"
         )
     facts = plan_summary(plan)
-    kinds = Counter(
-        noun_of(resource)
-        for resource, _ in dict.fromkeys((c.object.resource, c.object.name) for c in plan.changes)
-    )
-    kind_text = join_words([count(n, word) for word, n in sorted(kinds.items())])
+    kind_text = kind_words(plan)
     vservers = facts["vservers"]
     fixed = fixed_findings(plan)
     severities = Counter(f.severity for f in fixed)
