@@ -54,7 +54,7 @@ BOX_TOP: Final = 28
 # Rows as close as an 11-unit label above each arrow allows: a before and an after drawing of
 # six hops each fit on two thirds of an A4 page, so a page never ends far from its bottom.
 FIRST_ROW: Final = BOX_TOP + BOX_H + 28
-ROW_GAP: Final = 28
+ROW_GAP: Final = 25
 LINE_GAP: Final = 14
 TEXT_CHARS: Final = 135
 BOX_CHARS: Final = 26
