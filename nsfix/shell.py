@@ -81,12 +81,15 @@ def load_server_facts_file(path: Path | None) -> ServerFacts | None:
 
 
 def open_client(target: Target, timeout: float, user_agent: str) -> NitroClient:
+    """A client for the target: to the appliance itself, or to NetScaler Console on its way."""
+    via = target.via
     return NitroClient(
-        target.url,
+        via.url if via is not None else target.url,
         Credentials(target.username, target.password),
         verify=target.verify,
         read_timeout=timeout,
         user_agent=user_agent,
+        via_console=via.instance if via is not None else None,
     )
 
 

@@ -40,6 +40,8 @@ from nsfix.cli.options import (
     Format,
     FromFileOption,
     InsecureOption,
+    InstanceIdOption,
+    InstanceNameOption,
     JsonOption,
     NoBuiltinOption,
     Output,
@@ -55,6 +57,7 @@ from nsfix.cli.options import (
     UrlOption,
     UserOption,
     VerboseOption,
+    ViaConsoleOption,
     WaiversOption,
     WorkersOption,
     check_fleet_usage,
@@ -100,6 +103,9 @@ def inventory(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     from_file: FromFileOption = None,
     raw: Annotated[
@@ -117,7 +123,17 @@ def inventory(
     """List virtual servers (DSR first), their services, groups and members, SNIPs and modes."""
     from nsfix.inventory import raw_document
 
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), from_file=from_file)
     configure_logging(verbose)
     with handled_errors(connection.where):
@@ -136,6 +152,9 @@ def audit(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     all_partitions: AllPartitionsOption = False,
     from_file: FromFileOption = None,
@@ -170,7 +189,17 @@ def audit(
     """
     from nsfix import since as history
 
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), all_partitions, from_file)
     appliances = Fleet(fleet, tuple(select or ()), workers)
     out = Output.given(as_json, output_format, output)
@@ -335,6 +364,9 @@ def plan_command(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     playbook: PlaybookOption = None,
     no_builtin_playbook: NoBuiltinOption = False,
@@ -374,7 +406,17 @@ def plan_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), from_file=from_file)
     appliances = Fleet(fleet, tuple(select or ()), workers)
     out = Output.given(as_json, file=output)
@@ -453,6 +495,9 @@ def explain(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     playbook: PlaybookOption = None,
     no_builtin_playbook: NoBuiltinOption = False,
@@ -463,7 +508,17 @@ def explain(
     verbose: VerboseOption = 0,
 ) -> None:
     """Walk the packet path of a virtual server's backends, before and after the planned change."""
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), from_file=from_file)
     configure_logging(verbose)
     with handled_errors(connection.where):

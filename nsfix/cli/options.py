@@ -24,6 +24,33 @@ UrlOption = Annotated[
 ]
 
 
+ViaConsoleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--via-console",
+        envvar="NSFIX_VIA_CONSOLE",
+        help="Reach the appliance through NetScaler Console (ADM) at this URL; --user and the "
+        "password are then Console's. Or NSFIX_VIA_CONSOLE.",
+    ),
+]
+
+
+InstanceNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--instance-name",
+        help="With --via-console: the managed instance's name in Console (default: by the IP "
+        "of --url).",
+    ),
+]
+
+
+InstanceIdOption = Annotated[
+    str | None,
+    typer.Option("--instance-id", help="With --via-console: the managed instance's id in Console."),
+]
+
+
 UserOption = Annotated[
     str | None, typer.Option("--user", envvar="NSFIX_USER", help="NITRO user; or NSFIX_USER.")
 ]
@@ -218,6 +245,10 @@ class Connection:
     ca_bundle: Path | None
     insecure: bool
     timeout: float
+    console: str | None = None
+    """--via-console: NetScaler Console's URL, when the appliance is reached through it."""
+    instance_name: str | None = None
+    instance_id: str | None = None
 
     @property
     def where(self) -> str:
@@ -232,6 +263,9 @@ class Connection:
             password_file=self.password_file,
             ca_bundle=self.ca_bundle,
             insecure=self.insecure,
+            console=self.console,
+            instance_name=self.instance_name,
+            instance_id=self.instance_id,
         )
 
     def target_at(self, url: str | None) -> Target:
@@ -263,6 +297,9 @@ class Source:
             "--password-file": connection.password_file,
             "--ca-bundle": connection.ca_bundle,
             "--insecure": connection.insecure,
+            "--via-console": connection.console,
+            "--instance-name": connection.instance_name,
+            "--instance-id": connection.instance_id,
             "--partition": self.partitions,
         }
 

@@ -159,6 +159,11 @@ class NitroTransportError(NitroError):
         return text
 
 
+class NitroInstanceUnreachable(NitroTransportError):
+    """NetScaler Console did not forward to the managed instance: unknown to it, unreachable,
+    or not answering like an appliance. Nothing reached the appliance through this route."""
+
+
 def _restore(cls: type[NitroError], message: str, state: dict[str, Any]) -> NitroError:
     error = cls.__new__(cls)
     Exception.__init__(error, message)

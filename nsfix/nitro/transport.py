@@ -36,7 +36,8 @@ def default_ca_bundle() -> str:
 
 RETRY_ANY_STATUS = frozenset({429, 503})
 RETRY_IDEMPOTENT_STATUS = frozenset({502, 504})
-_TOKEN_COOKIES = ("NITRO_AUTH_TOKEN", "sessionid")
+# SESSID: the session cookie of NetScaler Console (ADM), when nsfix goes through it.
+_TOKEN_COOKIES = ("NITRO_AUTH_TOKEN", "sessionid", "SESSID")
 
 
 @dataclass(frozen=True)

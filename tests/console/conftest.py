@@ -1,0 +1,94 @@
+"""A mock NetScaler Console fronting three mock appliances, and nsfix run with Console's login."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mocks.console import RunningConsole
+from mocks.fixtures import ConsoleFactory
+from nsfix import shell
+from nsfix.nitro import NitroClient
+from nsfix.settings import Target
+from tests.apply.helpers import run_main
+from tests.support import Run, load_scenario
+
+CONSOLE_USER = "console-operator"
+# Distinctive, so that "the password appears nowhere" can actually fail.
+CONSOLE_PASSWORD = "Cq5;console/Secret&8812-z"
+APPLIANCE_USER = "adm-profile"
+APPLIANCE_PASSWORD = "Ap9;instance/Secret&3301-y"
+# Loopback addresses where nothing listens: a request sent straight to an instance would fail
+# at once instead of going anywhere, so a command that succeeds went through Console.
+EDGE_01 = "127.0.1.10"
+EDGE_02 = "127.0.1.11"
+DARK_03 = "127.0.1.12"
+
+
+def instances() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "edge-01",
+            "ip": EDGE_01,
+            "id": "101",
+            "scenario": load_scenario("seed-incident", APPLIANCE_USER, APPLIANCE_PASSWORD),
+        },
+        {
+            "name": "edge-02",
+            "ip": EDGE_02,
+            "id": "102",
+            "scenario": load_scenario("healthy", APPLIANCE_USER, APPLIANCE_PASSWORD),
+        },
+        {"name": "dark-03", "ip": DARK_03, "id": "103", "unreachable": True},
+    ]
+
+
+@pytest.fixture
+def console(mock_console_factory: ConsoleFactory) -> RunningConsole:
+    return mock_console_factory(instances(), {CONSOLE_USER: CONSOLE_PASSWORD})
+
+
+@pytest.fixture(name="journal_dir")
+def journal_dir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "journals"
+    monkeypatch.setenv("NSFIX_JOURNAL_DIR", str(folder))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Console's "unreachable" is retried like any 503; the tests need the message, not the wait.
+    real = shell.open_client
+
+    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
+        client = real(target, timeout, user_agent)
+        client._sleep = lambda seconds: None
+        return client
+
+    monkeypatch.setattr(shell, "open_client", no_wait)
+    return
+
+
+@pytest.fixture
+def nsfix(journal_dir: Path) -> Any:
+    """`nsfix(*args, password=...)` in-process, logged in as Console's user."""
+
+    def run(*args: str, password: str = CONSOLE_PASSWORD) -> Run:
+        return run_main(
+            list(args),
+            {
+                "NSFIX_USER": CONSOLE_USER,
+                "NSFIX_PASSWORD": password,
+                "NSFIX_PASSWORD_FILE": None,
+                "NSFIX_URL": None,
+                "NSFIX_VIA_CONSOLE": None,
+                "NSFIX_JOURNAL_DIR": str(journal_dir),
+                "XDG_STATE_HOME": str(journal_dir.parent / "state"),
+            },
+        )
+
+    return run
