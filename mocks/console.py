@@ -93,7 +93,8 @@ class Console:
         self.session_timeout = session_timeout
         self.upstream_timeout = upstream_timeout
         self._sessions: dict[str, float] = {}  # token -> last use (monotonic)
-        self._upstream: dict[tuple[str, str], str] = {}  # (instance url, user) -> token
+        # (instance url, user, password) -> Console's session cookie for that instance login
+        self._upstream: dict[tuple[str, str, str], str] = {}
         self._lock = threading.Lock()
         self.issued: list[str] = []
         """Every session token Console handed out, for tests that look for leaks."""
@@ -165,7 +166,7 @@ class Console:
     def _instance_token(
         self, instance: Instance, username: str, password: str, *, fresh: bool
     ) -> str:
-        key = (instance.url, username)
+        key = (instance.url, username, password)
         with self._lock:
             token = None if fresh else self._upstream.get(key)
         if token is not None:

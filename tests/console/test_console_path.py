@@ -57,15 +57,27 @@ def test_audit_through_console_names_the_instance_on_every_request(
 
 def test_inventory_by_instance_name_and_by_id(nsfix: Any, console: RunningConsole) -> None:
     by_name = nsfix(
-        "inventory", "--json", "--url", f"https://{EDGE_02}", VIA, console.url,
-        "--instance-name", "edge-02",
+        "inventory",
+        "--json",
+        "--url",
+        f"https://{EDGE_02}",
+        VIA,
+        console.url,
+        "--instance-name",
+        "edge-02",
     )
     assert by_name.code == 0, by_name.err
     assert by_name.json()["lbvservers"]
     assert {tuple(e["instance"]) for e in proxied(console)} == {("name", "edge-02")}
     by_id = nsfix(
-        "inventory", "--json", "--url", f"https://{EDGE_02}", VIA, console.url,
-        "--instance-id", "102",
+        "inventory",
+        "--json",
+        "--url",
+        f"https://{EDGE_02}",
+        VIA,
+        console.url,
+        "--instance-id",
+        "102",
     )
     assert by_id.code == 0, by_id.err
     assert by_id.json()["lbvservers"] == by_name.json()["lbvservers"]
@@ -167,8 +179,15 @@ def test_instance_options_need_a_console_and_an_address_or_a_name(
     assert host.code == 1
     assert "--instance-name" in host.err
     both = nsfix(
-        "audit", "--url", f"https://{EDGE_01}", VIA, console.url,
-        "--instance-name", "edge-01", "--instance-id", "101",
+        "audit",
+        "--url",
+        f"https://{EDGE_01}",
+        VIA,
+        console.url,
+        "--instance-name",
+        "edge-01",
+        "--instance-id",
+        "101",
     )
     assert both.code == 1
     assert "not both" in both.err
