@@ -113,6 +113,13 @@ class NitroClient:
         self._relogins = 0
         self.via_console = via_console
 
+    @property
+    def where(self) -> str:
+        """The appliance as messages name it: its URL, or the instance and Console on the way."""
+        if self.via_console is None:
+            return self.url
+        return f"managed instance {self.via_console} (via NetScaler Console {self.url})"
+
     def __repr__(self) -> str:
         state = "open" if self._token else "closed"
         via = f" instance={self.via_console}" if self.via_console else ""
@@ -184,7 +191,14 @@ class NitroClient:
                 method="POST",
                 resource="login",
             )
-        self._replies.check(call, reply)
+        try:
+            self._replies.check(call, reply)
+        except NitroAuthError as exc:
+            if self.via_console is None:
+                raise
+            # The operator must know whose login it was: the password is Console's here.
+            exc.message = f"NetScaler Console {self.url}: {exc.message}"
+            raise
         if token is None or not _TOKEN_SHAPE.fullmatch(token) or ";" in token:
             problem = "no session token" if token is None else "a token unfit for a cookie"
             raise NitroProtocolError(

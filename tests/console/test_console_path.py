@@ -165,6 +165,7 @@ def test_a_wrong_console_password_is_refused_without_echoing_it(
     run = nsfix("audit", "--url", f"https://{EDGE_01}", VIA, console.url, password="Wrong;pw-55")
     assert run.code == 1
     assert "login refused" in run.err
+    assert f"NetScaler Console {console.url}" in run.err
     assert "Wrong;pw-55" not in run.out + run.err
     assert console.appliances["edge-01"].appliance.counters["requests_total"] == 0
 
