@@ -13,7 +13,7 @@ from mocks.fixtures import ConsoleFactory
 from nsfix import shell
 from nsfix.nitro import NitroClient
 from nsfix.settings import Target
-from tests.apply.helpers import run_main
+from tests.apply.helpers import journal_dir_fixture, run_main
 from tests.support import Run, load_scenario
 
 CONSOLE_USER = "console-operator"
@@ -51,14 +51,6 @@ def console(mock_console_factory: ConsoleFactory) -> RunningConsole:
     return mock_console_factory(instances(), {CONSOLE_USER: CONSOLE_PASSWORD})
 
 
-@pytest.fixture(name="journal_dir")
-def journal_dir_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "journals"
-    monkeypatch.setenv("NSFIX_JOURNAL_DIR", str(folder))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    return folder
-
-
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # Console's "unreachable" is retried like any 503; the tests need the message, not the wait.
@@ -92,3 +84,17 @@ def nsfix(journal_dir: Path) -> Any:
         )
 
     return run
+
+
+def console_plan(nsfix: Any, console: RunningConsole, tmp_path: Path) -> Path:
+    """The plan for edge-01, made through Console."""
+    plan = tmp_path / "plan.json"
+    made = nsfix(
+        "plan", "--url", f"https://{EDGE_01}", "--via-console", console.url, "-o", str(plan)
+    )
+    assert made.code == 0, made.err
+    assert CONSOLE_PASSWORD not in made.out + made.err + plan.read_text()
+    return plan
+
+
+__all__ = ["journal_dir_fixture"]

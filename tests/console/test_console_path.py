@@ -15,6 +15,7 @@ from tests.console.conftest import (
     DARK_03,
     EDGE_01,
     EDGE_02,
+    console_plan,
 )
 from tests.support import Run
 
@@ -89,9 +90,7 @@ def test_plan_apply_and_rollback_through_console_keep_the_journal_semantics(
 ) -> None:
     edge = console.appliances["edge-01"].appliance
     before = whole_config(edge)
-    plan = tmp_path / "plan.json"
-    made = nsfix("plan", "--url", f"https://{EDGE_01}", VIA, console.url, "-o", str(plan))
-    assert made.code == 0, made.err
+    plan = console_plan(nsfix, console, tmp_path)
     assert json.loads(plan.read_text())["plan"]["target"]["url"] == f"https://{EDGE_01}"
 
     dry = nsfix("apply", str(plan), VIA, console.url, "--dry-run")
@@ -121,7 +120,6 @@ def test_plan_apply_and_rollback_through_console_keep_the_journal_semantics(
     assert console.console.active_sessions == 0
     assert_no_console_secret(
         console,
-        made.out + made.err,
         applied.out + applied.err,
         undone.out + undone.err,
         journal.read_text(),

@@ -18,9 +18,10 @@ from nsfix import watchdog
 from nsfix.nitro import ConsoleRoute, ManagedInstance
 from nsfix.settings import Target
 from tests.apply.helpers import ROOT, assert_same_config, records, whole_config
-from tests.console.conftest import CONSOLE_PASSWORD, CONSOLE_USER, EDGE_01
+from tests.apply.test_sigkill import stop, wait_for
+from tests.console.conftest import CONSOLE_PASSWORD, CONSOLE_USER, EDGE_01, console_plan
 
-WAIT = 20.0
+WAIT = 60.0  # an upper bound only: a loaded test box can be slow
 
 
 def test_watchdog_orders_carry_the_console_route() -> None:
@@ -39,20 +40,16 @@ def test_confirm_through_console_keeps_the_change(
 ) -> None:
     edge = console.appliances["edge-01"].appliance
     before = whole_config(edge)
-    plan = tmp_path / "plan.json"
-    made = nsfix(
-        "plan", "--url", f"https://{EDGE_01}", "--via-console", console.url, "-o", str(plan)
-    )
-    assert made.code == 0, made.err
+    plan = console_plan(nsfix, console, tmp_path)
     journal = journal_dir / "confirm.jsonl"
     apply = _apply_in_its_own_process(console, plan, journal, tmp_path, "30s")
     try:
-        _wait(lambda: journal.exists() and '"watchdog"' in journal.read_text(), apply, tmp_path)
+        wait_for(_watched(journal), apply, tmp_path, "apply never handed its deadline over")
         confirmed = nsfix("confirm", str(journal))
         assert confirmed.code == 0, confirmed.err
         assert apply.wait(WAIT) == 0, (tmp_path / "apply.err").read_text()
     finally:
-        _stop(apply)
+        stop(apply)
     assert whole_config(edge) != before
     assert records(journal)[0]["target"]["via"]["console"] == console.url
 
@@ -62,20 +59,16 @@ def test_the_watchdog_rolls_back_through_console_when_the_apply_is_killed(
 ) -> None:
     edge = console.appliances["edge-01"].appliance
     before = whole_config(edge)
-    plan = tmp_path / "plan.json"
-    made = nsfix(
-        "plan", "--url", f"https://{EDGE_01}", "--via-console", console.url, "-o", str(plan)
-    )
-    assert made.code == 0, made.err
+    plan = console_plan(nsfix, console, tmp_path)
     journal = journal_dir / "killed.jsonl"
     apply = _apply_in_its_own_process(console, plan, journal, tmp_path, "2s")
     try:
-        _wait(lambda: journal.exists() and '"watchdog"' in journal.read_text(), apply, tmp_path)
+        wait_for(_watched(journal), apply, tmp_path, "apply never handed its deadline over")
         assert whole_config(edge) != before
         os.kill(apply.pid, signal.SIGKILL)
         apply.wait(WAIT)
     finally:
-        _stop(apply)
+        stop(apply)
     give_up = time.monotonic() + WAIT
     while [r["type"] for r in records(journal)][-1] != "end":
         assert time.monotonic() < give_up, "the watchdog never rolled back"
@@ -128,19 +121,5 @@ def _apply_in_its_own_process(
     )
 
 
-def _wait(condition: Any, process: subprocess.Popen[bytes], tmp_path: Path) -> None:
-    give_up = time.monotonic() + WAIT
-    while not condition():
-        assert process.poll() is None, (tmp_path / "apply.err").read_text()
-        assert time.monotonic() < give_up, "apply never handed its deadline to a watchdog"
-        time.sleep(0.02)
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+def _watched(journal: Path) -> Any:
+    return lambda: journal.exists() and '"watchdog"' in journal.read_text()
