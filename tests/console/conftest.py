@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +9,8 @@ import pytest
 
 from mocks.console import RunningConsole
 from mocks.fixtures import ConsoleFactory
-from nsfix import shell
-from nsfix.nitro import NitroClient
-from nsfix.settings import Target
 from tests.apply.helpers import journal_dir_fixture, run_main
-from tests.support import Run, load_scenario
+from tests.support import Run, load_scenario, without_backoff
 
 CONSOLE_USER = "console-operator"
 # Distinctive, so that "the password appears nowhere" can actually fail.
@@ -52,17 +48,9 @@ def console(mock_console_factory: ConsoleFactory) -> RunningConsole:
 
 
 @pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # Console's "unreachable" is retried like any 503; the tests need the message, not the wait.
-    real = shell.open_client
-
-    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
-        client = real(target, timeout, user_agent)
-        client._sleep = lambda seconds: None
-        return client
-
-    monkeypatch.setattr(shell, "open_client", no_wait)
-    return
+    without_backoff(monkeypatch)
 
 
 @pytest.fixture
