@@ -81,16 +81,23 @@ def load_server_facts_file(path: Path | None) -> ServerFacts | None:
 
 
 def open_client(target: Target, timeout: float, user_agent: str) -> NitroClient:
-    """A client for the target: to the appliance itself, or to NetScaler Console on its way."""
-    via = target.via
     return NitroClient(
-        via.url if via is not None else target.url,
+        target.url,
         Credentials(target.username, target.password),
         verify=target.verify,
         read_timeout=timeout,
         user_agent=user_agent,
-        via_console=via.instance if via is not None else None,
     )
+
+
+def connect(target: Target, timeout: float, user_agent: str) -> NitroClient:
+    """A client for the target: to the appliance itself, or to NetScaler Console on its way
+    (the same timeouts and TLS trust, toward Console; the instance named on each request)."""
+    if target.via is None:
+        return open_client(target, timeout, user_agent)
+    client = open_client(replace(target, url=target.via.url), timeout, user_agent)
+    client.via_console = target.via.instance
+    return client
 
 
 @dataclass(frozen=True)
@@ -118,7 +125,7 @@ def read_partitions(
     """
     wanted = list(dict.fromkeys(partitions or [target.partition or DEFAULT_PARTITION]))
     reads: list[PartitionRead] = []
-    client = open_client(target, timeout, user_agent)
+    client = connect(target, timeout, user_agent)
     with client:
         index = 0
         while index < len(wanted):

@@ -159,13 +159,13 @@ class NitroTransportError(NitroError):
         return text
 
 
-class NitroInstanceUnreachable(NitroTransportError):
-    """NetScaler Console did not forward to the managed instance: unknown to it, unreachable,
-    or not answering like an appliance. Nothing reached the appliance through this route."""
-
-
 def _restore(cls: type[NitroError], message: str, state: dict[str, Any]) -> NitroError:
     error = cls.__new__(cls)
     Exception.__init__(error, message)
     error.__dict__.update(state)
     return error
+
+
+class NitroInstanceUnreachable(NitroTransportError):
+    """NetScaler Console did not forward to the managed instance: unknown to it, unreachable,
+    or not answering like an appliance. Nothing reached the appliance through this route."""
