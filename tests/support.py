@@ -8,12 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from nsfix import shell
-from nsfix.nitro import NitroClient
-from nsfix.settings import Target
-
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "mocks" / "scenarios"
 
@@ -28,19 +22,6 @@ class Run:
 
     def json(self) -> Any:
         return json.loads(self.out)
-
-
-def without_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The clients nsfix opens do not sleep between attempts: a test needs the outcome of the
-    retries (an unreachable box, a Console that cannot reach an instance), not their waits."""
-    real = shell.open_client
-
-    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
-        client = real(target, timeout, user_agent)
-        client._sleep = lambda seconds: None
-        return client
-
-    monkeypatch.setattr(shell, "open_client", no_wait)
 
 
 def with_user(data: dict[str, Any], user: str, password: str) -> dict[str, Any]:

@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 
 from mocks.fixtures import MockFactory, RunningMock
+from nsfix import shell
 from nsfix.cli import main
+from nsfix.nitro import NitroClient
+from nsfix.settings import Target
 from tests.support import Run, load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,3 +56,26 @@ def nsfix(
         return Run(int(code) if isinstance(code, int) else 1, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client backs off between connection attempts to a down appliance; tests need the
+    outcome, not the wait."""
+    real = shell.open_client
+
+    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
+        client = real(target, timeout, user_agent)
+        client._sleep = lambda seconds: None
+        return client
+
+    monkeypatch.setattr(shell, "open_client", no_wait)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from mocks.fixtures import RunningMock
+from nsfix import shell
+from nsfix.nitro import NitroClient
 from nsfix.planfile import read_plan_document
 from nsfix.resources import INVENTORY
+from nsfix.settings import Target
 from tests.cli.conftest import PASSWORD, Run
-from tests.support import without_backoff
 
 Nsfix = Callable[..., Run]
 Appliance = Callable[..., RunningMock]
@@ -165,7 +167,15 @@ def test_wrong_password_is_a_clear_error_without_the_password(
 
 
 def test_unreachable_appliance(nsfix: Nsfix, monkeypatch: pytest.MonkeyPatch) -> None:
-    without_backoff(monkeypatch)
+    # The client backs off between connection attempts; the test needs the message, not the wait.
+    real = shell.open_client
+
+    def no_wait(target: Target, timeout: float, user_agent: str) -> NitroClient:
+        client = real(target, timeout, user_agent)
+        client._sleep = lambda seconds: None
+        return client
+
+    monkeypatch.setattr(shell, "open_client", no_wait)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -10,7 +10,8 @@ import pytest
 from mocks.console import RunningConsole
 from mocks.fixtures import ConsoleFactory
 from tests.apply.helpers import journal_dir_fixture, run_main
-from tests.support import Run, load_scenario, without_backoff
+from tests.cli.conftest import no_backoff
+from tests.support import Run, load_scenario
 
 CONSOLE_USER = "console-operator"
 # Distinctive, so that "the password appears nowhere" can actually fail.
@@ -48,9 +49,8 @@ def console(mock_console_factory: ConsoleFactory) -> RunningConsole:
 
 
 @pytest.fixture(autouse=True)
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Console's "unreachable" is retried like any 503; the tests need the message, not the wait.
-    without_backoff(monkeypatch)
+def quick_retries(no_backoff: None) -> None:
+    """Console's "unreachable" is retried like any 503; the tests need the message, not the wait."""
 
 
 @pytest.fixture
@@ -85,4 +85,4 @@ def console_plan(nsfix: Any, console: RunningConsole, tmp_path: Path) -> Path:
     return plan
 
 
-__all__ = ["journal_dir_fixture"]
+__all__ = ["journal_dir_fixture", "no_backoff"]
