@@ -125,4 +125,5 @@ def _apply_in_its_own_process(
 
 
 def _watched(journal: Path) -> Any:
-    return lambda: journal.exists() and '"watchdog"' in journal.read_text()
+    # Waiting for confirmation: the watchdog is running and the journal holds the deadline.
+    return lambda: journal.exists() and '"confirm-wait"' in journal.read_text()
