@@ -100,6 +100,16 @@ def open_client(target: Target, timeout: float, user_agent: str) -> NitroClient:
     )
 
 
+def connect(target: Target, timeout: float, user_agent: str) -> NitroClient:
+    """A client for the target: to the appliance itself, or to NetScaler Console on its way
+    (the same timeouts and TLS trust, toward Console; the instance named on each request)."""
+    if target.via is None:
+        return open_client(target, timeout, user_agent)
+    client = open_client(replace(target, url=target.via.url), timeout, user_agent)
+    client.via_console = target.via.instance
+    return client
+
+
 @dataclass(frozen=True)
 class PartitionRead:
     """One partition of one appliance: its snapshot, or the error that prevented it."""
@@ -128,7 +138,7 @@ def read_partitions(
     """
     wanted = list(dict.fromkeys(partitions or [target.partition or DEFAULT_PARTITION]))
     reads: list[PartitionRead] = []
-    client = open_client(target, timeout, user_agent)
+    client = connect(target, timeout, user_agent)
     with client:
         index = 0
         while index < len(wanted):

@@ -31,8 +31,8 @@ from nsfix.reports.text import text_lines, visible
 from nsfix.settings import SettingsError, Target
 from nsfix.shell import (
     PartitionRead,
+    connect,
     load_snapshot_file,
-    open_client,
     playbooks_for,
     read_partitions,
     require_single,
@@ -302,7 +302,7 @@ def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: b
 
 def opener(timeout: float) -> Callable[[Target], NitroClient]:
     """How apply and rollback open a session with a target: as nsfix, with this timeout."""
-    return lambda target: open_client(target, timeout, USER_AGENT)
+    return lambda target: connect(target, timeout, USER_AGENT)
 
 
 def write_out(text: str, output: Path | None) -> None:
