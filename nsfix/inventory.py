@@ -111,8 +111,14 @@ def collect(
     partition: str | None = None,
     progress: Progress | None = None,
     request_count: Callable[[], int] | None = None,
+    keep_raw: bool = False,
 ) -> Snapshot:
-    """Switch to `partition` if the session is elsewhere, read everything, parse a snapshot."""
+    """Switch to `partition` if the session is elsewhere, read everything, parse a snapshot.
+
+    With `keep_raw` the records as read stay on the snapshot (`extra["raw"]`) for `inventory
+    --raw`; otherwise they are dropped once parsed, so the snapshot does not hold every object
+    twice while audit and plan run.
+    """
     wanted = partition or DEFAULT_PARTITION
     if wanted != (client.partition or DEFAULT_PARTITION):
         client.switch_partition(wanted)
@@ -123,7 +129,10 @@ def collect(
         partition=partition or DEFAULT_PARTITION,
         collected_at=datetime.now(UTC),
         requests=request_count() if request_count else 0,
+        consume=not keep_raw,
     )
+    if not keep_raw:
+        return snapshot
     # The records as read, for `inventory --raw` (an offline copy nsfix can audit later).
     return replace(snapshot, extra={**snapshot.extra, "raw": raw})
 
@@ -143,9 +152,12 @@ def raw_document(snapshot: Snapshot) -> dict[str, Any]:
 
 
 def snapshot_from_document(
-    document: Mapping[str, Any], *, source: str, partition: str | None
+    document: Mapping[str, Any], *, source: str, partition: str | None, consume: bool = False
 ) -> Snapshot:
     """A snapshot from NITRO records on disk: an `inventory --raw` file or a mock scenario.
+
+    With `consume` the caller has no further use for `document` (a dict): its records are
+    removed as they are parsed (see `build_snapshot`).
 
     Scenario files keep admin partitions under `_partitions`; appliance-wide records (version,
     hostname, HA, partitions) come from the top level. Odd records become data defects; a file
@@ -156,7 +168,9 @@ def snapshot_from_document(
     saved = meta.get("partition") or DEFAULT_PARTITION
     if not isinstance(saved, str):
         raise ValueError(f"{source}: {RAW_METADATA}.partition is not a partition name")
-    records: dict[str, Any] = dict(document)
+    records: dict[str, Any] = (
+        document if consume and isinstance(document, dict) else dict(document)
+    )
     wanted = partition or saved
     if wanted != saved:
         partitions = document.get("_partitions")
@@ -173,6 +187,7 @@ def snapshot_from_document(
         url=url if isinstance(url, str) and url else f"file:{source}",
         partition=wanted,
         collected_at=_collected_at(meta.get("collected_at")),
+        consume=records is document,
     )
 
 

@@ -16,11 +16,11 @@ from typing import Any, Final
 from nsfix import __version__
 from nsfix.canonical import (
     DecodeError,
+    canonical_json,
     canonical_text,
     digest,
     digest_text,
     from_jsonable,
-    jsonable,
 )
 from nsfix.errors import NsfixError
 from nsfix.model import DEFAULT_PARTITION, Snapshot
@@ -76,12 +76,13 @@ def plan_file(plan: Plan) -> PlanFile:
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "nsfix_version": __version__,
-        "plan": jsonable(plan),
+        "plan": plan,
         "summary": summary(plan),
     }
-    text = canonical_text(body)
+    text = canonical_json(body)
     sealed = digest_text(text)
-    return PlanFile(f'{text[:-1]},"digest":{json.dumps(sealed)}}}\n', sealed)
+    text = text[:-1]  # the body's closing brace; the digest goes before it (one copy at a time)
+    return PlanFile(f'{text},"digest":{json.dumps(sealed)}}}\n', sealed)
 
 
 def summary(plan: Plan) -> dict[str, Any]:

@@ -108,8 +108,11 @@ def read_partitions(
     timeout: float,
     user_agent: str,
     progress: Callable[[str], Progress | None] | None = None,
+    keep_raw: bool = False,
 ) -> list[PartitionRead]:
     """Read each partition in one session; a partition that fails does not stop the others.
+
+    `keep_raw` keeps the NITRO records on each snapshot (see `inventory.collect`).
 
     Errors that make the whole appliance unusable (login refused, unreachable) propagate.
     """
@@ -127,6 +130,7 @@ def read_partitions(
                     url=target.url,
                     partition=name,
                     progress=progress(name) if progress else None,
+                    keep_raw=keep_raw,
                 )
             except NitroError as exc:
                 if not reads and index == 1 and not _partition_specific(exc):
@@ -156,6 +160,9 @@ def require_single(partitions: Sequence[str], all_partitions: bool) -> None:
         raise SettingsError("this command works on one partition: give at most one --partition")
 
 
+_WRITE_PIECE = 1 << 20
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a reader never sees half a file."""
     import os
@@ -165,7 +172,9 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+            # A megabyte at a time: a 30 MB plan is not also held as 30 MB of bytes.
+            for start in range(0, len(text), _WRITE_PIECE):
+                stream.write(text[start : start + _WRITE_PIECE])
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temporary, 0o644)
@@ -212,9 +221,12 @@ def load_snapshot_file(path: Path, partition: str | None) -> Snapshot:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    del text  # tens of megabytes at 50,000 services: not held while the snapshot is built
     if not isinstance(document, dict):
         raise InputError(f"{path}: expected a JSON object of NITRO records by resource type")
     try:
-        return snapshot_from_document(document, source=str(path), partition=partition)
+        return snapshot_from_document(
+            document, source=str(path), partition=partition, consume=True
+        )
     except ValueError as exc:
         raise InputError(str(exc)) from None
