@@ -468,6 +468,8 @@ def shown(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if type(value) is int:
+        return str(value)  # what json spells, without its cost (NITRO sends ports as numbers)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 

@@ -116,10 +116,15 @@ def plan_paths(
     """Before and after traces of the first changed backend of each changed virtual server."""
     after = apply_in_memory(snapshot, the_plan)
     paths = []
-    for name in sorted({v for change in the_plan.changes for v in change.vservers}):
+    # Changed objects by virtual server, in one pass over the changes (not one per vserver).
+    changed_in: dict[str, set[str]] = {}
+    for change in the_plan.changes:
+        for vserver in change.vservers:
+            changed_in.setdefault(vserver, set()).add(change.object.name)
+    for name in sorted(changed_in):
         if name not in snapshot.vservers or name not in after.vservers:
             continue
-        changed = {c.object.name for c in the_plan.changes if name in c.vservers}
+        changed = changed_in[name]
         before_traces = trace_vserver(snapshot, name, facts=facts)
         after_traces = {t.backend: t for t in trace_vserver(after, name, facts=facts)}
         for trace in before_traces:

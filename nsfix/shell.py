@@ -5,13 +5,14 @@ Everything here may do I/O; nothing here decides what is compliant or what to ch
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from nsfix.errors import NsfixError
 from nsfix.findings import PlaybookRef, Waiver
-from nsfix.inventory import Progress, collect
+from nsfix.inventory import Progress, collect, configured_page_size
 from nsfix.model import DEFAULT_PARTITION, Snapshot
 from nsfix.nitro import Credentials, NitroClient, NitroError
 from nsfix.rules.engine import BUILTIN_PLAYBOOKS, parse_playbook
@@ -117,6 +118,7 @@ def read_partitions(
     Errors that make the whole appliance unusable (login refused, unreachable) propagate.
     """
     wanted = list(dict.fromkeys(partitions or [target.partition or DEFAULT_PARTITION]))
+    page_size = configured_page_size()
     reads: list[PartitionRead] = []
     client = open_client(target, timeout, user_agent)
     with client:
@@ -131,6 +133,7 @@ def read_partitions(
                     partition=name,
                     progress=progress(name) if progress else None,
                     keep_raw=keep_raw,
+                    page_size=page_size,
                 )
             except NitroError as exc:
                 if not reads and index == 1 and not _partition_specific(exc):
@@ -141,6 +144,7 @@ def read_partitions(
             if all_partitions and index == 1:
                 wanted.extend(p for p in snapshot.appliance.partitions if p not in wanted)
     total = client.stats().total
+    settle()
     # The request count of the run (logout included) goes on the last snapshot read.
     return [
         replace(r, snapshot=replace(r.snapshot, requests=total))
@@ -158,6 +162,13 @@ def _partition_specific(error: NitroError) -> bool:
 def require_single(partitions: Sequence[str], all_partitions: bool) -> None:
     if all_partitions or len(set(partitions)) > 1:
         raise SettingsError("this command works on one partition: give at most one --partition")
+
+
+def settle() -> None:
+    """Snapshots just read stay until the command ends: their hundreds of thousands of objects
+    leave the cyclic collector's view instead of being walked again at each collection (a
+    tenth of a plan's time at 50,000 services). Reference counting still frees them."""
+    gc.freeze()
 
 
 _WRITE_PIECE = 1 << 20
@@ -225,8 +236,10 @@ def load_snapshot_file(path: Path, partition: str | None) -> Snapshot:
     if not isinstance(document, dict):
         raise InputError(f"{path}: expected a JSON object of NITRO records by resource type")
     try:
-        return snapshot_from_document(
+        snapshot = snapshot_from_document(
             document, source=str(path), partition=partition, consume=True
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None
+    settle()
+    return snapshot
