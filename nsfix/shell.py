@@ -166,9 +166,15 @@ def require_single(partitions: Sequence[str], all_partitions: bool) -> None:
 
 def settle() -> None:
     """Snapshots just read stay until the command ends: their hundreds of thousands of objects
-    leave the cyclic collector's view instead of being walked again at each collection (a
-    tenth of a plan's time at 50,000 services). Reference counting still frees them."""
+    leave the cyclic collector's view instead of being walked again at each collection, and
+    audit and plan, which make as many again, are collected every 100,000 new objects instead
+    of every 700 (together a fifth of a plan's time at 50,000 services). Reference counting
+    still frees every object that is not in a cycle as soon as it is dropped."""
     gc.freeze()
+    gc.set_threshold(*_COLLECT_EVERY)
+
+
+_COLLECT_EVERY = (100_000, 50, 100)
 
 
 _WRITE_PIECE = 1 << 20
