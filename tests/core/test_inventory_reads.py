@@ -117,7 +117,8 @@ def test_cs_policies_are_not_read_when_no_policy_is_bound() -> None:
     snapshot = collect(reader, url="https://ns")
     assert snapshot.csvservers["cs_web"].targets == ("vs_app_dsr",)
     assert "csvserver_binding" in reader.asked
-    assert "cspolicy" not in reader.asked and "csaction" not in reader.asked
+    assert "cspolicy" not in reader.asked
+    assert "csaction" not in reader.asked
 
 
 def test_odd_items_of_an_aggregate_reply_become_defects() -> None:
@@ -142,7 +143,8 @@ def test_the_page_size_is_large_and_can_be_set() -> None:
 def test_every_binding_type_read_through_an_aggregate_names_its_parent() -> None:
     for parts in AGGREGATES.values():
         for part in parts:
-            assert part.binding is not None and part.read is not None
+            assert part.binding is not None
+            assert part.read is not None
             assert part.binding.parent_key in part.read.attrs
             assert f"{part.binding.parent}_binding" == part.read.via
             assert part.binding.parent in BY_NAME
@@ -181,3 +183,22 @@ def test_a_reply_that_holds_no_records_stops_the_inventory_with_a_clear_error(
     # proxy's web page, is one clear error (offline, the same records become data defects).
     with pytest.raises(NitroProtocolError, match="holds bool"):
         collect(Reader({resource: malformed(resource)}), url="https://ns")
+
+
+def test_the_records_read_stay_on_the_snapshot_only_when_asked_for() -> None:
+    plain = collect(Reader({}), url="https://ns")
+    assert "raw" not in plain.extra  # audit and plan do not hold every object twice
+    kept = collect(Reader({}), url="https://ns", keep_raw=True)
+    assert kept.extra["raw"]["service"]
+    assert kept.extra["raw"]["lbvserver_service_binding"]
+    same_objects(plain, kept)
+
+
+def test_a_document_handed_over_is_emptied_of_what_was_parsed() -> None:
+    document = json.loads(json.dumps(SEED))
+    consumed = offline(document, source="seed", partition=None, consume=True)
+    assert "service" not in document
+    assert "lbvserver_service_binding" not in document
+    assert "nsversion" in document  # the small facts are left where they were
+    same_objects(consumed, offline(SEED, source="seed", partition=None))
+    assert SEED["service"]  # without consume the caller's records are left alone
