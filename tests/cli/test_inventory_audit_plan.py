@@ -70,6 +70,23 @@ def test_inventory_takes_the_same_few_requests_whatever_the_size(
     assert ("vs_weird_mode", "unknown redirection mode") in defects
 
 
+def test_a_smaller_page_size_reads_the_same_inventory_in_more_requests(
+    nsfix: Nsfix, appliance: Appliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock = appliance("mixed")
+    whole = nsfix("inventory", "--json", url=mock.url).json()
+    monkeypatch.setenv("NSFIX_PAGE_SIZE", "2")
+    paged = nsfix("inventory", "--json", url=mock.url).json()
+    assert paged["counts"]["requests"] > whole["counts"]["requests"]
+    for part in ("lbvservers", "services", "servicegroups", "defects"):
+        assert paged[part] == whole[part]
+    monkeypatch.setenv("NSFIX_PAGE_SIZE", "lots")
+    refused = nsfix("inventory", url=mock.url)
+    assert refused.code != 0
+    assert "NSFIX_PAGE_SIZE='lots' is not a page size" in refused.err
+    assert "Traceback" not in refused.err
+
+
 def test_audit_exit_codes_follow_the_findings(nsfix: Nsfix, appliance: Appliance) -> None:
     seed = nsfix("audit", url=appliance().url)
     assert seed.code == 2
