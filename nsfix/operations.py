@@ -120,12 +120,16 @@ def plan_paths(
     1,000 traces that differ only in their addresses (`nsfix explain` shows any one of them).
     """
     after = apply_in_memory(snapshot, the_plan)
+    # Changed objects by virtual server, in one pass over the changes (not one per vserver).
+    changed_in: dict[str, set[str]] = {}
+    for change in the_plan.changes:
+        for vserver in change.vservers:
+            changed_in.setdefault(vserver, set()).add(change.object.name)
     kinds: dict[tuple[object, ...], list[VserverPath]] = {}
-    for name in sorted({v for change in the_plan.changes for v in change.vservers}):
+    for name in sorted(changed_in):
         if name not in snapshot.vservers or name not in after.vservers:
             continue
-        changed = {c.object.name for c in the_plan.changes if name in c.vservers}
-        path = _vserver_path(snapshot, after, name, changed, facts)
+        path = _vserver_path(snapshot, after, name, changed_in[name], facts)
         if path is not None:
             kind = (
                 path.before.mode,

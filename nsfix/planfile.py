@@ -19,6 +19,7 @@ from typing import Any, Final
 from nsfix import __version__
 from nsfix.canonical import (
     DecodeError,
+    canonical_json,
     canonical_text,
     digest,
     digest_text,
@@ -85,9 +86,10 @@ def plan_file(plan: Plan) -> PlanFile:
         "plan": plan_content(plan),
         "summary": summary(plan),
     }
-    text = canonical_text(body)
+    text = canonical_json(body)
     sealed = digest_text(text)
-    return PlanFile(f'{text[:-1]},"digest":{json.dumps(sealed)}}}\n', sealed)
+    text = text[:-1]  # the body's closing brace; the digest goes before it (one copy at a time)
+    return PlanFile(f'{text},"digest":{json.dumps(sealed)}}}\n', sealed)
 
 
 def plan_content(plan: Plan) -> dict[str, Any]:

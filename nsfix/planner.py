@@ -8,7 +8,6 @@ records in `planner_records`; this module puts them together and is where import
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -25,6 +24,7 @@ from nsfix.model import (
     parse_member,
     parse_service,
     parse_servicegroup,
+    parsed_address,
     resolve_member,
 )
 from nsfix.planner_changes import FlowProbe, planned_changes
@@ -201,9 +201,8 @@ _BACKEND_KEYS: Final = ("name", "servicename", "servicegroupname")
 
 
 def _address_order(text: str) -> tuple[int, int, str]:
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
+    address = parsed_address(text)
+    if address is None:
         return (9, 0, text)
     return (address.version, int(address), text)
 

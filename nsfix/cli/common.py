@@ -267,7 +267,12 @@ def progress_bars(
 
 
 def read(
-    target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
+    target: Target,
+    partitions: Sequence[str],
+    all_partitions: bool,
+    timeout: float,
+    quiet: bool,
+    keep_raw: bool = False,
 ) -> list[PartitionRead]:
     with progress_bars(watched(quiet), target.url) as progress:
         return read_partitions(
@@ -277,23 +282,31 @@ def read(
             timeout=timeout,
             user_agent=USER_AGENT,
             progress=progress,
+            keep_raw=keep_raw,
         )
 
 
-def snapshot_of(source: Source, *, quiet: bool) -> Snapshot:
-    """One partition's snapshot: read from the appliance, or offline from a records file."""
+def snapshot_of(source: Source, *, quiet: bool, keep_raw: bool = False) -> Snapshot:
+    """One partition's snapshot: read from the appliance, or offline from a records file;
+    `keep_raw` keeps the records read on it, for `inventory --raw`."""
     require_single(source.partitions, source.all_partitions)
     if source.from_file:
         if len(source.from_file) > 1:
             raise SettingsError("this command works on one partition: give one --from-file")
         return load_snapshot_file(source.from_file[0], source.partition)
     connection = source.connection
-    return read_one(connection.target(), source.partitions, connection.timeout, quiet)
+    return read_one(connection.target(), source.partitions, connection.timeout, quiet, keep_raw)
 
 
-def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: bool) -> Snapshot:
+def read_one(
+    target: Target,
+    partitions: Sequence[str],
+    timeout: float,
+    quiet: bool,
+    keep_raw: bool = False,
+) -> Snapshot:
     require_single(partitions, False)
-    [result] = read(target, partitions, False, timeout, quiet)
+    [result] = read(target, partitions, False, timeout, quiet, keep_raw)
     if result.snapshot is None:
         assert result.error is not None
         raise result.error

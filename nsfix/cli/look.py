@@ -138,7 +138,7 @@ def inventory(
     source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     configure_logging(verbose)
     with handled_errors(connection.where):
-        snapshot = snapshot_of(source, quiet=as_json)
+        snapshot = snapshot_of(source, quiet=as_json, keep_raw=raw is not None)
         if raw is not None:
             write_atomically(raw, json.dumps(raw_document(snapshot), indent=1) + "\n")
             say(f"NITRO records saved to {raw} (use with --from-file)")
