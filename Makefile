@@ -49,6 +49,7 @@ lint: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/apply_scale.py
+	$(BIN)/python bench/sizes.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info

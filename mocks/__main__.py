@@ -50,6 +50,9 @@ def _build_parser() -> argparse.ArgumentParser:
     source.add_argument("--scenario", metavar="PATH", help="scenario JSON file")
     source.add_argument("--generate", metavar="SPEC",
                         help="generate a scenario, e.g. services=5000,vservers=500")
+    source.add_argument("--console", metavar="PATH",
+                        help="serve a mock NetScaler Console fronting the mock appliances a "
+                        "Console file lists (mocks/scenarios/README.md, Console mode)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="loopback address to listen on (127.0.0.0/8 or ::1)")
     parser.add_argument("--port", type=int, default=0, help="port (0 picks a free one)")
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         host = check_loopback(args.host)
     except ValueError as exc:
         parser.error(str(exc))
+    if args.console is not None:
+        return _serve_console(args.console, host, args.port)
     try:
         if args.scenario is not None:
             appliance = Appliance.from_scenario(args.scenario)
@@ -99,6 +104,36 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
+    return 0
+
+
+def _serve_console(path: str, host: str, port: int) -> int:
+    from pathlib import Path
+
+    from mocks.console import load_console_file, start_console
+
+    try:
+        instances, users = load_console_file(Path(path))
+        running = start_console(instances, users, host=host, port=port, base=Path(path).parent)
+    except (ScenarioError, ValueError, TypeError, KeyError) as exc:
+        print(f"python -m mocks: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"python -m mocks: error: cannot listen on {host}:{port}: {exc.strerror}",
+              file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    print(running.url, flush=True)
+    for instance in running.console.instances:
+        print(f"instance {instance.name} ip {instance.ip} id {instance.id} -> {instance.url}",
+              flush=True)
+    try:
+        while not stop.wait(0.2):
+            pass
+    finally:
+        running.stop()
     return 0
 
 

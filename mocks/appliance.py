@@ -47,6 +47,9 @@ from mocks.writes import Writes
 #   evidence says NITRO uses it for service addresses).
 # - Binding GET without a parent name needs `bulkbindings=yes`, otherwise 400/1095.
 # - Aggregate `<parent>_binding` lists only the binding types that have entries.
+# - `pagesize`/`pageno` on an aggregate count parents: a page is `pagesize` parents, each with
+#   all its bindings (NITRO does not say; the same paging as any other collection). An
+#   aggregate ignores `attrs`: its binding records come whole.
 # - GET nspartition lists admin partitions only (partitionid >= 1); "default" is implicit but
 #   can be switched to. partitiontype says "Current Partition" for the session's partition.
 # - Switch without a session (per-request X-NITRO-USER auth): 401/1026, nothing to switch.

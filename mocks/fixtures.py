@@ -1,8 +1,8 @@
-"""Pytest fixtures that start mock appliances on loopback and stop them all at teardown."""
+"""Pytest fixtures that start mock appliances and mock Consoles on loopback, stopped after."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import pytest
 
 from mocks.appliance import Appliance
+from mocks.console import RunningConsole, start_console
 from mocks.server import MockServer
 
 ScenarioSource = Mapping[str, Any] | str | Path
@@ -47,6 +48,28 @@ def mock_appliance_factory() -> Iterator[MockFactory]:
 
     def start(scenario: ScenarioSource | None = None, **faults: Any) -> RunningMock:
         running = start_mock(scenario, **faults)
+        started.append(running)
+        return running
+
+    yield start
+    for running in reversed(started):
+        running.stop()
+
+
+class ConsoleFactory(Protocol):
+    def __call__(
+        self, instances: Sequence[Mapping[str, Any]], users: Mapping[str, str]
+    ) -> RunningConsole: ...
+
+
+@pytest.fixture
+def mock_console_factory() -> Iterator[ConsoleFactory]:
+    """Yield `start(instances, users) -> RunningConsole` (see mocks.console.start_console):
+    a mock NetScaler Console fronting mock appliances; all are stopped after the test."""
+    started: list[RunningConsole] = []
+
+    def start(instances: Sequence[Mapping[str, Any]], users: Mapping[str, str]) -> RunningConsole:
+        running = start_console(instances, users)
         started.append(running)
         return running
 

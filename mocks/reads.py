@@ -144,7 +144,7 @@ def _matches(scope: Scope, schema: ResourceSchema, rec: Record,
     return True
 
 
-def _page(rows: list[Record], query: Mapping[str, str]) -> list[Record]:
+def _page(rows: list[Any], query: Mapping[str, str]) -> list[Any]:
     try:
         size = int(unquote_plus(query.get("pagesize", "0")) or 0)
         page = int(unquote_plus(query.get("pageno", "1")) or 1)
@@ -178,7 +178,8 @@ def _aggregate(scope: Scope, type_name: str, name: str | None,
     if name is None:
         if query_flag(query, "bulkbindings") != "yes":
             raise missing(parent_attr)
-        parents = [key[0] for key in scope.table(parent_schema).rows]
+        # Paged like any collection: a page is `pagesize` parents, each with all its bindings.
+        parents = _page([key[0] for key in scope.table(parent_schema).rows], query)
     else:
         if (norm(name),) not in scope.table(parent_schema).rows:
             raise no_such(parent_attr, name)

@@ -12,7 +12,7 @@ import select
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ from nsfix.journal import (
     read_journal,
 )
 from nsfix.model import DEFAULT_PARTITION
-from nsfix.nitro import NitroClient, NitroError
+from nsfix.nitro import ConsoleRoute, NitroClient, NitroError, RouteError
 from nsfix.planfile import PlanFileError, plan_digest, plan_partition, read_plan_document
 from nsfix.planner import Change, Plan, Verb
 from nsfix.saved_config import RECORD as SAVED_CONFIG
@@ -221,7 +221,13 @@ def run_apply(
                 plan=str(plan_path),
                 plan_digest=digest,
                 approval=approved,
-                target={"url": target.url, "partition": partition, **the_plan.target},
+                target={
+                    "url": target.url,
+                    "partition": partition,
+                    **the_plan.target,
+                    # How the appliance was reached, so rollback and the watchdog go the same way.
+                    **_route_record(target),
+                },
                 user={"local": _local_user(), "nitro": target.username},
                 ticket=options.ticket,
                 save=options.save,
@@ -501,6 +507,7 @@ def run_rollback(
             f"warning: the journal is for {recorded}; reverting on {target.url} as asked "
             "(for example the new primary after an HA failover)"
         )
+    target = _recorded_route(state, target, recorded, say)
     pending = state.pending()
     if not pending:
         if save and left_unsaved(state.records) and not dry_run:
@@ -567,6 +574,7 @@ def run_rollback(
                 "rollback-start",
                 user={"local": _local_user(), "nitro": target.username},
                 url=target.url,
+                **_route_record(target),
                 force=options.force,
             )
             report = executor.roll_back(pending)
@@ -586,6 +594,24 @@ def run_rollback(
         # Said even when all went well: the operator must know the journal could not tell.
         report.messages[:0] = state.gaps()
         return Outcome(report, journal_path)
+
+
+def _route_record(target: Target) -> dict[str, Any]:
+    """The journal's note of a NetScaler Console route; nothing for a direct session."""
+    return {"via": target.via.to_record()} if target.via is not None else {}
+
+
+def _recorded_route(state: JournalState, target: Target, recorded: str, say: Say) -> Target:
+    """The target, through the NetScaler Console the journal's run went through, unless the
+    operator named a route or another appliance."""
+    try:
+        route = ConsoleRoute.from_record(state.target.get("via"))
+    except RouteError as exc:
+        raise JournalError(f"{state.path}: {exc}") from None
+    if route is None or target.via is not None or target.url != recorded:
+        return target
+    say(f"through {route}, as the journal records")
+    return replace(target, via=route)
 
 
 def _rollback_save(

@@ -398,7 +398,7 @@ class Executor:
         except NitroNotFound:
             nodes = []
         ha = ha_state(nodes)
-        why = ha.refusal(self.client.url)
+        why = ha.refusal(self.client.where)
         if why is not None:
             raise Refused(f"{why}; nothing was written")
         config = self.client.get_singleton("nsconfig", attrs=["configchanged"])

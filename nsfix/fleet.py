@@ -12,6 +12,11 @@ appliances:
     url: https://10.0.0.10
     password_env: NSFIX_EDGE01_PASSWORD
     tags: [prod, dc1]
+  - name: branch-07              # reached through NetScaler Console (ADM)
+    url: https://10.7.0.10       # the managed instance, by this IP unless instance_name/_id
+    via_console: https://console.example.net
+    user_env: NSFIX_CONSOLE_USER # with via_console, user and password are Console's
+    password_env: NSFIX_CONSOLE_PASSWORD
 ```
 
 Relative `password_file` and `ca_bundle` paths are relative to the fleet file's folder.
@@ -39,6 +44,7 @@ from nsfix.settings import (
     ENV_PASSWORD,
     SettingsError,
     Target,
+    console_route,
     is_loopback,
     normalise_url,
     read_password_file,
@@ -73,9 +79,13 @@ APPLIANCE_KEYS: Final = frozenset(
         "insecure",
         "tags",
         "timeout",
+        "via_console",
+        "instance_name",
+        "instance_id",
     }
 )
-DEFAULT_KEYS: Final = APPLIANCE_KEYS - {"name", "url"}
+# A whole fleet may go through one Console; an instance's name or id belongs to one appliance.
+DEFAULT_KEYS: Final = APPLIANCE_KEYS - {"name", "url", "instance_name", "instance_id"}
 # Keys that fill one slot: an appliance that sets either replaces the defaults' pair.
 _SLOTS: Final = (("user", "user_env"), ("password_env", "password_file"))
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -105,6 +115,10 @@ class FleetAppliance:
     timeout: float | None
     source: str
     """`file:line` of the entry, for messages."""
+    via_console: str | None = None
+    """NetScaler Console's URL when the appliance is reached through it."""
+    instance_name: str | None = None
+    instance_id: str | None = None
 
     def __str__(self) -> str:
         return f"{self.name} ({self.url})"
@@ -191,10 +205,25 @@ def _appliance(
         )
     insecure = bool(merged.get("insecure", False))
     url: str = merged["url"]
-    if url.startswith("http://") and not is_loopback(url) and not insecure:
+    console: str | None = merged.get("via_console")
+    try:
+        console_route(
+            url,
+            console,
+            instance_name=merged.get("instance_name"),
+            instance_id=merged.get("instance_id"),
+        )
+    except SettingsError as exc:
+        message = (
+            str(exc).replace("--via-console", "via_console").replace("--instance-", "instance_")
+        )
+        raise doc.error(path, message) from None
+    # The password travels to Console when there is one, else to the appliance.
+    peer = console or url
+    if peer.startswith("http://") and not is_loopback(peer) and not insecure:
         raise doc.error(
-            (*path, "url"),
-            f"{url} is plain HTTP: the password would cross the network in clear; use https:// "
+            (*path, "via_console" if console else "url"),
+            f"{peer} is plain HTTP: the password would cross the network in clear; use https:// "
             "(or set insecure: true if you really mean it)",
         )
     line = doc.line(path)
@@ -212,6 +241,9 @@ def _appliance(
         tags=merged.get("tags", ()),
         timeout=merged.get("timeout"),
         source=f"{doc.source}:{line}" if line else doc.source,
+        via_console=console,
+        instance_name=merged.get("instance_name"),
+        instance_id=merged.get("instance_id"),
     )
 
 
@@ -234,9 +266,9 @@ def _settings(
         where = (*path, key)
         if value is None:
             continue
-        if key in {"name", "user"}:
+        if key in {"name", "user", "instance_name", "instance_id"}:
             out[key] = expect_text(doc, value, where)
-        elif key == "url":
+        elif key in {"url", "via_console"}:
             try:
                 out[key] = normalise_url(expect_text(doc, value, where))
             except SettingsError as exc:
@@ -397,6 +429,9 @@ def target_of(
             password_file=None,
             ca_bundle=appliance.ca_bundle,
             insecure=appliance.insecure,
+            console=appliance.via_console,
+            instance_name=appliance.instance_name,
+            instance_id=appliance.instance_id,
             environ={ENV_PASSWORD: password},
             interactive=False,
             warn=lambda m: warn(f"{appliance.name}: {m}"),

@@ -19,6 +19,7 @@ from nsfix.model import (
     Snapshot,
     Snip,
     best_snip,
+    parsed_address,
 )
 from nsfix.serverfacts import ServerFact, ServerFacts, canonical_address
 
@@ -299,10 +300,9 @@ class _Walk:
         return None, None
 
     def _client(self, client_ip: str) -> str:
-        try:
-            client = ipaddress.ip_address(client_ip.strip())
-        except ValueError as exc:
-            raise ValueError(f"client_ip {client_ip!r} is not an IP address") from exc
+        client = parsed_address(client_ip.strip())
+        if client is None:
+            raise ValueError(f"client_ip {client_ip!r} is not an IP address")
         version = self.vs.vip.version if self.vs.vip is not None else None
         if self.vip_network is not None:
             version = self.vip_network.version

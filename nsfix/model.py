@@ -9,11 +9,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Final
 
 from nsfix.resources import FALSE_WORDS, TRUE_WORDS, WILDCARD_PORT
@@ -46,7 +47,7 @@ class HaRole(StrEnum):
         return self in {HaRole.PRIMARY, HaRole.STANDALONE}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DataDefect:
     """A value on the appliance nsfix could not understand; reported, never fatal."""
 
@@ -58,7 +59,7 @@ class DataDefect:
     partition: str = DEFAULT_PARTITION
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Monitor:
     """An `lbmonitor`: its type decides whether the NetScaler learns a backend's MAC from it."""
 
@@ -78,6 +79,9 @@ class UsipSource:
     """The effective usip of a service or service group, from its own value and the global
     mode it was read with (both are fields of the dataclasses that inherit this)."""
 
+    # No instance dictionary: the dataclasses that inherit this are made by the hundred thousand.
+    __slots__ = ()
+
     usip: bool | None
     global_usip: bool | None
 
@@ -91,7 +95,7 @@ class UsipSource:
         return self.usip is None and self.global_usip is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Service(UsipSource):
     """A `service`: one backend address and port, with the source-IP settings DSR depends on."""
 
@@ -116,7 +120,7 @@ class Service(UsipSource):
     """The global USIP mode when the service was read: what it follows when `usip` is unset."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceGroupMember:
     """One `servicegroup_servicegroupmember_binding`: a backend inside a service group."""
 
@@ -130,7 +134,7 @@ class ServiceGroupMember:
     weight: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ServiceGroup(UsipSource):
     """A `servicegroup`: its members share its `usip` and `useproxyport` settings."""
 
@@ -148,7 +152,7 @@ class ServiceGroup(UsipSource):
     global_usip: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LbVserver:
     """An `lbvserver` with the names of what is bound to it."""
 
@@ -231,7 +235,7 @@ def effective_usip(reported: bool | None, global_usip: bool | None) -> bool | No
     return reported if reported is not None else global_usip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Server:
     """A `server` object: the name services and members may refer to instead of an address."""
 
@@ -242,7 +246,7 @@ class Server:
     state: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snip:
     """A subnet IP (`nsip` SNIP or MIP, `nsip6` SNIP): the layer-2 reach of MAC-mode forwarding
     within its traffic domain."""
@@ -464,6 +468,8 @@ def shown(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if type(value) is int:
+        return str(value)  # what json spells, without its cost (NITRO sends ports as numbers)
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
 
 
@@ -518,16 +524,31 @@ class RecordSet:
     is not an object, are defects; so is a name or word (`NAMES`, `WORDS`) that is not text.
     """
 
-    def __init__(self, raw: Mapping[str, Any], log: DefectLog) -> None:
+    def __init__(
+        self, raw: Mapping[str, Any], log: DefectLog, owned: dict[str, Any] | None = None
+    ) -> None:
         self._raw = raw
         self._log = log
         self._checked: dict[str, list[Record]] = {}
+        self._owned = owned
+        self._released: set[str] = set()
 
     def of(self, resource: str) -> list[Record]:
         """Every record of `resource` (a singleton's one record as a one-element list)."""
+        assert resource not in self._released, f"{resource} was released before this read"
         if resource not in self._checked:
             self._checked[resource] = self._check(resource)
         return self._checked[resource]
+
+    def release(self, *resources: str) -> None:
+        """Parsed: the records of `resources` are not read again. When the records are the
+        set's own (`owned`, the caller has no further use for them) they are dropped now, so
+        the memory of the raw records is reused by the parsed objects that follow."""
+        for resource in resources:
+            self._released.add(resource)
+            self._checked.pop(resource, None)
+            if self._owned is not None:
+                self._owned.pop(resource, None)
 
     def single(self, resource: str) -> Record | None:
         """The one record of a singleton resource (`nsmode`, `nsversion`, ...), if it was read;
@@ -581,6 +602,12 @@ def text(record: Record, attribute: str, default: str = "") -> str:
     if value is None:
         return default
     return shown(value)
+
+
+def keyword(record: Record, attribute: str, default: str = "") -> str:
+    """A keyword (`ENABLED`, `UP`, `TCP`) in capitals, one shared copy of each: at 50,000
+    services a copy per record is megabytes of the same few words."""
+    return sys.intern(text(record, attribute, default).upper())
 
 
 def flag(record: Record, attribute: str) -> bool | None:
@@ -643,11 +670,20 @@ def address(
         if required:
             log.add(resource, name, attribute, None, "missing address")
         return None, ""
-    try:
-        return ipaddress.ip_address(word), word
-    except ValueError:
+    parsed = parsed_address(word)
+    if parsed is None:
         log.add(resource, name, attribute, word, "not an IPv4 or IPv6 address")
-        return None, word
+    return parsed, word
+
+
+@lru_cache(maxsize=1 << 17)
+def parsed_address(word: str) -> IPAddress | None:
+    """`word` as an address, or None. A service, its server and a member usually share one
+    address: parsed once, and one object held, instead of one per record."""
+    try:
+        return ipaddress.ip_address(word)
+    except ValueError:
+        return None
 
 
 def name_of(record: Record, attribute: str, resource: str, name: str, log: DefectLog) -> str | None:
@@ -680,7 +716,7 @@ def parse_monitor(record: Record) -> Monitor:
     script = record.get("scriptname")
     return Monitor(
         name=text(record, "monitorname"),
-        type=text(record, "type").upper(),
+        type=keyword(record, "type"),
         scriptname=script.strip() or None if isinstance(script, str) else None,
         state=text(record, "state", "ENABLED"),
     )
@@ -712,7 +748,7 @@ def parse_service(
         log.add("service", name, "ipaddress", None, "missing address")
     return Service(
         name=name,
-        servicetype=text(record, "servicetype").upper(),
+        servicetype=keyword(record, "servicetype"),
         address=addr,
         address_text=addr_text,
         port=port(record, "service", name, log),
@@ -720,8 +756,8 @@ def parse_service(
         usip=checked_flag(record, "usip", "service", name, log),
         useproxyport=checked_flag(record, "useproxyport", "service", name, log),
         cip=checked_flag(record, "cip", "service", name, log),
-        state=text(record, "state", "ENABLED").upper(),
-        svrstate=text(record, "svrstate", "UNKNOWN").upper(),
+        state=keyword(record, "state", "ENABLED"),
+        svrstate=keyword(record, "svrstate", "UNKNOWN"),
         healthmonitor=flag(record, "healthmonitor"),
         td=traffic_domain(record, "service", name, log),
         monitors=tuple(monitors),
@@ -749,8 +785,8 @@ def parse_member(record: Record, log: DefectLog) -> ServiceGroupMember:
         address_text=addr_text,
         servername=servername,
         port=port(record, "servicegroup_servicegroupmember_binding", label, log),
-        state=text(record, "state", "ENABLED").upper(),
-        svrstate=text(record, "svrstate", "UNKNOWN").upper(),
+        state=keyword(record, "state", "ENABLED"),
+        svrstate=keyword(record, "svrstate", "UNKNOWN"),
         weight=integer(record, "weight"),
     )
 
@@ -783,12 +819,12 @@ def parse_servicegroup(
     name = text(record, "servicegroupname")
     return ServiceGroup(
         name=name,
-        servicetype=text(record, "servicetype").upper(),
+        servicetype=keyword(record, "servicetype"),
         usip=checked_flag(record, "usip", "servicegroup", name, log),
         useproxyport=checked_flag(record, "useproxyport", "servicegroup", name, log),
         cip=checked_flag(record, "cip", "servicegroup", name, log),
-        state=text(record, "state", "ENABLED").upper(),
-        effective_state=text(record, "servicegroupeffectivestate", "UNKNOWN").upper(),
+        state=keyword(record, "state", "ENABLED"),
+        effective_state=keyword(record, "servicegroupeffectivestate", "UNKNOWN"),
         td=traffic_domain(record, "servicegroup", name, log),
         members=tuple(members),
         monitors=tuple(monitors),
@@ -822,7 +858,7 @@ def parse_lbvserver(
         log.add("lbvserver", name, "tosid", record.get("tosid"), "TOS id outside 1-63")
     return LbVserver(
         name=name,
-        servicetype=text(record, "servicetype").upper(),
+        servicetype=keyword(record, "servicetype"),
         vip=vip,
         vip_text=vip_text,
         port=port(record, "lbvserver", name, log),
@@ -830,9 +866,9 @@ def parse_lbvserver(
         m_text=m_text,
         tosid=tosid,
         sessionless=checked_flag(record, "sessionless", "lbvserver", name, log),
-        state=text(record, "state", "ENABLED").upper(),
+        state=keyword(record, "state", "ENABLED"),
         curstate=text(record, "curstate", text(record, "effectivestate", "UNKNOWN")).upper(),
-        lbmethod=text(record, "lbmethod", "LEASTCONNECTION").upper(),
+        lbmethod=keyword(record, "lbmethod", "LEASTCONNECTION"),
         td=traffic_domain(record, "lbvserver", name, log),
         services=tuple(services),
         servicegroups=tuple(groups),
@@ -843,7 +879,7 @@ def parse_lbvserver(
 
 def parse_snip(record: Record, log: DefectLog) -> Snip | None:
     """A SNIP or MIP with its subnet; other `nsip` types (VIP, NSIP) are not a layer-2 reach."""
-    kind = text(record, "type", "SNIP").upper()
+    kind = keyword(record, "type", "SNIP")
     if kind not in {"SNIP", "MIP"}:
         return None
     name = text(record, "ipaddress")
@@ -860,14 +896,14 @@ def parse_snip(record: Record, log: DefectLog) -> Snip | None:
         addr,
         network,
         kind,
-        text(record, "state", "ENABLED").upper(),
+        keyword(record, "state", "ENABLED"),
         traffic_domain(record, "nsip", name, log),
     )
 
 
 def parse_snip6(record: Record, log: DefectLog) -> Snip | None:
     """An IPv6 SNIP (`nsip6`): `ipv6address` carries its prefix length (`2001:db8::1/64`)."""
-    kind = text(record, "type", "SNIP").upper()
+    kind = keyword(record, "type", "SNIP")
     if kind != "SNIP":
         return None
     word = text(record, "ipv6address").strip()
@@ -886,7 +922,7 @@ def parse_snip6(record: Record, log: DefectLog) -> Snip | None:
         interface.ip,
         interface.network,
         kind,
-        text(record, "state", "ENABLED").upper(),
+        keyword(record, "state", "ENABLED"),
         traffic_domain(record, "nsip6", word, log),
     )
 
@@ -1159,7 +1195,7 @@ def parse_csvservers(
             vip_text=vip_text,
             port=port(record, "csvserver", name, log),
             td=traffic_domain(record, "csvserver", name, log),
-            state=text(record, "state", "ENABLED").upper(),
+            state=keyword(record, "state", "ENABLED"),
             targets=tuple(wanted),
         )
     return out
@@ -1254,21 +1290,32 @@ def build_snapshot(
     partition: str = DEFAULT_PARTITION,
     collected_at: datetime,
     requests: int = 0,
+    consume: bool = False,
 ) -> Snapshot:
     """Assemble a snapshot from NITRO records keyed by resource type (the shape NITRO returns).
+
+    With `consume` (the caller has no further use for `raw`, a dict) each resource's records
+    are removed from `raw` once parsed: at 50,000 services the raw records and the objects
+    parsed from them are not all held at once.
 
     Each step logs its defects as it goes, so their order (servers, services, service groups,
     virtual servers, monitor bindings, unread resources, SNIPs) is the order of the steps; a
     resource's shape is checked, and its defects logged, by the first step that reads it.
     """
     log = DefectLog(partition)
-    found = RecordSet(raw, log)
+    found = RecordSet(raw, log, raw if consume and isinstance(raw, dict) else None)
     servers = {s.name: s for s in (parse_server(r, log) for r in found.of("server"))}
+    found.release("server")
     monitors = {m.name: m for m in (parse_monitor(r) for r in found.of("lbmonitor"))}
     modes = parse_modes(found.single("nsmode") or {})
     services = parse_services(found, servers, modes, log)
+    found.release("service", "service_lbmonitor_binding")
     groups = parse_servicegroups(found, servers, modes, log)
+    found.release(
+        "servicegroup", "servicegroup_servicegroupmember_binding", "servicegroup_lbmonitor_binding"
+    )
     vservers = parse_lbvservers(found, services, groups, log)
+    found.release("lbvserver", "lbvserver_service_binding", "lbvserver_servicegroup_binding")
     check_service_monitors(services.values(), monitors, log)
     check_backups(vservers, log)
     csvservers = parse_csvservers(found, vservers, log)

@@ -113,28 +113,55 @@ def make_plan(
 def plan_paths(
     snapshot: Snapshot, the_plan: Plan, facts: ServerFacts | None
 ) -> tuple[VserverPath, ...]:
-    """Before and after traces of the first changed backend of each changed virtual server."""
+    """Before and after traces of the first changed backend of each kind of changed virtual
+    server: one path per redirection mode and before/after outcome, naming the others alike.
+
+    A board reads one drawing per kind of path, and a plan of 1,000 changes does not carry
+    1,000 traces that differ only in their addresses (`nsfix explain` shows any one of them).
+    """
     after = apply_in_memory(snapshot, the_plan)
-    paths = []
-    for name in sorted({v for change in the_plan.changes for v in change.vservers}):
+    # Changed objects by virtual server, in one pass over the changes (not one per vserver).
+    changed_in: dict[str, set[str]] = {}
+    for change in the_plan.changes:
+        for vserver in change.vservers:
+            changed_in.setdefault(vserver, set()).add(change.object.name)
+    kinds: dict[tuple[object, ...], list[VserverPath]] = {}
+    for name in sorted(changed_in):
         if name not in snapshot.vservers or name not in after.vservers:
             continue
-        changed = {c.object.name for c in the_plan.changes if name in c.vservers}
-        before_traces = trace_vserver(snapshot, name, facts=facts)
-        after_traces = {t.backend: t for t in trace_vserver(after, name, facts=facts)}
-        for trace in before_traces:
-            owner = trace.backend.split("/", 1)[0]
-            if (owner in changed or trace.backend in changed) and trace.backend in after_traces:
-                paths.append(VserverPath(name, trace.backend, trace, after_traces[trace.backend]))
-                break
-        else:
-            # A copy replaces the backend: show the first backend before and after.
-            if before_traces and after_traces:
-                first_after = next(iter(after_traces.values()))
-                paths.append(
-                    VserverPath(name, before_traces[0].backend, before_traces[0], first_after)
-                )
-    return tuple(paths)
+        path = _vserver_path(snapshot, after, name, changed_in[name], facts)
+        if path is not None:
+            kind = (
+                path.before.mode,
+                path.before.outcome,
+                path.before.usip,
+                path.after.outcome,
+                path.after.usip,
+            )
+            kinds.setdefault(kind, []).append(path)
+    paths = []
+    for alike in kinds.values():
+        # The drawing shows the one traced on the fewest assumptions (an enabled virtual server
+        # before a disabled one); the others are named under it.
+        first, *rest = sorted(alike, key=lambda p: (len(p.before.assumptions), p.vserver))
+        paths.append(replace(first, alike=tuple(sorted(p.vserver for p in rest))))
+    return tuple(sorted(paths, key=lambda p: p.vserver))
+
+
+def _vserver_path(
+    snapshot: Snapshot, after: Snapshot, name: str, changed: set[str], facts: ServerFacts | None
+) -> VserverPath | None:
+    before_traces = trace_vserver(snapshot, name, facts=facts)
+    after_traces = {t.backend: t for t in trace_vserver(after, name, facts=facts)}
+    for trace in before_traces:
+        owner = trace.backend.split("/", 1)[0]
+        if (owner in changed or trace.backend in changed) and trace.backend in after_traces:
+            return VserverPath(name, trace.backend, trace, after_traces[trace.backend])
+    # A copy replaces the backend: show the first backend before and after.
+    if before_traces and after_traces:
+        first_after = next(iter(after_traces.values()))
+        return VserverPath(name, before_traces[0].backend, before_traces[0], first_after)
+    return None
 
 
 def audit_appliance(

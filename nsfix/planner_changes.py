@@ -10,6 +10,7 @@ from nsfix.findings import ObjectRef
 from nsfix.model import LbVserver, Service, ServiceGroup, ServiceGroupMember, Snapshot
 from nsfix.planner_guards import SOURCE_ATTRIBUTES, Subject, object_of
 from nsfix.planner_records import (
+    COPY_GROUP,
     Canary,
     CanaryChoice,
     Change,
@@ -272,7 +273,7 @@ def _copy_steps(
             ),
             fixes=keys,
             vservers=on,
-            group=f"copy:{original.name}",
+            group=f"{COPY_GROUP}{original.name}",
             risk=risk,
         )
 

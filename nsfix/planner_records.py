@@ -10,6 +10,7 @@ from typing import Any, Final
 
 from nsfix.findings import Finding, ObjectRef, PlaybookRef
 from nsfix.flow import Trace
+from nsfix.planner_tasks import ServerTaskItem, task_items
 
 
 class Verb(StrEnum):
@@ -78,6 +79,10 @@ class Operation:
     record: Mapping[str, Any]
 
 
+COPY_GROUP: Final = "copy:"
+"""`Change.group` of the steps of a dedicated copy: `copy:` and the original's name."""
+
+
 @dataclass(frozen=True)
 class Change:
     """One write to one object, with what it expects to find and how to undo it."""
@@ -141,22 +146,31 @@ class Canary:
 
 
 @dataclass(frozen=True)
-class ServerTaskItem:
-    title: str
-    linux: tuple[str, ...]
-    windows: tuple[str, ...]
-    check: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ServerTasks:
-    """What must be true on one backend server for its DSR virtual servers to work."""
+    """What must be true on one backend server for its DSR virtual servers to work: the facts,
+    once; the steps (`items`) follow from them."""
 
     address: str
     vips: tuple[str, ...]
     vservers: tuple[str, ...]
     modes: tuple[str, ...]
-    items: tuple[ServerTaskItem, ...]
+    gateways: tuple[str, ...] = ()
+    """The SNIPs on the server's own subnet (the plan's `snips`): the only ones that could be
+    its wrong default gateway."""
+
+    @property
+    def items(self) -> tuple[ServerTaskItem, ...]:
+        return task_items(self.vips, self.modes, self.gateways)
+
+
+@dataclass(frozen=True)
+class PlanSnip:
+    """A SNIP that server tasks name, said once per plan."""
+
+    address: str
+    network: str
+    """Its subnet, `10.100.0.0/24`: the servers on it could take it for their gateway."""
+    td: int
 
 
 @dataclass(frozen=True)
@@ -167,6 +181,9 @@ class VserverPath:
     backend: str
     before: Trace
     after: Trace
+    alike: tuple[str, ...] = ()
+    """The other changed virtual servers whose path is of the same kind (mode, and outcome and
+    usip before and after): the drawing stands for them too, each with its own addresses."""
 
 
 @dataclass(frozen=True)
@@ -198,6 +215,8 @@ class Plan:
     """Why the first change is the canary; None when there is no change (and in plan files
     made before nsfix said why)."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    snips: tuple[PlanSnip, ...] = ()
+    """The SNIPs the server tasks name as possible gateways, once."""
 
     @property
     def empty(self) -> bool:

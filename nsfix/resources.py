@@ -35,6 +35,13 @@ class Read:
     essential: bool = False
     """Without it there is nothing to audit; other reads may be refused (a command policy that
     forbids `show ha node`, a resource an old firmware lacks) and become data defects."""
+    via: str | None = None
+    """The aggregate binding resource (`lbvserver_binding`) read instead, with `bulkbindings=yes`:
+    one request returns every parent's bindings of each of its binding types, so the binding
+    types that share it cost one request together."""
+    only_if: str | None = None
+    """Read only when this resource, read before, has records: without a content-switching
+    virtual server there is nothing bound to one, and no policy of one to look up."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +165,11 @@ RESOURCES: Final[tuple[Resource, ...]] = (
     Resource(
         "lbvserver_service_binding",
         read=Read(
-            ("name", "servicename", "weight"), Shape.BINDINGS, "vserver bindings", essential=True
+            ("name", "servicename", "weight"),
+            Shape.BINDINGS,
+            "vserver bindings",
+            essential=True,
+            via="lbvserver_binding",
         ),
         binding=Binding("lbvserver", "name", ("servicename",)),
         noun="virtual server binding",
@@ -170,6 +181,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
             Shape.BINDINGS,
             "vserver group bindings",
             essential=True,
+            via="lbvserver_binding",
         ),
         binding=Binding("lbvserver", "name", ("servicegroupname",)),
         noun="virtual server binding",
@@ -240,6 +252,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
             Shape.BINDINGS,
             "group members",
             essential=True,
+            via="servicegroup_binding",
         ),
         binding=Binding("servicegroup", "servicegroupname", ("ip", "servername", "port")),
         noun="group member",
@@ -263,7 +276,12 @@ RESOURCES: Final[tuple[Resource, ...]] = (
     ),
     Resource(
         "servicegroup_lbmonitor_binding",
-        read=Read(("servicegroupname", "monitor_name"), Shape.BINDINGS, "group monitors"),
+        read=Read(
+            ("servicegroupname", "monitor_name"),
+            Shape.BINDINGS,
+            "group monitors",
+            via="servicegroup_binding",
+        ),
         binding=Binding("servicegroup", "servicegroupname", ("monitor_name",)),
         noun="monitor binding",
     ),
@@ -277,31 +295,96 @@ RESOURCES: Final[tuple[Resource, ...]] = (
     ),
     Resource(
         "csvserver_lbvserver_binding",
-        read=Read(("name", "lbvserver"), Shape.BINDINGS, "cs default targets"),
+        read=Read(
+            ("name", "lbvserver"),
+            Shape.BINDINGS,
+            "cs default targets",
+            via="csvserver_binding",
+            only_if="csvserver",
+        ),
         binding=Binding("csvserver", "name", ("lbvserver",)),
         noun="content switching default binding",
     ),
     Resource(
         "csvserver_cspolicy_binding",
-        read=Read(("name", "policyname", "targetlbvserver"), Shape.BINDINGS, "cs policies bound"),
+        read=Read(
+            ("name", "policyname", "targetlbvserver"),
+            Shape.BINDINGS,
+            "cs policies bound",
+            via="csvserver_binding",
+            only_if="csvserver",
+        ),
         binding=Binding("csvserver", "name", ("policyname",)),
         noun="content switching policy binding",
     ),
     Resource(
         "cspolicy",
         key="policyname",
-        read=Read(("policyname", "action"), Shape.LIST, "cs policies"),
+        read=Read(
+            ("policyname", "action"),
+            Shape.LIST,
+            "cs policies",
+            only_if="csvserver_cspolicy_binding",
+        ),
         noun="content switching policy",
     ),
     Resource(
         "csaction",
-        read=Read(("name", "targetlbvserver"), Shape.LIST, "cs actions"),
+        read=Read(
+            ("name", "targetlbvserver"),
+            Shape.LIST,
+            "cs actions",
+            only_if="csvserver_cspolicy_binding",
+        ),
         noun="content switching action",
     ),
 )
 
 BY_NAME: Final[Mapping[str, Resource]] = {r.name: r for r in RESOURCES}
 INVENTORY: Final[tuple[Resource, ...]] = tuple(r for r in RESOURCES if r.read is not None)
+
+
+@dataclass(frozen=True)
+class InventoryRead:
+    """One request (or one paged series) of inventory: a resource, or an aggregate binding
+    resource that returns the records of several binding types."""
+
+    name: str
+    """What is asked for: `/nitro/v1/config/<name>`."""
+    parts: tuple[Resource, ...]
+    """The resources whose records the reply holds (one, unless `name` is an aggregate)."""
+
+    @property
+    def aggregate(self) -> bool:
+        return self.name not in BY_NAME
+
+    @property
+    def label(self) -> str:
+        return " and ".join(part.read.label for part in self.parts if part.read is not None)
+
+    @property
+    def essential(self) -> bool:
+        return any(part.read is not None and part.read.essential for part in self.parts)
+
+    @property
+    def only_if(self) -> str | None:
+        first = self.parts[0].read
+        return first.only_if if first is not None else None
+
+
+def _inventory_reads() -> tuple[InventoryRead, ...]:
+    grouped: dict[str, list[Resource]] = {}
+    for entry in INVENTORY:
+        assert entry.read is not None
+        grouped.setdefault(entry.read.via or entry.name, []).append(entry)
+    for name, parts in grouped.items():
+        conditions = {part.read.only_if for part in parts if part.read is not None}
+        assert len(conditions) == 1, f"the parts of {name} are read under different conditions"
+    return tuple(InventoryRead(name, tuple(parts)) for name, parts in grouped.items())
+
+
+INVENTORY_READS: Final[tuple[InventoryRead, ...]] = _inventory_reads()
+"""Inventory's requests in order: the binding types of one aggregate share its request."""
 APPLIANCE_WIDE: Final = frozenset(r.name for r in RESOURCES if r.appliance_wide)
 MEMBER_BINDING: Final = "servicegroup_servicegroupmember_binding"
 

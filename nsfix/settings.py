@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from nsfix.errors import NsfixError
+from nsfix.nitro.console import ConsoleRoute, RouteError, choose_instance
 from nsfix.nitro.transport import default_ca_bundle
 
 ENV_URL = "NSFIX_URL"
@@ -35,7 +36,12 @@ class SettingsError(NsfixError):
 
 @dataclass(frozen=True)
 class Target:
-    """One appliance to talk to, with everything needed to open a session."""
+    """One appliance to talk to, with everything needed to open a session.
+
+    With `via`, the appliance is reached through NetScaler Console: `url` still names the
+    appliance (plans, journals and locks key on it), while the user, password and TLS trust
+    are Console's, the only peer nsfix then talks to.
+    """
 
     url: str
     username: str
@@ -43,9 +49,31 @@ class Target:
     verify: bool | str = True
     """True (certifi's CA bundle), False (only with --insecure) or a CA bundle path."""
     partition: str | None = None
+    via: ConsoleRoute | None = None
 
     def __str__(self) -> str:
+        if self.via is not None:
+            return f"{self.url} via {self.username}@{self.via.url}"
         return f"{self.username}@{self.url}"
+
+
+def console_route(
+    appliance_url: str,
+    console: str | None,
+    *,
+    instance_name: str | None = None,
+    instance_id: str | None = None,
+) -> ConsoleRoute | None:
+    """--via-console with the instance options, checked; None when the appliance is direct."""
+    if console is None:
+        if instance_name is not None or instance_id is not None:
+            raise SettingsError("--instance-name and --instance-id need --via-console")
+        return None
+    try:
+        instance = choose_instance(appliance_url, name=instance_name, instance_id=instance_id)
+    except RouteError as exc:
+        raise SettingsError(str(exc)) from None
+    return ConsoleRoute(normalise_url(console), instance)
 
 
 def normalise_url(value: str) -> str:
@@ -152,6 +180,10 @@ def tls_trust(
     return True
 
 
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
 def resolve_target(
     *,
     url: str | None,
@@ -160,18 +192,29 @@ def resolve_target(
     ca_bundle: Path | None,
     insecure: bool,
     partition: str | None = None,
+    console: str | None = None,
+    instance_name: str | None = None,
+    instance_id: str | None = None,
     environ: Mapping[str, str] | None = None,
     interactive: bool | None = None,
     prompt: Callable[[str], str] = getpass.getpass,
-    warn: Callable[[str], None] = lambda message: print(f"warning: {message}", file=sys.stderr),
+    warn: Callable[[str], None] | None = None,
 ) -> Target:
-    """Combine flags and environment into a `Target`, or say exactly what is missing."""
+    """Combine flags and environment into a `Target`, or say exactly what is missing.
+
+    With `console` (NetScaler Console's URL), the credentials and TLS checks are Console's,
+    and the managed instance is the URL's IP unless `instance_name` or `instance_id` names it.
+    """
     env = os.environ if environ is None else environ
     raw_url = url or env.get(ENV_URL)
     if not raw_url:
         raise SettingsError(f"no appliance given: pass --url or set {ENV_URL}")
-    base = normalise_url(raw_url)
+    appliance = normalise_url(raw_url)
+    via = console_route(appliance, console, instance_name=instance_name, instance_id=instance_id)
+    # The password goes to whatever nsfix connects to: Console when there is one.
+    base = via.url if via is not None else appliance
 
+    warn = warn or _warn
     verify = tls_trust(ca_bundle, insecure, env, warn, https=base.startswith("https://"))
     if base.startswith("http://") and not is_loopback(base) and not insecure:
         raise SettingsError(
@@ -203,4 +246,11 @@ def resolve_target(
         password = prompt(f"Password for {user}@{base}: ")
         if not password:
             raise SettingsError("empty password")
-    return Target(url=base, username=user, password=password, verify=verify, partition=partition)
+    return Target(
+        url=appliance,
+        username=user,
+        password=password,
+        verify=verify,
+        partition=partition,
+        via=via,
+    )

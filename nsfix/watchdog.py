@@ -29,6 +29,7 @@ from nsfix.errors import NsfixError
 from nsfix.executor import ApplyOptions, Refused
 from nsfix.exitcodes import ExitCode
 from nsfix.journal import JournalState, JournalWriter, read_journal
+from nsfix.nitro import ConsoleRoute, RouteError
 from nsfix.settings import Target
 
 POLL_SECONDS = 1.0
@@ -48,9 +49,15 @@ class Orders:
     verify: bool | str
     timeout: float
     partition: str | None = None
+    via: dict[str, Any] | None = None
+    """The NetScaler Console route of the apply (ConsoleRoute.to_record), if it used one."""
 
     def target(self) -> Target:
-        return Target(self.url, self.username, self.password, self.verify, self.partition)
+        try:
+            route = ConsoleRoute.from_record(self.via)
+        except RouteError as exc:
+            raise WatchdogError(f"the watchdog's orders name a bad Console route: {exc}") from None
+        return Target(self.url, self.username, self.password, self.verify, self.partition, route)
 
 
 def log_path(journal: Path) -> Path:
@@ -60,7 +67,13 @@ def log_path(journal: Path) -> Path:
 def start(journal: Path, target: Target, timeout: float) -> int:
     """Start the watchdog for `journal`; returns its process id."""
     orders = Orders(
-        target.url, target.username, target.password, target.verify, timeout, target.partition
+        target.url,
+        target.username,
+        target.password,
+        target.verify,
+        timeout,
+        target.partition,
+        target.via.to_record() if target.via is not None else None,
     )
     env = {k: v for k, v in os.environ.items() if k not in {"NSFIX_PASSWORD"}}
     try:

@@ -101,6 +101,7 @@ def test_the_client_has_no_write_methods_and_the_writer_only_send() -> None:
         "close",
         "switch_partition",
         "stats",
+        "where",  # read-only: how messages name the appliance (or the Console route)
         "get",
         "get_all",
         "get_singleton",

@@ -28,6 +28,8 @@ from nsfix.cli.options import (
     Fleet,
     FleetOption,
     InsecureOption,
+    InstanceIdOption,
+    InstanceNameOption,
     NoBuiltinOption,
     PartitionOption,
     PasswordFileOption,
@@ -39,6 +41,7 @@ from nsfix.cli.options import (
     UrlOption,
     UserOption,
     VerboseOption,
+    ViaConsoleOption,
     WaiversOption,
     WorkersOption,
     check_fleet_usage,
@@ -46,7 +49,6 @@ from nsfix.cli.options import (
 from nsfix.errors import NsfixError
 from nsfix.findings import TargetAudit
 from nsfix.operations import audit_appliance
-from nsfix.settings import resolve_target
 from nsfix.shell import (
     load_playbooks,
     load_server_facts_file,
@@ -254,6 +256,9 @@ def check(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     all_partitions: AllPartitionsOption = False,
     fleet: FleetOption = None,
@@ -282,7 +287,17 @@ def check(
             crit_range = monitoring.Range.parse(critical)
         except ValueError as exc:
             raise Unknown(f"bad threshold: {exc}") from None
-        connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+        connection = Connection(
+            url,
+            user,
+            password_file,
+            ca_bundle,
+            insecure,
+            timeout,
+            via_console,
+            instance_name,
+            instance_id,
+        )
         source = Source(connection, tuple(partition or ()), all_partitions)
         appliances = Fleet(fleet, tuple(select or ()), workers)
         try:
@@ -341,16 +356,8 @@ def _audit_for_check(
 
         runs = audit_fleet(appliances, books, waiver_list, facts, timeout)
         return fleets.fleet_targets(runs), run_seconds(runs)
-    connection = source.connection
-    target = resolve_target(
-        url=connection.url,
-        username=connection.user,
-        password_file=connection.password_file,
-        ca_bundle=connection.ca_bundle,
-        insecure=connection.insecure,
-        interactive=False,  # a plugin never prompts: the monitoring system would hang
-        warn=quiet,
-    )
+    # A plugin never prompts: the monitoring system would hang.
+    target = source.connection.target(interactive=False, warn=quiet)
     started = time.monotonic()
     targets = audit_appliance(
         target,

@@ -36,6 +36,8 @@ from nsfix.cli.options import (
     Connection,
     ExpectDigestOption,
     InsecureOption,
+    InstanceIdOption,
+    InstanceNameOption,
     JsonOption,
     PasswordFileOption,
     PlanFileArgument,
@@ -44,6 +46,7 @@ from nsfix.cli.options import (
     UrlOption,
     UserOption,
     VerboseOption,
+    ViaConsoleOption,
     YesOption,
     expected_digest,
     required_approval,
@@ -118,6 +121,9 @@ def apply(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check every precondition, print the requests.")
     ] = False,
@@ -166,7 +172,17 @@ def apply(
     Exit 0 applied and verified, 4 refused (nothing written), 5 failed and rolled back,
     6 rollback incomplete (act now), 7 nothing to do, 1 could not run.
     """
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     required = required_approval(expect_digest, approval, trusted_key)
     within = parse_duration(confirm_within, "--confirm-within") if confirm_within else None
     configure_logging(verbose)
@@ -223,6 +239,9 @@ def rollback(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show what would be reverted.")
     ] = False,
@@ -262,7 +281,17 @@ def rollback(
     Exit 0 reverted and verified, 4 refused, 6 incomplete, 7 nothing to revert, 1 could not run
     (or reverted and verified but the save failed).
     """
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     configure_logging(verbose)
     # Without --url the journal names the appliance: NSFIX_URL is not a default here.
     with handled_errors(url or "", json_result=as_json):

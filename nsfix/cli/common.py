@@ -31,8 +31,8 @@ from nsfix.reports.text import text_lines, visible
 from nsfix.settings import SettingsError, Target
 from nsfix.shell import (
     PartitionRead,
+    connect,
     load_snapshot_file,
-    open_client,
     playbooks_for,
     read_partitions,
     require_single,
@@ -267,7 +267,12 @@ def progress_bars(
 
 
 def read(
-    target: Target, partitions: Sequence[str], all_partitions: bool, timeout: float, quiet: bool
+    target: Target,
+    partitions: Sequence[str],
+    all_partitions: bool,
+    timeout: float,
+    quiet: bool,
+    keep_raw: bool = False,
 ) -> list[PartitionRead]:
     with progress_bars(watched(quiet), target.url) as progress:
         return read_partitions(
@@ -277,23 +282,31 @@ def read(
             timeout=timeout,
             user_agent=USER_AGENT,
             progress=progress,
+            keep_raw=keep_raw,
         )
 
 
-def snapshot_of(source: Source, *, quiet: bool) -> Snapshot:
-    """One partition's snapshot: read from the appliance, or offline from a records file."""
+def snapshot_of(source: Source, *, quiet: bool, keep_raw: bool = False) -> Snapshot:
+    """One partition's snapshot: read from the appliance, or offline from a records file;
+    `keep_raw` keeps the records read on it, for `inventory --raw`."""
     require_single(source.partitions, source.all_partitions)
     if source.from_file:
         if len(source.from_file) > 1:
             raise SettingsError("this command works on one partition: give one --from-file")
         return load_snapshot_file(source.from_file[0], source.partition)
     connection = source.connection
-    return read_one(connection.target(), source.partitions, connection.timeout, quiet)
+    return read_one(connection.target(), source.partitions, connection.timeout, quiet, keep_raw)
 
 
-def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: bool) -> Snapshot:
+def read_one(
+    target: Target,
+    partitions: Sequence[str],
+    timeout: float,
+    quiet: bool,
+    keep_raw: bool = False,
+) -> Snapshot:
     require_single(partitions, False)
-    [result] = read(target, partitions, False, timeout, quiet)
+    [result] = read(target, partitions, False, timeout, quiet, keep_raw)
     if result.snapshot is None:
         assert result.error is not None
         raise result.error
@@ -302,7 +315,7 @@ def read_one(target: Target, partitions: Sequence[str], timeout: float, quiet: b
 
 def opener(timeout: float) -> Callable[[Target], NitroClient]:
     """How apply and rollback open a session with a target: as nsfix, with this timeout."""
-    return lambda target: open_client(target, timeout, USER_AGENT)
+    return lambda target: connect(target, timeout, USER_AGENT)
 
 
 def write_out(text: str, output: Path | None) -> None:

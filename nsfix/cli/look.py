@@ -42,6 +42,8 @@ from nsfix.cli.options import (
     Format,
     FromFileOption,
     InsecureOption,
+    InstanceIdOption,
+    InstanceNameOption,
     JsonOption,
     NoBuiltinOption,
     Output,
@@ -57,6 +59,7 @@ from nsfix.cli.options import (
     UrlOption,
     UserOption,
     VerboseOption,
+    ViaConsoleOption,
     WaiversOption,
     WorkersOption,
     check_fleet_usage,
@@ -102,6 +105,9 @@ def inventory(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     from_file: FromFileOption = None,
     raw: Annotated[
@@ -119,11 +125,21 @@ def inventory(
     """List virtual servers (DSR first), their services, groups and members, SNIPs and modes."""
     from nsfix.inventory import raw_document
 
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     configure_logging(verbose)
     with handled_errors(connection.where):
-        snapshot = snapshot_of(source, quiet=as_json)
+        snapshot = snapshot_of(source, quiet=as_json, keep_raw=raw is not None)
         if raw is not None:
             write_atomically(raw, json.dumps(raw_document(snapshot), indent=1) + "\n")
             say(f"NITRO records saved to {raw} (use with --from-file)")
@@ -138,6 +154,9 @@ def audit(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     all_partitions: AllPartitionsOption = False,
     from_file: FromFileOption = None,
@@ -191,7 +210,17 @@ def audit(
     from nsfix import since as history
     from nsfix.cli.automation import run_log, run_seconds, write_prometheus
 
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), all_partitions, tuple(from_file or ()))
     appliances = Fleet(fleet, tuple(select or ()), workers)
     out = Output.given(as_json, output_format, output)
@@ -392,6 +421,9 @@ def plan_command(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     playbook: PlaybookOption = None,
     no_builtin_playbook: NoBuiltinOption = False,
@@ -447,7 +479,17 @@ def plan_command(
     verbose: VerboseOption = 0,
 ) -> None:
     """Plan the safe changes that fix the findings; -o writes the plan file apply takes."""
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     appliances = Fleet(fleet, tuple(select or ()), workers)
     out = Output.given(as_json or output_format is PlanFormat.json, file=output)
@@ -554,6 +596,9 @@ def explain(
     password_file: PasswordFileOption = None,
     ca_bundle: CaBundleOption = None,
     insecure: InsecureOption = False,
+    via_console: ViaConsoleOption = None,
+    instance_name: InstanceNameOption = None,
+    instance_id: InstanceIdOption = None,
     partition: PartitionOption = None,
     playbook: PlaybookOption = None,
     no_builtin_playbook: NoBuiltinOption = False,
@@ -564,7 +609,17 @@ def explain(
     verbose: VerboseOption = 0,
 ) -> None:
     """Walk the packet path of a virtual server's backends, before and after the planned change."""
-    connection = Connection(url, user, password_file, ca_bundle, insecure, timeout)
+    connection = Connection(
+        url,
+        user,
+        password_file,
+        ca_bundle,
+        insecure,
+        timeout,
+        via_console,
+        instance_name,
+        instance_id,
+    )
     source = Source(connection, tuple(partition or ()), from_file=tuple(from_file or ()))
     configure_logging(verbose)
     with handled_errors(connection.where):

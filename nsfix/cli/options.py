@@ -7,7 +7,7 @@ below keep names, help texts and env vars in one place) and builds its records o
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -26,6 +26,33 @@ UrlOption = Annotated[
         metavar="URL",
         help="Appliance URL (https://NSIP; https:// is assumed without a scheme).",
     ),
+]
+
+
+ViaConsoleOption = Annotated[
+    str | None,
+    typer.Option(
+        "--via-console",
+        envvar="NSFIX_VIA_CONSOLE",
+        help="Reach the appliance through NetScaler Console (ADM) at this URL; --user and the "
+        "password are then Console's. Or NSFIX_VIA_CONSOLE.",
+    ),
+]
+
+
+InstanceNameOption = Annotated[
+    str | None,
+    typer.Option(
+        "--instance-name",
+        help="With --via-console: the managed instance's name in Console (default: by the IP "
+        "of --url).",
+    ),
+]
+
+
+InstanceIdOption = Annotated[
+    str | None,
+    typer.Option("--instance-id", help="With --via-console: the managed instance's id in Console."),
 ]
 
 
@@ -253,20 +280,32 @@ class Connection:
     ca_bundle: Path | None
     insecure: bool
     timeout: float
+    console: str | None = None
+    """--via-console: NetScaler Console's URL, when the appliance is reached through it."""
+    instance_name: str | None = None
+    instance_id: str | None = None
 
     @property
     def where(self) -> str:
         """The appliance as error messages name it, before its URL is checked."""
         return self.url or os.environ.get(ENV_URL, "")
 
-    def target(self) -> Target:
-        """The appliance and credentials, completed from the environment (or a prompt)."""
+    def target(
+        self, *, interactive: bool | None = None, warn: Callable[[str], None] | None = None
+    ) -> Target:
+        """The appliance and credentials, completed from the environment (or a prompt on a
+        terminal, unless not interactive); `warn`, if given, takes the warnings, not stderr."""
         return resolve_target(
             url=self.url,
             username=self.user,
             password_file=self.password_file,
             ca_bundle=self.ca_bundle,
             insecure=self.insecure,
+            console=self.console,
+            instance_name=self.instance_name,
+            instance_id=self.instance_id,
+            interactive=interactive,
+            warn=warn,
         )
 
     def target_at(self, url: str | None) -> Target:
@@ -298,6 +337,9 @@ class Source:
             "--password-file": connection.password_file,
             "--ca-bundle": connection.ca_bundle,
             "--insecure": connection.insecure,
+            "--via-console": connection.console,
+            "--instance-name": connection.instance_name,
+            "--instance-id": connection.instance_id,
             "--partition": self.partitions,
         }
 

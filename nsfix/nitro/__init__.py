@@ -1,6 +1,7 @@
 """NITRO REST client of nsfix: sessions, reads, described writes and their one door, errors."""
 
 from nsfix.nitro.client import Credentials, NitroClient, RequestStats
+from nsfix.nitro.console import ConsoleRoute, ManagedInstance, RouteError, choose_instance
 from nsfix.nitro.encoding import build_target, encode_name, encode_pairs
 from nsfix.nitro.errors import (
     NOT_ATTEMPTED,
@@ -9,6 +10,7 @@ from nsfix.nitro.errors import (
     NitroBulkError,
     NitroError,
     NitroExists,
+    NitroInstanceUnreachable,
     NitroNotAuthorized,
     NitroNotFound,
     NitroPlainHttp,
@@ -25,13 +27,16 @@ __all__ = [
     "ONERROR_MODES",
     "SAFE_ACTIONS",
     "SESSION_EXPIRED_CODES",
+    "ConsoleRoute",
     "Credentials",
     "ItemResult",
+    "ManagedInstance",
     "NitroAuthError",
     "NitroBulkError",
     "NitroClient",
     "NitroError",
     "NitroExists",
+    "NitroInstanceUnreachable",
     "NitroNotAuthorized",
     "NitroNotFound",
     "NitroPlainHttp",
@@ -40,8 +45,10 @@ __all__ = [
     "NitroTransportError",
     "NitroWriter",
     "RequestStats",
+    "RouteError",
     "WriteRequest",
     "build_target",
+    "choose_instance",
     "encode_name",
     "encode_pairs",
 ]

@@ -6,7 +6,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count as count_from
 from types import TracebackType
 from typing import Any
@@ -15,10 +15,12 @@ from urllib.parse import unquote
 import requests
 
 from nsfix import __version__
+from nsfix.nitro.console import ManagedInstance
 from nsfix.nitro.encoding import QueryValue, build_target
 from nsfix.nitro.errors import (
     NitroAuthError,
     NitroError,
+    NitroInstanceUnreachable,
     NitroProtocolError,
     NitroSessionExpired,
 )
@@ -30,6 +32,7 @@ from nsfix.nitro.writes import describe_switch_partition
 log = logging.getLogger("nsfix.nitro")
 
 _TOKEN_SHAPE = re.compile(r"[\x21-\x7e]+")
+_LOGIN_READ = Call("POST", "login", "/nitro/v1/config/login")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,10 @@ class NitroClient:
 
     It reads; writes go only through the NitroWriter that writer() hands out.
     Not thread-safe: one client per thread (the session's current partition is shared state).
+
+    With `via_console`, `url` and `credentials` are NetScaler Console's: the session is one
+    Console session, and every request after the login names the managed instance in the
+    header Console forwards by.
     """
 
     def __init__(
@@ -76,6 +83,7 @@ class NitroClient:
         max_time: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        via_console: ManagedInstance | None = None,
     ) -> None:
         self._redactor = Redactor()
         self._redactor.remember(credentials.password)
@@ -105,11 +113,20 @@ class NitroClient:
         self._token: str | None = None
         self._recovering = False
         self._relogins = 0
+        self.via_console = via_console
+
+    @property
+    def where(self) -> str:
+        """The appliance as messages name it: its URL, or the instance and Console on the way."""
+        if self.via_console is None:
+            return self.url
+        return f"managed instance {self.via_console} (via NetScaler Console {self.url})"
 
     def __repr__(self) -> str:
         state = "open" if self._token else "closed"
+        via = f" instance={self.via_console}" if self.via_console else ""
         return (
-            f"<NitroClient {self.url} user={self._credentials.username!r} "
+            f"<NitroClient {self.url}{via} user={self._credentials.username!r} "
             f"partition={self.partition!r} session={state}>"
         )
 
@@ -147,17 +164,18 @@ class NitroClient:
         """Open a session (in the default partition); a no-op while one is open."""
         if self._token is not None:
             return
+        login: dict[str, Any] = {
+            "username": self._credentials.username,
+            "password": self._credentials.password,
+        }
+        if self.via_console is None:
+            # Console's login object is documented with user and password only.
+            login["timeout"] = self._session_timeout
         call = Call(
             "POST",
             "login",
             build_target("config", "login"),
-            body={
-                "login": {
-                    "username": self._credentials.username,
-                    "password": self._credentials.password,
-                    "timeout": self._session_timeout,
-                }
-            },
+            body={"login": login},
             authenticated=False,
             recover_session=False,
             resend_unknown=True,  # a duplicate login only leaves a session to age out
@@ -175,7 +193,14 @@ class NitroClient:
                 method="POST",
                 resource="login",
             )
-        self._replies.check(call, reply)
+        try:
+            self._replies.check(call, reply)
+        except NitroAuthError as exc:
+            if self.via_console is None:
+                raise
+            # The operator must know whose login it was: the password is Console's here.
+            exc.message = f"NetScaler Console {self.url}: {exc.message}"
+            raise
         if token is None or not _TOKEN_SHAPE.fullmatch(token) or ";" in token:
             problem = "no session token" if token is None else "a token unfit for a cookie"
             raise NitroProtocolError(
@@ -189,6 +214,37 @@ class NitroClient:
         self.partition = None
         self._transport.drop_token_cookies()
         log.info("logged in to %s as %s", self.url, self._credentials.username)
+        if self.via_console is not None and not self._recovering:
+            self._reach_instance(self.via_console)
+
+    def _reach_instance(self, instance: ManagedInstance) -> None:
+        """Read nsversion through Console, so an instance it cannot reach fails here, clearly.
+
+        What Console answers for an unknown or unreachable instance is not documented; any
+        answer that is not the appliance's nsversion means the route does not work.
+        """
+        try:
+            records = self._get_records("nsversion", build_target("config", "nsversion"))
+            problem = None if records else "the reply holds no nsversion, so no appliance answered"
+        except NitroAuthError:
+            raise
+        except NitroError as exc:
+            problem, status, code = exc.message, exc.http_status, exc.errorcode
+        else:
+            status, code = None, None
+        if problem is None:
+            return
+        try:
+            self.logout(max_attempts=1)
+        except NitroError as error:
+            log.debug("could not log out of NetScaler Console: %s", error)
+        raise NitroInstanceUnreachable(
+            f"NetScaler Console {self.url} could not reach managed instance {instance}: {problem}",
+            http_status=status,
+            errorcode=code,
+            method="GET",
+            resource="nsversion",
+        )
 
     def logout(self, *, max_attempts: int | None = None) -> None:
         """Close the session; a no-op when none is open. The session is forgotten even on error."""
@@ -228,6 +284,9 @@ class NitroClient:
     def _login_token(self, reply: Reply) -> str | None:
         """The token a login reply carries, remembered for redaction before anything can show it."""
         token = reply.payload.get("sessionid") if reply.payload else None
+        if (not isinstance(token, str) or not token) and reply.payload:
+            # Console answers like a login resource: {"login": [{"sessionid": ...}]}.
+            token = next(iter(records_in("login", reply.payload, _LOGIN_READ)), {}).get("sessionid")
         if not isinstance(token, str) or not token:
             token = unquote(reply.token_cookie) if reply.token_cookie else None
         if token is not None:
@@ -268,6 +327,8 @@ class NitroClient:
         """Send with retries, recover an expired session once, map errors; return the payload."""
         if call.authenticated and self._token is None:
             raise RuntimeError("not logged in: call login() or use the client in a with-block")
+        if self.via_console is not None:
+            call = replace(call, headers={**call.headers, **self.via_console.header})
         reply = self._transport.send(call, token=self._token)
         if call.recover_session and not self._recovering and expired(reply):
             self._relogin(call)

@@ -169,3 +169,8 @@ def _restore(cls: type[NitroError], message: str, state: dict[str, Any]) -> Nitr
     Exception.__init__(error, message)
     error.__dict__.update(state)
     return error
+
+
+class NitroInstanceUnreachable(NitroTransportError):
+    """NetScaler Console did not forward to the managed instance: unknown to it, unreachable,
+    or not answering like an appliance. Nothing reached the appliance through this route."""

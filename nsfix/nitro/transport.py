@@ -38,7 +38,8 @@ RETRY_ANY_STATUS = frozenset({429, 503})
 # A retry is not started with less time than this left of a request's max_time.
 MIN_ATTEMPT_SECONDS = 1.0
 RETRY_IDEMPOTENT_STATUS = frozenset({502, 504})
-_TOKEN_COOKIES = ("NITRO_AUTH_TOKEN", "sessionid")
+# SESSID: the session cookie of NetScaler Console (ADM), when nsfix goes through it.
+_TOKEN_COOKIES = ("NITRO_AUTH_TOKEN", "sessionid", "SESSID")
 
 
 @dataclass(frozen=True)

@@ -427,5 +427,9 @@ tr { break-inside: avoid; }
 .rule { border-left: 3px solid #d0d7de; padding-left: 3mm; margin: 2mm 0 3mm; break-inside: avoid; }
 ul { margin: 1mm 0 2mm; padding-left: 6mm; }
 footer { margin-top: 8mm; font-size: 8.5pt; color: #57606a; }
+/* A screen gets its whole width for the tables (names and messages stay on one line); prose
+   keeps a readable measure. Paper keeps the A4 column. */
+@media screen { body { max-width: none; padding: 8mm 3vw; }
+                p, ul, .verdict, .rule { max-width: 120ch; } }
 @media print { body { padding: 0; } a { color: inherit; } }
 """

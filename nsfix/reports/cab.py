@@ -36,10 +36,10 @@ def cab_report(
         (
             "rollback",
             "Implementation and rollback plan",
-            cab_runbook.rollback(plan, plan_path, ticket),
+            cab_runbook.rollback(plan, plan_path, ticket, digest),
         ),
         ("verification", "Verification", cab_runbook.verification(plan)),
-        ("approvals", "Approvals", cab_runbook.approvals(ticket)),
+        ("approvals", "Approvals", cab_runbook.approvals(plan_path, ticket, digest)),
     )
     assert tuple(key for key, _, _ in parts) == SECTIONS
     partition = str(plan.target.get("partition") or "default")
@@ -83,29 +83,33 @@ body { font: 10pt/1.45 "Helvetica Neue", Helvetica, Arial, sans-serif; margin: 0
   max-width: 190mm; padding: 10mm 6mm; background: #ffffff; overflow-wrap: break-word; }
 h1 { font-size: 17pt; margin: 0 0 2mm; }
 h2 { font-size: 13pt; border-bottom: 1.5px solid #37474f; padding-bottom: 1mm;
-  margin: 8mm 0 3mm; }
+  margin: 6mm 0 3mm; }
 h3 { font-size: 11pt; margin: 5mm 0 2mm; }
 h4 { font-size: 10pt; margin: 4mm 0 1.5mm; }
 h2, h3, h4, .commands .label { break-after: avoid; page-break-after: avoid; }
 p, li { orphans: 3; widows: 3; }
 .subtitle { color: #455a64; margin: 0 0 4mm; }
-.summary { font-size: 11pt; }
-table { border-collapse: collapse; width: 100%; margin: 2mm 0 4mm; }
+.summary { font-size: 10pt; }
+table { border-collapse: collapse; width: 100%; margin: 2mm 0 3mm; }
 thead { display: table-header-group; }
 tr { break-inside: avoid; page-break-inside: avoid; }
 th, td { border: 1px solid #b0bec5; padding: 1.2mm 2mm; text-align: left; vertical-align: top; }
 th { background: #eceff1; font-weight: 600; }
-#record td:first-child, #changes td:nth-child(5) { white-space: nowrap; }
+#record td:first-child, #changes td:nth-child(5), table.facts td:first-child {
+  white-space: nowrap; }
+table.facts td:first-child { width: 1%; }
 .stacked { margin-top: 1mm; font-size: 9pt; color: #455a64; }
 table.form td { height: 12mm; }
 code, pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8.5pt; }
-pre { background: #f5f7f8; border: 1px solid #cfd8dc; padding: 2mm 3mm; margin: 1mm 0 3mm;
+pre { background: #f5f7f8; border: 1px solid #cfd8dc; padding: 1.5mm 3mm; margin: 1mm 0 2mm;
   white-space: pre-wrap; break-inside: avoid; page-break-inside: avoid; }
 /* A line too long for the page goes on indented, so that it does not read as a new command. */
 pre { padding-left: calc(3mm + 2em); text-indent: -2em each-line; }
 .commands .label { margin: 1mm 0 0; font-weight: 600; font-size: 9pt; color: #455a64; }
-figure { margin: 3mm 0 5mm; break-inside: avoid; page-break-inside: avoid; }
-figure svg { display: block; width: 100%; height: auto; }
+figure { margin: 3mm 0 5mm; }
+/* Each drawing whole; a page may fall between the before and the after one. */
+figure svg { display: block; width: 100%; height: auto; margin: 0 0 2mm;
+  break-inside: avoid; page-break-inside: avoid; }
 .assumptions { font-size: 9pt; color: #455a64; margin: 1mm 0 0; }
 .url { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 8.5pt; }
 .blank { display: inline-block; min-width: 55mm; border-bottom: 1px solid #1a1a1a; }

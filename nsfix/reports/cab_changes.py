@@ -7,10 +7,12 @@ what nsfix refuses, the findings left to a person, and the backends' own tasks.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Final
 
 from nsfix.findings import Finding
 from nsfix.planner import Change, Plan, ServerTaskItem, ServerTasks, finding_key
 from nsfix.planner_records import Verb
+from nsfix.planner_tasks import common_steps, mode_steps
 from nsfix.reports.cab_words import count
 from nsfix.reports.document import (
     Address,
@@ -24,6 +26,7 @@ from nsfix.reports.document import (
     Rich,
     Strong,
     Table,
+    codes,
 )
 from nsfix.reports.path_figure import before_after
 from nsfix.reports.plan_cli import cli_blocks
@@ -108,9 +111,6 @@ def changes(plan: Plan) -> tuple[Block, ...]:
                 ("canary" if change.canary else "",),
             )
         )
-    risks: dict[str, list[str]] = {}
-    for change in plan.changes:
-        risks.setdefault(change.risk, []).append(change.id)
     return (
         Paragraph(
             (
@@ -130,6 +130,18 @@ def changes(plan: Plan) -> tuple[Block, ...]:
             ),
             tuple(rows),
         ),
+        *change_details(plan),
+    )
+
+
+def change_details(plan: Plan) -> tuple[Block, ...]:
+    """What the board reads about the changes after their table: each risk once, for the
+    changes it applies to. Blocks about each change on its own (such as the change written as
+    NetScaler CLI commands) belong here, after the risks."""
+    risks: dict[str, list[str]] = {}
+    for change in plan.changes:
+        risks.setdefault(change.risk, []).append(change.id)
+    return (
         Heading(("Risk of each change",)),
         Bullets(tuple((f"{', '.join(ids)}: {risk}",) for risk, ids in risks.items())),
         *cli_blocks(plan),
@@ -159,7 +171,8 @@ def paths(plan: Plan) -> tuple[Block, ...]:
     blocks: list[Block] = [
         Paragraph(
             (
-                "For each virtual server the plan changes, the path of one request and its reply "
+                "For each kind of virtual server the plan changes (its redirection mode, and "
+                "the path before and after), the path of one request and its reply "
                 "through one of its backends, in the phases of the incident write-up: the "
                 "request (1-3), the server's reply (4) and what happens to it (5). Replies "
                 "straight to the client are green, loops red, other detours orange.",
@@ -169,6 +182,19 @@ def paths(plan: Plan) -> tuple[Block, ...]:
     for path in plan.paths:
         name = f"{path.vserver} → {path.backend}"
         blocks.append(Heading((name,)))
+        if path.alike:
+            blocks.append(
+                Paragraph(
+                    (
+                        f"The same path, each with its own addresses, for "
+                        f"{count(len(path.alike), 'other virtual server')}: ",
+                        *codes(path.alike),
+                        " (",
+                        Code("nsfix explain <virtual server>"),
+                        " draws any of them).",
+                    )
+                )
+            )
         blocks.append(before_after(path.before, path.after))
     return tuple(blocks)
 
@@ -227,49 +253,78 @@ def guidance(plan: Plan) -> tuple[Block, ...]:
     )
 
 
-def task_groups(
-    tasks: Iterable[ServerTasks],
-) -> list[tuple[list[ServerTasks], tuple[ServerTaskItem, ...]]]:
-    """Backends whose task lists are identical, together, in the plan's order."""
-    groups: dict[tuple[ServerTaskItem, ...], list[ServerTasks]] = {}
+# The steps are said once for every backend, with these in place of each backend's own values
+# (the table above them gives those).
+VIP_PLACEHOLDER: Final = "<VIP>"
+VIP6_PLACEHOLDER: Final = "<IPv6 VIP>"
+SNIP_PLACEHOLDER: Final = "<SNIP>"
+
+
+def backend_rows(tasks: Iterable[ServerTasks]) -> list[tuple[list[str], ServerTasks]]:
+    """Backends that must hold the same VIPs for the same virtual servers, behind the same SNIP,
+    together (one row), in the plan's order."""
+    rows: dict[tuple[tuple[str, ...], ...], tuple[list[str], ServerTasks]] = {}
     for entry in tasks:
-        groups.setdefault(entry.items, []).append(entry)
-    return [(members, items) for items, members in groups.items()]
+        key = (entry.vips, entry.vservers, entry.modes, entry.gateways)
+        rows.setdefault(key, ([], entry))[0].append(entry.address)
+    return list(rows.values())
 
 
 def server_tasks(plan: Plan) -> tuple[Block, ...]:
     if not plan.server_tasks:
         return (Paragraph(("No backend needs server-side work for this plan.",)),)
+    rows = tuple(
+        (
+            codes(addresses),
+            codes(entry.vips),
+            codes(entry.vservers),
+            (", ".join(entry.modes),),
+            codes(entry.gateways) if entry.gateways else ("none",),
+        )
+        for addresses, entry in backend_rows(plan.server_tasks)
+    )
+    vips = [v for entry in plan.server_tasks for v in entry.vips]
+    v4 = [VIP_PLACEHOLDER] if any(":" not in v for v in vips) else []
+    v6 = [VIP6_PLACEHOLDER] if any(":" in v for v in vips) else []
+    gateways = [SNIP_PLACEHOLDER] if any(entry.gateways for entry in plan.server_tasks) else []
+    steps: list[tuple[ServerTaskItem, str]] = [
+        (item, "") for item in common_steps(v4, v6, gateways)
+    ]
+    for mode in sorted({m for entry in plan.server_tasks for m in entry.modes}):
+        only = f" (only the backends of {mode} virtual servers)"
+        steps.extend((item, only) for item in mode_steps(mode, v4))
     blocks: list[Block] = [
         Paragraph(
             (
                 "NITRO cannot change the servers. Once a backend sees the client's address it "
                 "must hold the VIP on a loopback that does not answer ARP and send its replies to "
                 "the upstream router, or its connections fail: check every backend below before "
-                "the apply. Backends with identical lists are grouped.",
+                "the apply. Only the backends whose traffic the plan changes are listed.",
             )
-        )
+        ),
+        Table(
+            ("Backend", "VIPs to hold", "Virtual servers", "Mode", "SNIP on its subnet"),
+            rows,
+            tight=(3,),
+        ),
+        Paragraph(
+            (
+                "On each backend, for each of its VIPs (",
+                Code(VIP_PLACEHOLDER),
+                *((" or ", Code(VIP6_PLACEHOLDER)) if v6 else ()),
+                ")",
+                *(
+                    (" and the SNIP on its subnet (", Code(SNIP_PLACEHOLDER), ")")
+                    if gateways
+                    else ()
+                ),
+                ":",
+            )
+        ),
     ]
-    for members, items in task_groups(plan.server_tasks):
-        addresses = [m.address for m in members]
-        vips = list(dict.fromkeys(v for m in members for v in m.vips))
-        vservers = list(dict.fromkeys(v for m in members for v in m.vservers))
-        modes = list(dict.fromkeys(v for m in members for v in m.modes))
-        blocks.append(Heading((f"Backends {', '.join(addresses)}",)))
-        blocks.append(
-            Paragraph(
-                (
-                    "VIP ",
-                    Code(", ".join(vips)),
-                    " of ",
-                    Code(", ".join(vservers)),
-                    f" (redirection mode {', '.join(modes)}).",
-                )
-            )
-        )
-        for number, item in enumerate(items, start=1):
-            blocks.append(Heading((f"{number}. {item.title}",), level=4))
-            blocks.append(CodeBlock(item.linux, language="sh", label="Linux"))
-            blocks.append(CodeBlock(item.windows, language="bat", label="Windows"))
-            blocks.append(CodeBlock(item.check, label="Check"))
+    for number, (item, only) in enumerate(steps, start=1):
+        blocks.append(Heading((f"{number}. {item.title}{only}",), level=4))
+        blocks.append(CodeBlock(item.linux, language="sh", label="Linux"))
+        blocks.append(CodeBlock(item.windows, language="bat", label="Windows"))
+        blocks.append(CodeBlock(item.check, label="Check"))
     return tuple(blocks)

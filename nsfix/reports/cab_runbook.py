@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from typing import Final
 
@@ -27,6 +28,68 @@ DEFAULT_SETTLE_SECONDS: Final = 30
 PLAN_PLACEHOLDER: Final = "<plan-file>"
 TICKET_PLACEHOLDER: Final = "<ticket>"
 JOURNAL_PLACEHOLDER: Final = "<journal printed by apply>"
+KEY_PLACEHOLDER: Final = "<board-key.pem>"
+PUBLIC_KEY_PLACEHOLDER: Final = "<board-key.pub>"
+
+# The change window is estimated from the requests an apply sends (bench/core.py measures them:
+# a read before and one after each change, a few bulk writes, the appliance's facts and the audit
+# again) at what a NITRO request takes on a management network, fast to slow.
+REQUESTS_PER_CHANGE: Final = 2
+FIXED_REQUESTS: Final = 30
+SECONDS_PER_REQUEST: Final = (0.02, 0.2)
+SETTLE_WAITS: Final = 2
+"""The canary's verification and the final one may each wait --settle for the monitors."""
+
+
+def request_estimate(plan: Plan) -> int:
+    return REQUESTS_PER_CHANGE * len(plan.changes) + FIXED_REQUESTS
+
+
+def _seconds(plan: Plan) -> tuple[float, float]:
+    requests = request_estimate(plan)
+    fast, slow = SECONDS_PER_REQUEST
+    return requests * fast, requests * slow + SETTLE_WAITS * DEFAULT_SETTLE_SECONDS
+
+
+def _duration(seconds: float) -> str:
+    return f"{math.ceil(seconds)} s" if seconds < 90 else f"{math.ceil(seconds / 60)} min"
+
+
+def duration_range(plan: Plan) -> str:
+    """`5 s to 2 min`: how long an apply (or its rollback) of this plan takes, fast to slow."""
+    low, high = _seconds(plan)
+    return f"{_duration(low)} to {_duration(high)}"
+
+
+def window_estimate(plan: Plan) -> str:
+    """The change window to book: the apply, a rollback of it, rounded up to 5 minutes."""
+    _, high = _seconds(plan)
+    book = 5 * math.ceil(2 * high / 300)
+    return (
+        f"book {book} min: the apply takes {duration_range(plan)}, a rollback as long again "
+        f"({section_ref('rollback')}); then the checks by hand ({section_ref('verification')})."
+    )
+
+
+def estimate_basis(plan: Plan) -> str:
+    """What the change window estimate rests on, for those who know their appliance better."""
+    fast, slow = SECONDS_PER_REQUEST
+    return (
+        f"How long it takes: about {request_estimate(plan):,} NITRO requests (a read before and "
+        f"after each of the {len(plan.changes)} changes, a few bulk writes, the appliance's facts "
+        f"and the audit again) at {fast * 1000:g} to {slow * 1000:g} ms each, and up to "
+        f"{SETTLE_WAITS} x {DEFAULT_SETTLE_SECONDS} s for monitors to settle: "
+        f"{duration_range(plan)}. A rollback sends about as many."
+    )
+
+
+def approval_commands(plan_path: str | None, digest: str) -> tuple[str, str]:
+    """How the board signs this plan, and how the implementer applies this plan and no other."""
+    where = shlex.quote(plan_path) if plan_path else PLAN_PLACEHOLDER
+    return (
+        f"nsfix approve {where} --key {KEY_PLACEHOLDER} --expect-digest {digest}",
+        f"nsfix apply {where} --expect-digest {digest}",
+    )
 
 
 def expectation(change: Change) -> Rich:
@@ -117,19 +180,22 @@ def restores(change: Change) -> Rich:
     return (f"{change.object} present again, as before the plan",)
 
 
-def apply_commands(plan_path: str | None, ticket: str | None) -> tuple[str, str, str]:
-    """Dry run, apply, rollback: the exact command lines, quoted for a POSIX shell."""
+def apply_commands(plan_path: str | None, ticket: str | None, digest: str) -> tuple[str, str, str]:
+    """Dry run, apply, rollback: the exact command lines, quoted for a POSIX shell; the apply
+    takes only the plan of this digest."""
     where = shlex.quote(plan_path) if plan_path else PLAN_PLACEHOLDER
     what = shlex.quote(ticket) if ticket else TICKET_PLACEHOLDER
     return (
         f"nsfix apply {where} --dry-run",
-        f"nsfix apply {where} --ticket {what}",
+        f"nsfix apply {where} --ticket {what} --expect-digest {digest}",
         f"nsfix rollback {JOURNAL_PLACEHOLDER}",
     )
 
 
-def rollback(plan: Plan, plan_path: str | None, ticket: str | None) -> tuple[Block, ...]:
-    dry_run, apply, rollback = apply_commands(plan_path, ticket)
+def rollback(
+    plan: Plan, plan_path: str | None, ticket: str | None, digest: str
+) -> tuple[Block, ...]:
+    dry_run, apply, rollback = apply_commands(plan_path, ticket, digest)
     steps: tuple[Rich, ...] = (
         (
             Code(dry_run),
@@ -171,6 +237,8 @@ def rollback(plan: Plan, plan_path: str | None, ticket: str | None) -> tuple[Blo
             )
         ),
     ]
+    if plan.changes:
+        blocks.append(Paragraph((estimate_basis(plan),)))
     if plan.changes:
         rows = tuple(
             (
@@ -239,9 +307,33 @@ def verification(plan: Plan) -> tuple[Block, ...]:
     )
 
 
-def approvals(ticket: str | None) -> tuple[Block, ...]:
+def approvals(plan_path: str | None, ticket: str | None, digest: str) -> tuple[Block, ...]:
+    """How the board's decision binds the apply to this plan, and the sign-off form."""
+    approve, apply = approval_commands(plan_path, digest)
+    where = shlex.quote(plan_path) if plan_path else PLAN_PLACEHOLDER
+    steps: tuple[Rich, ...] = (
+        ("The board approves the plan of digest ", Code(digest), " and no other."),
+        (
+            "With a signing key, the board signs that digest: ",
+            Code(approve),
+            " writes ",
+            Code(f"{where}.approval"),
+            " (it refuses any other plan).",
+        ),
+        (
+            "The implementer applies only that plan: ",
+            Code(apply),
+            ", or with the signature ",
+            Code(
+                f"nsfix apply {where} --approval {where}.approval --trusted-key "
+                f"{PUBLIC_KEY_PLACEHOLDER}"
+            ),
+            ". Any other plan is refused (exit 4) and nothing is written.",
+        ),
+    )
     rows = tuple(((role,), (), (), ()) for role in APPROVAL_ROLES)
     return (
+        Bullets(steps, numbered=True),
         Paragraph(("Change ticket: ", Code(ticket) if ticket else Blank())),
         Table(("Role", "Name", "Decision", "Date"), rows, style="form"),
     )

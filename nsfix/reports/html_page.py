@@ -1,10 +1,12 @@
 """A document as one self-contained HTML page: inline CSS, no script, every text escaped.
 
-The page decides where a line may break: a name, an address or a command breaks only at a space
-or after a `/` or `,` (its pieces are `<span>`s in a `parts` element, `<wbr>` between them), a
-URL also after a `-`, and a digest (a long run of hex digits, in any text) anywhere: it is no
-word. `LINES` holds the rules that make a browser keep to that; every page gets them before its
-report's own stylesheet.
+The page decides where a line may break: a name, an address or a command breaks only at a space,
+after a `/` or `,`, or after a `_`, `-` or `.` that joins two words of a name (`vs_app_dsr`,
+`web-01.example.com`; never inside an IP address) (its pieces are `<span>`s in a `parts`
+element, `<wbr>` between them), a URL also after any `-`, and a digest (a long run of hex
+digits, in any text) anywhere: it is no word. A piece too wide for its column widens the column
+instead: no name is cut mid-word and none runs over its neighbour. `LINES` holds the rules that
+make a browser keep to that; every page gets them before its report's own stylesheet.
 
 The page uses these class names, for a report's stylesheet: `subtitle` (under the title),
 `commands` and `label` (a labelled code block), `url` (a printed address), `blank` (a space to
@@ -52,8 +54,15 @@ WEB_URL: Final = re.compile(r"^https?://[^\s<>\"']+$")
 HEX: Final = re.compile(r"([0-9A-Fa-f]{32,}[)\]}>,.;:]*)")
 SPACE: Final = re.compile(r"(\s+)")
 # Where a piece of a name or command ends, and of a URL (whose words a `-` joins); never
-# between the two slashes of `https://`.
+# between the two slashes of `https://`, nor between the digits of an address (`10.0.0.1`).
 NAME_BREAKS: Final = re.compile(r"(?<=[/,])(?!/)")
+# Inside a piece longer than LONG_WORD, also after a `_`, `-` or `.` joining two words of it
+# (`svc_payments_gateway_frankfurt_01`); never between the digits of an address (`10.0.0.1`).
+WORD_JOINS: Final = re.compile(
+    r"(?<=[A-Za-z0-9][_-])(?=[A-Za-z0-9])|(?<=[A-Za-z0-9]\.)(?=[A-Za-z])"
+)
+# Pieces up to this long (a rule id, a date, `10.20.1.1:443`) fit any column and stay whole.
+LONG_WORD: Final = 24
 URL_BREAKS: Final = re.compile(r"(?<=[/,?&=-])(?!/)")
 
 LINES: Final = """
@@ -153,11 +162,12 @@ def table(item: Table) -> str:
 
     def value(row: tuple[Rich, ...], index: int) -> str:
         extra = "".join(
-            f'<div class="stacked">{escape(item.columns[column])}: {rich(row[column])}</div>'
+            f'<div class="stacked">{escape(item.columns[column])}: '
+            f"{rich(row[column], cell=True)}</div>"
             for column in under.get(index, [])
             if row[column] not in ((), ("-",))
         )
-        return rich(row[index]) + extra
+        return rich(row[index], cell=True) + extra
 
     head = "".join(cell("th", i, escape(item.columns[i])) for i in shown)
     body = "".join(
@@ -166,11 +176,13 @@ def table(item: Table) -> str:
     return f"<table{_class(item.style)}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def rich(parts: Rich) -> str:
-    return "".join(inline(part) for part in parts)
+def rich(parts: Rich, *, cell: bool = False) -> str:
+    """Rich text as HTML; in a table `cell`, a long name quoted in plain words may break where
+    a name may (the column is narrow; a paragraph has the page's width)."""
+    return "".join(inline(part, cell=cell) for part in parts)
 
 
-def inline(part: Inline) -> str:
+def inline(part: Inline, *, cell: bool = False) -> str:
     if isinstance(part, Code):
         return pieces("code", part.text, NAME_BREAKS)
     if isinstance(part, Strong | Label):
@@ -190,15 +202,34 @@ def inline(part: Inline) -> str:
     if isinstance(part, Anchor):
         return pieces("a", part.text, URL_BREAKS, attributes=f' href="#{escape(part.target)}"')
     if isinstance(part, Note):
-        return f'<br><span class="muted">{words(part.text)}</span>'
+        return f'<br><span class="muted">{words(part.text, cell=cell)}</span>'
     if isinstance(part, Blank):
         return '<span class="blank">&nbsp;</span>'
-    return words(part)
+    return words(part, cell=cell)
 
 
-def words(text: str) -> str:
-    """Plain words, escaped; a digest among them may break anywhere."""
-    return "".join(digits(p) if HEX.fullmatch(p) else escape(p) for p in HEX.split(text))
+def words(text: str, *, cell: bool = False) -> str:
+    """Plain words, escaped; a digest among them may break anywhere, and in a table `cell` a
+    long name among them where a name may (a message quotes `service/svc_payments_01`)."""
+    shown = []
+    for part in HEX.split(text):
+        if HEX.fullmatch(part):
+            shown.append(digits(part))
+        elif cell:
+            shown.extend("<wbr>".join(map(escape, _name_pieces(w))) for w in SPACE.split(part))
+        else:
+            shown.append(escape(part))
+    return "".join(shown)
+
+
+def _name_pieces(chunk: str) -> list[str]:
+    """A name cut where it may break: after `/` or `,`, and inside a long piece at its joins."""
+    return [
+        piece
+        for part in NAME_BREAKS.split(chunk)
+        for piece in (WORD_JOINS.split(part) if len(part) > LONG_WORD else (part,))
+        if piece
+    ]
 
 
 def pieces(
@@ -212,7 +243,8 @@ def pieces(
         if not chunk.strip():
             shown.append(escape(chunk))
             continue
-        parts = [part for piece in breaks.split(chunk) for part in HEX.split(piece) if part]
+        cut = _name_pieces(chunk) if breaks is NAME_BREAKS else breaks.split(chunk)
+        parts = [part for piece in cut for part in HEX.split(piece) if part]
         count += len(parts)
         shown.append(
             "<wbr>".join(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nsfix.flow import Trace
 from nsfix.reports.document import Block, Bullets, CodeBlock, Figure, Paragraph, Strong
-from nsfix.reports.svg import HopRole, hop_role, outcome_line, paired_diagram
+from nsfix.reports.svg import HopRole, hop_role, outcome_line, path_diagram
 from nsfix.reports.text import aligned
 
 
@@ -48,10 +48,16 @@ def caption(label: str, trace: Trace) -> str:
 
 
 def before_after(before: Trace, after: Trace) -> Figure:
-    """One virtual server's path through one backend, before and after."""
+    """One virtual server's path through one backend, before and after: two drawings, each kept
+    whole on paper, that a page may part (one pair is most of a page: kept together, it would
+    leave the page before it a third blank)."""
     assumptions = tuple((a,) for a in dict.fromkeys([*before.assumptions, *after.assumptions]))
+    drawings = (
+        path_diagram(before, title=caption("Before", before)),
+        path_diagram(after, title=caption("After", after)),
+    )
     return Figure(
-        svg=paired_diagram(before, caption("Before", before), after, caption("After", after)),
+        svg="\n".join(drawings),
         text=(*path_text("Before", before), *path_text("After", after)),
         notes=Bullets(assumptions, style="assumptions") if assumptions else None,
         style="path pair",

@@ -182,3 +182,24 @@ def test_a_journal_edited_after_the_run_is_not_rolled_back(
     assert "was edited after the run; nothing was reverted" in run.err
     assert "c2: the inverse delete lbvserver [name=vs_app_dsr] does not restore" in run.err
     assert mock.appliance.counters["writes"] == writes
+
+
+def test_a_plan_made_by_an_older_nsfix_is_refused_with_what_to_do(
+    nsfix: Nsfix, appliance: StartAppliance, journal_dir: Path, tmp_path: Path
+) -> None:
+    # Plan files of version 1 carried every server task's steps and every finding whole; this
+    # nsfix writes and reads version 2 only, and says so rather than guessing at the old shape.
+    mock = appliance()
+    plan_path = tmp_path / "plan.json"
+    document = make_plan(nsfix, mock.url, plan_path)
+    plan_path.write_text(json.dumps(resealed({**document, "schema_version": 1})))
+
+    run = nsfix("apply", str(plan_path), "--yes", "--settle", "0")
+    assert run.code == 4, run.out + run.err
+    assert "plan schema version 1 is not supported (this nsfix reads version 2)" in run.err
+    assert "made by an older nsfix. Make a new plan (nsfix plan)" in run.err
+    assert mock.appliance.counters["writes"] == 0
+    assert journal_files(journal_dir) == []
+    report = nsfix("report", str(plan_path), "--format", "md")
+    assert report.code != 0
+    assert "made by an older nsfix" in report.err

@@ -11,7 +11,7 @@ import pytest
 
 from mocks.fixtures import RunningMock
 from nsfix.planfile import read_plan_document
-from nsfix.resources import INVENTORY
+from nsfix.resources import INVENTORY_READS
 from tests.cli.conftest import PASSWORD, Run
 
 Nsfix = Callable[..., Run]
@@ -50,11 +50,13 @@ def test_inventory_takes_the_same_few_requests_whatever_the_size(
     served = mock.appliance.counters
     total = served["requests_total"]
     assert document["counts"]["requests"] == total
-    # One GET per resource type the table reads, plus login and logout: never one per object.
-    assert total == len(INVENTORY) + 2
+    # One GET per read of the table, plus login and logout: never one per object. Without
+    # content switching its reads are not sent; what the README promises.
+    assert total == len([r for r in INVENTORY_READS if r.only_if is None]) + 2 == 19
     by_resource = served["requests_by_resource"]
     assert by_resource["service"] == 1
-    assert by_resource["lbvserver_service_binding"] == 1
+    assert by_resource["lbvserver_binding"] == 1
+    assert "csvserver_binding" not in by_resource
     names = [v["name"] for v in document["lbvservers"]]
     assert [v["dsr"] for v in document["lbvservers"]] == sorted(
         (v["dsr"] for v in document["lbvservers"]), reverse=True
@@ -63,6 +65,23 @@ def test_inventory_takes_the_same_few_requests_whatever_the_size(
     defects = {(d["name"], d["problem"]) for d in document["defects"]}
     assert ("svc_badaddr_01", "not an IPv4 or IPv6 address") in defects
     assert ("vs_weird_mode", "unknown redirection mode") in defects
+
+
+def test_a_smaller_page_size_reads_the_same_inventory_in_more_requests(
+    nsfix: Nsfix, appliance: Appliance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mock = appliance("mixed")
+    whole = nsfix("inventory", "--json", url=mock.url).json()
+    monkeypatch.setenv("NSFIX_PAGE_SIZE", "2")
+    paged = nsfix("inventory", "--json", url=mock.url).json()
+    assert paged["counts"]["requests"] > whole["counts"]["requests"]
+    for part in ("lbvservers", "services", "servicegroups", "defects"):
+        assert paged[part] == whole[part]
+    monkeypatch.setenv("NSFIX_PAGE_SIZE", "lots")
+    refused = nsfix("inventory", url=mock.url)
+    assert refused.code != 0
+    assert "NSFIX_PAGE_SIZE='lots' is not a page size" in refused.err
+    assert "Traceback" not in refused.err
 
 
 def test_audit_exit_codes_follow_the_findings(nsfix: Nsfix, appliance: Appliance) -> None:

@@ -62,6 +62,9 @@ def test_the_options_that_name_one_appliance_in_command_line_order() -> None:
         "--password-file": None,
         "--ca-bundle": None,
         "--insecure": True,
+        "--via-console": None,
+        "--instance-name": None,
+        "--instance-id": None,
         "--partition": ("p_apps",),
     }
 

@@ -27,7 +27,10 @@ def test_every_report_format_of_a_plan_and_an_audit(
     mock = appliance(scenario)
     plan = tmp_path / "plan.json"
     assert nsfix("plan", "-o", str(plan), url=mock.url).code == 0
-    affected = {v for c in json.loads(plan.read_text())["plan"]["changes"] for v in c["vservers"]}
+    body = json.loads(plan.read_text())["plan"]
+    affected = {v for c in body["changes"] for v in c["vservers"]}
+    # A before and an after drawing per kind of path; the others of a kind are named under it.
+    assert {v for p in body["paths"] for v in (p["vserver"], *p["alike"])} == affected
 
     md = nsfix("report", str(plan), "--format", "md", "--ticket", "CHG-42")
     assert md.code == 0
@@ -36,7 +39,7 @@ def test_every_report_format_of_a_plan_and_an_audit(
     html_file = tmp_path / "cab.html"
     assert nsfix("report", str(plan), "--format", "html", "-o", str(html_file)).code == 0
     html = html_file.read_text()
-    assert len(re.findall(r"<svg\b", html)) == len(affected)
+    assert len(re.findall(r"<svg\b", html)) == 2 * len(body["paths"])
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", html)
     assert "<link" not in html
     document = nsfix("report", str(plan), "--format", "json").json()

@@ -175,6 +175,11 @@ def test_bindings_by_parent_in_bulk_and_aggregate(nitro: Nitro) -> None:
     assert aggregate["lbvserver_servicegroup_binding"][0]["servicegroupname"] == "sg_app"
     all_aggregates = nitro.records("lbvserver_binding?bulkbindings=yes")
     assert [a["name"] for a in all_aggregates] == ["vs_dsr", "vs_web", "vs_empty"]
+    # Paged like any collection, by parent: each parent comes with all its bindings.
+    pages = [nitro.records(f"lbvserver_binding?bulkbindings=yes&pagesize=2&pageno={n}")
+             for n in (1, 2, 3)]
+    assert [[a["name"] for a in page] for page in pages] == [["vs_dsr", "vs_web"], ["vs_empty"], []]
+    assert pages[0][1]["lbvserver_servicegroup_binding"][0]["servicegroupname"] == "sg_app"
     members = nitro.records("servicegroup_servicegroupmember_binding/sg_app")
     assert [(m["ip"], m["port"], m["servername"]) for m in members] == [
         ("10.0.0.21", 8080, "10.0.0.21"), ("10.0.0.22", 8080, "10.0.0.22")]

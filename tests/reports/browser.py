@@ -113,9 +113,10 @@ addEventListener("load", () => {
   const clipped = (el) => [el, ...el.querySelectorAll("*")].some(
     (e) => !(e instanceof SVGElement) && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1);
   // Where a line may break in each kind of text: a name, address or command at a space or
-  // after "/" or ","; a URL also after "-" and between query parameters; prose and headings
-  // also after a hyphen. A digest (32 or more hex digits) is no word: it may break anywhere.
-  const BREAK_AFTER = {name: /[\\/,]/, url: /[\\/,?&=-]/, words: /[\\/,-]/};
+  // after "/", ",", or a "_", "-" or "." inside it; a URL also between query parameters; prose
+  // and headings the same as names (they quote names). A digest (32 or more hex digits) is no
+  // word: it may break anywhere.
+  const BREAK_AFTER = {name: /[\\/,_.-]/, url: /[\\/,?&=-]/, words: /[\\/,_.-]/};
   const HEX = /[0-9a-f]{32,}/gi;
   // The text of `el` cut where a line broke at no such point, with "|" at each cut.
   const cuts = (el, kind, skip = () => false) => {
@@ -187,25 +188,28 @@ addEventListener("load", () => {
                      text: words(el)});
     }
   }
-  const figures = [...document.querySelectorAll("figure svg")].map((svg) => {
-    const frame = svg.getBoundingClientRect();
-    const shapes = [...svg.querySelectorAll("path, line, rect, polygon, polyline, circle")];
-    // The heading the drawing stands under: its caption should not say the same again.
-    let heading = svg.closest("figure").previousElementSibling;
-    while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
-    return {
-      heading: heading ? heading.textContent : "",
-      width: frame.width,
-      height: frame.height,
-      shapes: shapes.filter((shape) => shape.getBBox().width + shape.getBBox().height > 0).length,
-      labels: [...svg.querySelectorAll("text")].map((text) => {
-        const box = text.getBoundingClientRect();
-        return {text: text.textContent, width: box.width, height: box.height,
-                inside: box.left >= frame.left - 0.5 && box.right <= frame.right + 0.5
-                        && box.top >= frame.top - 0.5 && box.bottom <= frame.bottom + 0.5};
-      }),
-    };
-  });
+  const figures = [...document.querySelectorAll("figure")].filter((f) => f.querySelector("svg"))
+    .map((figure) => {
+      // The heading the drawings stand under: their captions should not say the same again.
+      let heading = figure.previousElementSibling;
+      while (heading && !/^H[1-6]$/.test(heading.tagName)) heading = heading.previousElementSibling;
+      const drawings = [...figure.querySelectorAll("svg")].map((svg) => {
+        const frame = svg.getBoundingClientRect();
+        const shapes = [...svg.querySelectorAll("path, line, rect, polygon, polyline, circle")];
+        return {
+          width: frame.width,
+          height: frame.height,
+          shapes: shapes.filter((s) => s.getBBox().width + s.getBBox().height > 0).length,
+          labels: [...svg.querySelectorAll("text")].map((text) => {
+            const box = text.getBoundingClientRect();
+            return {text: text.textContent, width: box.width, height: box.height,
+                    inside: box.left >= frame.left - 0.5 && box.right <= frame.right + 0.5
+                            && box.top >= frame.top - 0.5 && box.bottom <= frame.bottom + 0.5};
+          }),
+        };
+      });
+      return {heading: heading ? heading.textContent : "", text: words(figure), drawings};
+    });
   const names = [...document.querySelectorAll("td code")].map((code) => {
     const box = code.getBoundingClientRect();
     return {text: code.textContent, clipped: clipped(code.closest("td")),
@@ -226,7 +230,8 @@ addEventListener("load", () => {
     const narrowest = table.getBoundingClientRect().width;
     table.style.width = width;
     const head = table.querySelector("thead");
-    return {text: words(table), narrowest, rows_kept: [...table.rows].every(
+    return {text: words(table), narrowest, width: table.getBoundingClientRect().width,
+            rows_kept: [...table.rows].every(
               (row) => /avoid/.test(getComputedStyle(row).breakInside)),
             header: head ? getComputedStyle(head).display : null};
   });
@@ -250,12 +255,14 @@ class Layout:
     height: int
     beyond: list[dict[str, Any]]  # boxes past the page's edge: cut off on paper
     spilling: list[dict[str, Any]]  # content wider than its box: over a neighbour or the margin
-    figures: list[dict[str, Any]]  # each drawing: its size, shapes drawn, and text labels
+    figures: list[dict[str, Any]]  # each figure: its heading, and per drawing its size, shapes
+    # drawn and text labels
     names: list[dict[str, Any]]  # each name printed in a table cell, and how it was shown
     broken: list[dict[str, Any]]  # text a line break cut where it may not break, "|" at the cut
     kept: list[dict[str, Any]]  # boxes kept whole on paper (break-inside: avoid), with heights
     headings: list[dict[str, Any]]  # each heading and whether a page may break after it
-    tables: list[dict[str, Any]]  # each table: narrowest it can be, rows kept whole, header
+    tables: list[dict[str, Any]]  # each table: its width, the narrowest it can be, rows kept
+    # whole, header
     fetched: list[str]  # anything the page loaded besides itself
 
 
@@ -443,7 +450,7 @@ PAGE_RULE: Final = re.compile(
     r"@page\s*\{[^}]*size:\s*A4;[^}]*margin:\s*([\d.]+)mm(?:\s+([\d.]+)mm)?"
 )
 # Windows a reader might open the page in, and the sheet: as wide as its printable part.
-SCREENS: Final = {"screen 1280 px": 1280, "screen 768 px": 768}
+SCREENS: Final = {"screen 1920 px": 1920, "screen 1280 px": 1280, "screen 768 px": 768}
 PAPER: Final = "A4 paper"
 VIEWS: Final = (*SCREENS, PAPER)
 SCREENSHOT: Final = (1280, 900)

@@ -261,9 +261,12 @@ def test_html_escapes_hostile_names_and_links_only_to_web_pages(books: list[Play
 
     assert not {"script", "img", "b"} & set(parsed.tags)
     assert all(not h.startswith("javascript:") for h in parsed.hrefs)
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    # Escaped, whatever break opportunities (<wbr>) the page gives the name.
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text.replace("<wbr>", "")
     body = " ".join(parsed.text)
-    assert "service/<script>alert(1)</script> is <img src=x onerror=alert(2)>" in body
+    assert "service/<script>alert(1)</script> is <img src=x onerror=alert(2)>" in "".join(
+        parsed.text
+    )
     assert "javascript:alert(3)" in body  # shown as text, for the reader to judge
 
 

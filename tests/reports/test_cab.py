@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mocks.generate import generate
 from nsfix.flow import Outcome, trace
 from nsfix.model import Snapshot, build_snapshot
 from nsfix.operations import make_plan, run_audit
@@ -117,19 +118,60 @@ def test_markdown_has_every_section_in_order(seed: Plan) -> None:
     ]
 
 
-def test_markdown_summary_tells_a_manager_what_where_why_and_risk(seed: Plan) -> None:
-    summary = md_sections(render_markdown(seed, digest=digest_of(seed)))["Summary"]
-    paragraph = summary.strip().split("\n\n")[0]
+def test_markdown_summary_gives_the_boards_fields_first_then_words(seed: Plan) -> None:
+    summary = md_sections(render_markdown(seed, digest=digest_of(seed), ticket=TICKET))["Summary"]
+    fields, words = summary.split("### In words")
+    rows = dict(re.findall(r"^\| ([^|]+?) \| (.+) \|$", fields, flags=re.M))
+    assert list(rows) == [
+        "Field",
+        "Risk",
+        "Impact",
+        "Affected virtual servers",
+        "Change window estimate",
+        "Canary",
+        "Rollback",
+        "Approvals",
+        "Change ticket",
+    ]
+    assert rows["Risk"].startswith("**MEDIUM**: ")
+    assert "sets usip YES and useproxyport NO on 2 objects (2 services)" in rows["Impact"]
+    assert "https://127.0.0.1:9, partition default" in rows["Impact"]
+    assert "2 backend servers need settings NITRO cannot make" in rows["Impact"]
+    assert rows["Affected virtual servers"] == "1: `vs_app_dsr`"
+    assert re.match(
+        r"book \d+ min: the apply takes \d+ s to \d+ (s|min)", rows["Change window estimate"]
+    )
+    assert rows["Canary"].startswith("c1, `service/svc_app_01` on live traffic of `vs_app_dsr`")
+    assert "`nsfix rollback <journal printed by apply>`" in rows["Rollback"]
+    assert "`nsfix approve`" in rows["Approvals"]
+    assert "`nsfix apply --expect-digest`" in rows["Approvals"]
+    assert rows["Change ticket"] == "`CHG-1234`"
+    paragraph = words.strip()
     assert "\n" not in paragraph, "one paragraph"
-    assert "https://127.0.0.1:9" in paragraph
-    assert "partition default" in paragraph
-    assert "2 objects (2 services)" in paragraph
-    assert "vs\\_app\\_dsr" in paragraph or "vs_app_dsr" in paragraph
-    assert "sets usip YES and useproxyport NO" in paragraph
     assert "4 audit findings (2 critical and 2 warning)" in paragraph
     assert "loops" in paragraph
     assert "straight to the client" in paragraph
     assert "Risk: medium" in paragraph
+
+
+def test_a_plan_of_many_virtual_servers_names_the_first_and_draws_each_kind_once() -> None:
+    # 60 virtual servers, 18 of them DSR (MAC, IPTUNNEL and TOS), every DSR backend wrong.
+    the_plan = plan_of(generate(services=600, servicegroups=0, bad_fraction=1.0))
+    vservers = sorted({v for change in the_plan.changes for v in change.vservers})
+    assert len(vservers) == 18
+    text = render_markdown(the_plan, digest=digest_of(the_plan))
+    summary = md_sections(text)["Summary"]
+    row = next(line for line in summary.splitlines() if line.startswith("| Affected"))
+    assert f"18: `{vservers[0]}`" in row
+    assert f"`{vservers[11]}` and 6 more (section 4)" in row
+    assert vservers[12] not in row
+    # One drawing per kind of path (mode, and outcome before and after), naming the others.
+    assert sorted(p.before.mode for p in the_plan.paths) == ["IPTUNNEL", "MAC", "TOS"]
+    drawn = sorted(v for p in the_plan.paths for v in (p.vserver, *p.alike))
+    assert drawn == vservers
+    paths = md_sections(text)["Packet path before and after"]
+    mac = next(p for p in the_plan.paths if p.before.mode == "MAC")
+    assert f"for {len(mac.alike)} other virtual servers: `{mac.alike[0]}`" in paths
 
 
 def test_markdown_lists_every_change_with_before_and_after(seed: Plan, mixed: Plan) -> None:
@@ -177,27 +219,40 @@ def test_markdown_names_every_refusal_with_its_reason_and_alternative(mixed: Pla
         assert f"`{finding.rule}`" in guidance
 
 
-def test_markdown_server_tasks_group_backends_with_identical_lists(seed: Plan, mixed: Plan) -> None:
+def test_markdown_server_tasks_say_each_backend_once_and_each_step_once(
+    seed: Plan, mixed: Plan
+) -> None:
     tasks = md_sections(render_markdown(seed, digest=digest_of(seed)))[
         "Server-side tasks per backend"
     ]
-    assert tasks.count("### Backends ") == 1
-    assert "### Backends 10.10.20.31, 10.10.20.32" in tasks
-    assert "ip addr add 203.0.113.10/32 dev lo" in tasks
-    assert 'netsh interface ipv4 add address "Loopback" 203.0.113.10 255.255.255.255' in tasks
-    assert "Linux: ip addr show dev lo | grep -w 203.0.113.10" in tasks
+    assert (
+        "| `10.10.20.31`, `10.10.20.32` | `203.0.113.10` | `vs_app_dsr` | MAC | `10.10.20.1` |"
+        in (tasks)
+    )
+    assert "ip addr add <VIP>/32 dev lo" in tasks
+    assert 'netsh interface ipv4 add address "Loopback" <VIP> 255.255.255.255' in tasks
+    assert "Linux: ip addr show dev lo | grep -w <VIP>" in tasks
     assert "sysctl -w net.ipv4.conf.all.arp_ignore=1" in tasks
+    assert "none of: <SNIP>" in tasks
 
     tasks = md_sections(render_markdown(mixed, digest=digest_of(mixed)))[
         "Server-side tasks per backend"
     ]
-    headings = re.findall(r"^### Backends (.+)$", tasks, flags=re.M)
-    assert len(headings) == len({t.items for t in mixed.server_tasks})
-    listed = [a for heading in headings for a in heading.split(", ")]
+    rows = re.findall(r"^\| (`.+?) \| `", tasks, flags=re.M)
+    listed = [a.strip("`") for row in rows for a in row.split(", ")]
     assert sorted(listed) == sorted(t.address for t in mixed.server_tasks)
-    assert "10.20.1.61, 10.20.1.62" in headings
-    assert "Decapsulate IP-in-IP" in tasks
-    assert "Map the virtual server's TOS id to its VIP" in tasks
+    assert "`10.20.1.61`, `10.20.1.62`" in rows
+    for step in ("Hold the VIP", "Never answer ARP", "Keep the default gateway"):
+        assert len(re.findall(rf"^#### \d+\. {step}", tasks, flags=re.M)) == 1, step
+    assert re.search(
+        r"^#### \d+\. Decapsulate IP-in-IP .*\(only the backends of IPTUNNEL", tasks, flags=re.M
+    )
+    assert re.search(
+        r"^#### \d+\. Map the virtual server's TOS id to its VIP .*\(only the "
+        r"backends of TOS",
+        tasks,
+        flags=re.M,
+    )
 
 
 def test_markdown_prechecks_name_digest_target_and_every_precondition(seed: Plan) -> None:
@@ -220,7 +275,9 @@ def test_markdown_rollback_gives_the_commands_and_every_inverse(seed: Plan) -> N
     text = render_markdown(seed, digest=digest_of(seed), plan_path=PLAN_PATH, ticket=TICKET)
     rollback = md_sections(text)["Implementation and rollback plan"]
     assert "`nsfix apply 'plans/seed plan.json' --dry-run`" in rollback
-    assert "`nsfix apply 'plans/seed plan.json' --ticket CHG-1234`" in rollback
+    digest = digest_of(seed)
+    apply = f"`nsfix apply 'plans/seed plan.json' --ticket CHG-1234 --expect-digest {digest}`"
+    assert apply in rollback
     assert "`nsfix rollback <journal printed by apply>`" in rollback
     rows = [line for line in rollback.splitlines() if re.match(r"^\| c\d+ \|", line)]
     assert [row.split(" | ")[0] for row in rows] == ["| c2", "| c1"], "reverse order"
@@ -234,7 +291,9 @@ def test_markdown_rollback_without_a_path_or_ticket_shows_placeholders(seed: Pla
     rollback = md_sections(render_markdown(seed, digest=digest_of(seed)))[
         "Implementation and rollback plan"
     ]
-    assert "`nsfix apply <plan-file> --ticket <ticket>`" in rollback
+    assert f"`nsfix apply <plan-file> --ticket <ticket> --expect-digest {digest_of(seed)}`" in (
+        rollback
+    )
 
 
 def test_markdown_rollback_lists_inverses_of_opt_in_changes(mixed_opt_in: Plan) -> None:
@@ -373,11 +432,8 @@ def parsed(html: str) -> Page:
 
 
 def panels(html: str) -> list[str]:
-    """The before and after panels of every diagram, in order."""
-    out = []
-    for svg in svgs(html):
-        out.extend(re.split(r'<g transform="translate\(0,\d+\)">', svg)[1:])
-    return out
+    """The before and after drawings of every packet path, in order."""
+    return svgs(html)
 
 
 def svgs(html: str) -> list[str]:
@@ -423,10 +479,11 @@ def test_html_is_one_well_formed_self_contained_page(name: str, request: Any) ->
     page = parsed(html)
     assert html.startswith("<!DOCTYPE html>")
     tags = [tag for tag, _ in page.tags]
-    # One <svg> per affected virtual server, holding its before and after panels.
-    assert tags.count("svg") == len(the_plan.paths)
-    assert len(panels(html)) == 2 * len(the_plan.paths)
-    assert len(the_plan.paths) == len({c for ch in the_plan.changes for c in ch.vservers})
+    # A before and an after drawing per kind of path; each changed virtual server is drawn or
+    # named under the drawing of its kind.
+    assert tags.count("svg") == 2 * len(the_plan.paths)
+    drawn = [v for p in the_plan.paths for v in (p.vserver, *p.alike)]
+    assert sorted(drawn) == sorted({c for ch in the_plan.changes for c in ch.vservers})
     assert "link" not in tags
     assert "script" not in tags
     assert "img" not in tags
@@ -482,7 +539,7 @@ def test_html_loop_is_red_before_and_gone_after(seed: Plan) -> None:
     loops = [colours for kind, colours in strokes(before) if kind == "hop loop"]
     assert len(loops) == 2, "the reply to the SNIP and its bounce back"
     assert all(colours == [LOOP_COLOUR] for colours in loops)
-    assert 'data-before="loop"' in svgs(render_html(seed, digest=digest_of(seed)))[0]
+    assert 'data-outcome="loop"' in svgs(render_html(seed, digest=digest_of(seed)))[0]
     assert "(loop)" in before
     assert [kind for kind, _ in strokes(after) if kind == "hop loop"] == []
     assert LOOP_COLOUR not in after

@@ -105,7 +105,7 @@ def plan_doc(name: str, books: Sequence[Playbook], options: PlanOptions) -> dict
     [
         ("inventory", inventory_report.SCHEMA, inventory_report.SCHEMA_VERSION),
         ("audit", audit_report.SCHEMA, audit_report.SCHEMA_VERSION),
-        ("plan", "nsfix.plan", 1),
+        ("plan", "nsfix.plan", 2),
         ("result", "nsfix.result", 1),
     ],
 )
@@ -444,10 +444,17 @@ def test_broken_plan_files_are_rejected(validator: Validator, books: list[Playbo
     def canary_without_reason(d: dict[str, Any]) -> None:
         del d["plan"]["canary"]["reason"]
 
+    def server_steps_stored(d: dict[str, Any]) -> None:
+        d["plan"]["server_tasks"][0]["items"] = [{"title": "x", "linux": [], "windows": [],
+                                                  "check": []}]
+
+    def rule_without_rationale(d: dict[str, Any]) -> None:
+        del next(iter(d["plan"]["rules"].values()))["rationale"]
+
     for change in (
         unknown_field, update_without_compare, bind_expecting_values, verb, digest,
         refusal_code, waived_finding, numeric_value, no_paths, canary_code, canary_not_first,
-        canary_without_reason,
+        canary_without_reason, server_steps_stored, rule_without_rationale,
     ):  # fmt: skip
         assert problems(check, broken(good, change)), change.__name__
 
