@@ -100,13 +100,12 @@ def cli_blocks(plan: Plan) -> tuple[Block, ...]:
         heading,
         Paragraph(
             (
-                "What the changes write, as commands for the CLI or a NetScaler Console "
-                "configuration job, in the order apply writes them. Pasted, they check nothing "
-                "first and verify nothing; ",
+                "For the CLI or a NetScaler Console job. Pasted, they neither check nor verify "
+                "anything (",
                 Code("nsfix apply"),
-                " does both. ",
+                " does); ",
                 Code("save ns config"),
-                " follows once the change is verified.",
+                " once the change is verified.",
             )
         ),
         CodeBlock(tuple(applying), language="text", label="Apply, the canary first"),
