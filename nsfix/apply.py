@@ -252,9 +252,16 @@ def run_apply(
                     "rollback; nsfix rollback on it only reverts what is still as nsfix left it"
                 )
             if report.exit_code == ExitCode.OK and options.confirm_within is not None:
-                _guard_deadline(watchdog, journal, say)
                 report = await_confirmation(
-                    executor, journal, pending, report, options, say, ask, interactive
+                    executor,
+                    journal,
+                    pending,
+                    report,
+                    options,
+                    say,
+                    ask,
+                    interactive,
+                    guard=lambda: _guard_deadline(watchdog, journal, say),
                 )
             if report.exit_code == ExitCode.OK and options.save:
                 _save(
@@ -417,17 +424,24 @@ def await_confirmation(
     say: Say,
     ask: Ask,
     interactive: bool,
+    guard: Callable[[], None] = lambda: None,
 ) -> Report:
-    """Commit-confirm: keep the change only if someone confirms before the deadline."""
+    """Commit-confirm: keep the change only if someone confirms before the deadline.
+
+    The deadline is in the journal before `guard` hands it to a watchdog, which reads it at
+    once; and a stop signal from then on rolls back, as one during the wait does.
+    """
     assert options.confirm_within is not None
     deadline = datetime.now(UTC) + timedelta(seconds=options.confirm_within)
     journal.write("confirm-wait", deadline=deadline.isoformat())
-    say(
-        f"applied and verified, NOT saved. Confirm before {deadline:%H:%M:%S} UTC by typing "
-        f"'confirm' here or running: nsfix confirm {journal.path}; otherwise it is rolled back"
-    )
     why = "not confirmed in time"
     try:
+        guard()
+        say(
+            f"applied and verified, NOT saved. Confirm before {deadline:%H:%M:%S} UTC by typing "
+            f"'confirm' here or running: nsfix confirm {journal.path}; otherwise it is rolled "
+            "back"
+        )
         while datetime.now(UTC) < deadline:
             if read_journal(journal.path).confirmed:
                 say("confirmed (nsfix confirm)")

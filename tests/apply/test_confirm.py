@@ -315,3 +315,34 @@ def test_a_journal_with_an_unreadable_deadline_is_a_clear_error(
         assert "Traceback" not in run.err
     # The watchdog's orders never show the password, whatever prints them.
     assert "s3cret" not in repr(Orders("https://ns", "u", "s3cret", True, 5.0))
+
+
+def test_the_watchdog_finds_the_deadline_however_soon_it_reads_the_journal(
+    nsfix: Nsfix,
+    appliance: StartAppliance,
+    journal_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A watchdog reads the journal the moment it starts: the deadline must already be there,
+    or it leaves saying the run asked for none and nothing owns the deadline."""
+    from nsfix import watchdog
+    from nsfix.journal import read_journal
+
+    seen: list[datetime | None] = []
+
+    def instant_reader(journal: Path, target: object, timeout: float) -> int:
+        seen.append(read_journal(journal).confirm_deadline)
+        return os.getpid()
+
+    monkeypatch.setattr(watchdog, "start", instant_reader)
+    mock = appliance()
+    plan_path = tmp_path / "plan.json"
+    make_plan(nsfix, mock.url, plan_path)
+    before = whole_config(mock.appliance)
+    run = nsfix("apply", str(plan_path), "--yes", "--settle", "0", "--confirm-within", "1s")
+    assert run.code == 5, run.out + run.err
+    assert len(seen) == 1 and seen[0] is not None, "the watchdog started before the deadline"
+    assert_same_config(before, mock.appliance)
+    kinds = [r["type"] for r in records(only_journal(journal_dir))]
+    assert kinds.index("confirm-wait") < kinds.index("watchdog")
