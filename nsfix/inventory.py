@@ -191,6 +191,8 @@ def collect(
             if not refused_by_appliance(exc):
                 raise
             extra[RUNNING_CONFIG + "_error"] = str(exc)
+            # Results then point at the records themselves, written next to the report.
+            keep_raw = True
     snapshot = build_snapshot(
         raw,
         url=url,
