@@ -37,7 +37,9 @@ def read_both(mock: RunningMock, partition: str) -> tuple[Snapshot, str]:
     """The partition as inventory reads it, and its `nsrunningconfig` text, in one session."""
     user, password = next(iter(mock_users(mock).items()))
     with NitroClient(mock.url, Credentials(user, password), verify=False) as client:
-        snapshot = collect(client, url=mock.url, partition=partition, running_config=True, keep_raw=True)
+        snapshot = collect(
+            client, url=mock.url, partition=partition, running_config=True, keep_raw=True
+        )
     text = snapshot.extra[RUNNING_CONFIG]
     assert isinstance(text, str)
     return snapshot, text
