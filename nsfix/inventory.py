@@ -191,9 +191,8 @@ def collect(
             if not refused_by_appliance(exc):
                 raise
             extra[RUNNING_CONFIG + "_error"] = str(exc)
-    # Without the running configuration, SARIF results point at the records as read instead
-    # (nsfix/artifacts.py): they stay for that.
-    keep_raw = keep_raw or RUNNING_CONFIG + "_error" in extra
+            # Results then point at the records themselves, written next to the report.
+            keep_raw = True
     snapshot = build_snapshot(
         raw,
         url=url,

@@ -342,8 +342,8 @@ def test_the_watchdog_finds_the_deadline_however_soon_it_reads_the_journal(
     before = whole_config(mock.appliance)
     run = nsfix("apply", str(plan_path), "--yes", "--settle", "0", "--confirm-within", "1s")
     assert run.code == 5, run.out + run.err
-    assert len(seen) == 1, "the watchdog is started exactly once"
-    assert seen[0] is not None, "the watchdog started before the deadline"
+    assert len(seen) == 1
+    assert seen[0] is not None, "the watchdog started before the deadline was written"
     assert_same_config(before, mock.appliance)
     kinds = [r["type"] for r in records(only_journal(journal_dir))]
     assert kinds.index("confirm-wait") < kinds.index("watchdog")
