@@ -174,6 +174,8 @@ class ApplyOptions:
     unknown_wait: float = 10.0
     """How long a rollback keeps looking at a write whose outcome is unknown before it calls it
     'not applied': the appliance may still commit a request its client gave up waiting for."""
+    page_size: int = PAGE_SIZE
+    """Objects per page of the list reads, as inventory reads them (NSFIX_PAGE_SIZE)."""
 
 
 @dataclass(frozen=True)
@@ -351,7 +353,7 @@ class Executor:
                     attrs=attrs,
                     filter=_shared_identity(group, binding),
                     bulkbindings=True,
-                    page_size=PAGE_SIZE,
+                    page_size=self.options.page_size,
                 )
                 by_parent = {}
                 for row in listed:
@@ -365,7 +367,7 @@ class Executor:
         if len(names) < LIST_READ_FROM:
             by_name = {n: self._get_or_none(name, n, attrs) for n in names}
         else:
-            listed = self.client.get_all(name, attrs=attrs, page_size=PAGE_SIZE)
+            listed = self.client.get_all(name, attrs=attrs, page_size=self.options.page_size)
             by_name = {}
             for row in listed:
                 by_name.setdefault(str(row.get(entry.key)), []).append(row)

@@ -28,6 +28,7 @@ from typing import Any
 from nsfix.errors import NsfixError
 from nsfix.executor import ApplyOptions, Refused
 from nsfix.exitcodes import ExitCode
+from nsfix.inventory import configured_page_size
 from nsfix.journal import JournalState, JournalWriter, read_journal
 from nsfix.nitro import ConsoleRoute, RouteError
 from nsfix.settings import Target
@@ -176,4 +177,4 @@ def lock_is_free(url: str, partition: str) -> bool:
 
 def options_for_rollback() -> ApplyOptions:
     # Monitors had the whole confirmation window to settle; the rollback verifies as usual.
-    return ApplyOptions(settle_seconds=30.0)
+    return ApplyOptions(settle_seconds=30.0, page_size=configured_page_size())

@@ -53,6 +53,7 @@ from nsfix.cli.options import (
 )
 from nsfix.executor import DEFAULT_BATCH_SIZE, ApplyOptions, Refused
 from nsfix.exitcodes import ExitCode
+from nsfix.inventory import configured_page_size
 from nsfix.planfile import PlanFileError
 from nsfix.settings import Target
 from nsfix.shell import InputError, write_atomically
@@ -205,6 +206,7 @@ def apply(
             save_anyway=save_anyway,
             confirm_within=within,
             ticket=ticket,
+            page_size=configured_page_size(),
         )
         try:
             outcome = run_apply(
@@ -306,6 +308,7 @@ def rollback(
                 settle_seconds=settle,
                 force=force,
                 save_anyway=save_anyway,
+                page_size=configured_page_size(),
             ),
             dry_run=dry_run,
             yes=yes,

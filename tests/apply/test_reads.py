@@ -105,3 +105,21 @@ def test_few_objects_are_read_one_by_one_and_many_with_one_list_read(
     assert [o.where for o in run.observe(few)] == [Where.BEFORE] * len(few)
     assert len(reads(mock)) == len(few)
     assert all(r.startswith("/nitro/v1/config/service/svc_") for r in reads(mock))
+
+
+def test_list_reads_page_as_nsfix_page_size_says(
+    mock: RunningMock, client: NitroClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An appliance that needs small pages for inventory (NSFIX_PAGE_SIZE) gets them from apply
+    and rollback too, and every object is still judged."""
+    from nsfix.inventory import configured_page_size
+
+    monkeypatch.setenv("NSFIX_PAGE_SIZE", "7")
+    many = [set_usip(i, f"svc_{i:06d}", "YES", "NO") for i in range(20)]
+    options = ApplyOptions(settle_seconds=0, page_size=configured_page_size())
+    run = Executor(client, many, options, say=lambda _: None)
+    mock.appliance.reset_counters()
+    assert [o.where for o in run.observe(many)] == [Where.BEFORE] * 20
+    pages = reads(mock)
+    assert all("pagesize=7" in r for r in pages)
+    assert len(pages) == 6  # 40 services, 7 a page: the sixth page is the short one
