@@ -143,6 +143,9 @@ class AuditResult:
     playbooks: tuple[PlaybookRef, ...] = ()
     passed: tuple[tuple[str, ObjectRef], ...] = ()
     """(rule, object) pairs that were checked and complied: the passing test cases of JUnit."""
+    refused: Mapping[ObjectRef, str] = field(default_factory=dict)
+    """Objects whose automatic fix nsfix plan would refuse, with why: a report must not promise
+    a fix the plan will not make."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def active(self) -> list[Finding]:

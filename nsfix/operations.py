@@ -21,7 +21,14 @@ from nsfix.nitro import (
     NitroTransportError,
 )
 from nsfix.planfile import snapshot_digest
-from nsfix.planner import Plan, PlanOptions, VserverPath, apply_in_memory, plan
+from nsfix.planner import (
+    Plan,
+    PlanOptions,
+    VserverPath,
+    apply_in_memory,
+    plan,
+    refusals_of,
+)
 from nsfix.rules.checks import Subject
 from nsfix.rules.engine import PathVerdict, evaluate
 from nsfix.rules.playbook import Playbook
@@ -74,13 +81,20 @@ def run_audit(
     facts: ServerFacts | None,
     today: date | None = None,
 ) -> AuditResult:
-    return evaluate(
+    result = evaluate(
         snapshot,
         playbooks,
         waivers=waivers,
         today=today or date.today(),
         explain=explainer(facts),
     )
+    # What the plan would refuse, so no report promises a fix the plan will not make.
+    refused = {
+        r.object: f"nsfix plan refuses it [{r.code}]: {r.reason}"
+        + (f"; alternative: {r.alternative}" if r.alternative else "")
+        for r in refusals_of(snapshot, result)
+    }
+    return replace(result, refused=refused) if refused else result
 
 
 def audit_label(snapshot: Snapshot) -> str:

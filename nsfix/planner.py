@@ -28,7 +28,7 @@ from nsfix.model import (
     resolve_member,
 )
 from nsfix.planner_changes import FlowProbe, planned_changes
-from nsfix.planner_guards import Subject, remedies, screen
+from nsfix.planner_guards import Remedy, Subject, remedies, screen
 from nsfix.planner_records import (
     COPY_GROUP,
     Canary,
@@ -71,6 +71,29 @@ __all__ = [
 ]
 
 
+def screened(
+    snapshot: Snapshot, asked: Iterable[Remedy], options: PlanOptions
+) -> tuple[list[Refusal], list[Subject]]:
+    """Each object's remedy through the guards: the refused, and the subjects cleared to change."""
+    refusals: list[Refusal] = []
+    cleared: list[Subject] = []
+    for remedy in asked:
+        outcome = screen(remedy, snapshot, options)
+        if isinstance(outcome, Refusal):
+            refusals.append(outcome)
+        elif outcome is not None:
+            cleared.append(outcome)
+    return refusals, cleared
+
+
+def refusals_of(
+    snapshot: Snapshot, audit: AuditResult, options: PlanOptions | None = None
+) -> list[Refusal]:
+    """The objects nsfix plan would refuse to fix, as a plan with these options would say."""
+    opts = options or PlanOptions()
+    return screened(snapshot, remedies(audit.active(), opts), opts)[0]
+
+
 def plan(
     snapshot: Snapshot,
     audit: AuditResult,
@@ -85,14 +108,7 @@ def plan(
     opts = options or PlanOptions()
     active = audit.active()
     asked = remedies(active, opts)
-    refusals: list[Refusal] = []
-    cleared: list[Subject] = []
-    for remedy in asked:
-        outcome = screen(remedy, snapshot, opts)
-        if isinstance(outcome, Refusal):
-            refusals.append(outcome)
-        elif outcome is not None:
-            cleared.append(outcome)
+    refusals, cleared = screened(snapshot, asked, opts)
     changes, canary = planned_changes(snapshot, cleared, flow)
     tasks, snips = server_tasks(snapshot, changes)
     return Plan(

@@ -43,6 +43,10 @@ def audit_document(
             entry["findings"] = [finding_document(f) for f in result.findings]
             entry["unevaluated"] = jsonable(result.unevaluated)
             entry["expired_waivers"] = jsonable(result.expired_waivers)
+            entry["refused"] = [
+                {"object": jsonable(ref), "reason": why}
+                for ref, why in sorted(result.refused.items(), key=lambda item: item[0].sort_key)
+            ]
             entry["counts"] = result.counts()
             for key, value in entry["counts"].items():
                 total[key] = total.get(key, 0) + value
@@ -109,7 +113,8 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
             lines.extend("  " + row for row in aligned([COLUMNS, *map(finding_cells, active)]))
             lines.append("")
             for finding in active:
-                lines.extend(f"{'  ' * depth}{note}" for depth, note in finding_notes(finding))
+                notes = finding_notes(finding, target.result.refused.get(finding.object))
+                lines.extend(f"{'  ' * depth}{note}" for depth, note in notes)
         else:
             lines.append("  compliant: no finding")
         lines.extend(f"  {note}" for note in target_notes(target))
@@ -119,11 +124,14 @@ def render_text(targets: Sequence[TargetAudit], fail_on: Severity) -> str:
     return text_lines(lines)
 
 
-def finding_notes(finding: Finding) -> list[tuple[int, str]]:
-    """What a finding means and how it is fixed, as (depth, line): the words below the table."""
+def finding_notes(finding: Finding, refused: str | None = None) -> list[tuple[int, str]]:
+    """What a finding means and how it is fixed, as (depth, line): the words below the table.
+    `refused` is why nsfix plan will not make the rule's fix on this object, if it will not."""
     notes = [(1, f"{finding.rule}: {finding.message}")]
     guidance = finding.remediation.guidance
-    if finding.remediation.automatic:
+    if finding.remediation.automatic and refused:
+        notes.append((2, f"not fixed automatically: {refused}"))
+    elif finding.remediation.automatic:
         fix = ", ".join(f"{k} {v}" for k, v in finding.remediation.set.items())
         notes.append((2, f"fix: nsfix plan sets {fix}"))
     elif guidance:
@@ -179,7 +187,8 @@ def render_rich(targets: Sequence[TargetAudit], fail_on: Severity) -> list[Any]:
             # Severity, rule and object head a finding's block when the columns do not fit.
             out.append(FitTable(COLUMNS, rows, head=3))
             for finding in active:
-                for depth, note in finding_notes(finding):
+                refused = target.result.refused.get(finding.object)
+                for depth, note in finding_notes(finding, refused):
                     out.append(Prose(visible(note), "" if depth == 1 else "dim", 2 * depth, 2))
         for note in target_notes(target):
             out.append(Prose(visible(note), "dim", 2, 2))

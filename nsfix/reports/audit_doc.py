@@ -81,8 +81,12 @@ class TargetView:
         return f"{self.target.where} [{self.target.partition}]"
 
 
-def fix_text(finding: Finding) -> str:
-    return remediation_text(finding.remediation)
+def fix_text(finding: Finding, refused: Sequence[str] = ()) -> str:
+    """The rule's fix, and which of its objects nsfix plan would refuse (the plan says why)."""
+    text = remediation_text(finding.remediation)
+    if finding.remediation.automatic and refused:
+        text += f" Not for {', '.join(refused)}: nsfix plan refuses them (it says why)."
+    return text
 
 
 def finding_order(finding: Finding) -> tuple[int, str, str, str, str, str]:
@@ -117,7 +121,10 @@ def view(target: TargetAudit) -> TargetView:
                 first.severity,
                 first.rationale,
                 first.reference,
-                fix_text(first),
+                fix_text(
+                    first,
+                    [str(f.object) for f in findings if f.object in result.refused],
+                ),
                 tuple(str(f.object) for f in findings),
             )
         )

@@ -44,7 +44,7 @@ def case_name(ref: ObjectRef, title: str | None) -> str:
     return f"{ref} — {title}" if title else str(ref)
 
 
-def failure_text(finding: Finding) -> str:
+def failure_text(finding: Finding, refused: str | None = None) -> str:
     lines = [finding.message]
     if finding.attribute:
         lines.append(
@@ -57,7 +57,9 @@ def failure_text(finding: Finding) -> str:
         lines.append(f"packet path: {finding.flow}")
     if finding.rationale:
         lines.append(f"why: {finding.rationale}")
-    if finding.remediation.automatic:
+    if finding.remediation.automatic and refused:
+        lines.append(f"not fixed automatically: {refused}")
+    elif finding.remediation.automatic:
         fix = ", ".join(f"{k} {v}" for k, v in finding.remediation.set.items())
         lines.append(f"fix: nsfix plan sets {fix}")
     if finding.remediation.guidance:
@@ -178,7 +180,7 @@ def _target_suite(
                 failure = _element(
                     case, "failure", {"message": finding.message, "type": finding.severity.value}
                 )
-                failure.text = xml_text(failure_text(finding))
+                failure.text = xml_text(failure_text(finding, result.refused.get(finding.object)))
                 counts.failures += 1
         undecided = set()
         for item in result.unevaluated:
