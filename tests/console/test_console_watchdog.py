@@ -125,5 +125,6 @@ def _apply_in_its_own_process(
 
 
 def _watched(journal: Path) -> Any:
-    # Waiting for confirmation: the watchdog is running and the journal holds the deadline.
-    return lambda: journal.exists() and '"confirm-wait"' in journal.read_text()
+    # The deadline is written first, then the watchdog started and recorded: from its record on,
+    # the watchdog owns the deadline.
+    return lambda: journal.exists() and "watchdog" in [r["type"] for r in records(journal)]
