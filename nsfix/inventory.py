@@ -241,7 +241,8 @@ def snapshot_from_document(
     """A snapshot from NITRO records on disk: an `inventory --raw` file or a mock scenario.
 
     With `consume` the caller has no further use for `document` (a dict): its records are
-    removed as they are parsed (see `build_snapshot`).
+    removed as they are parsed (see `build_snapshot`). Without it the partition's records stay on
+    the snapshot (`extra["raw"]`, as `collect(keep_raw=True)` leaves them) for `inventory --raw`.
 
     Scenario files keep admin partitions under `_partitions`; appliance-wide records (version,
     hostname, HA, partitions) come from the top level. Odd records become data defects; a file
@@ -264,13 +265,18 @@ def snapshot_from_document(
         wide = {key: value for key, value in document.items() if key in APPLIANCE_WIDE}
         records = {**wide, **own}
     url = meta.get("url")
-    return build_snapshot(
+    snapshot = build_snapshot(
         records,
         url=url if isinstance(url, str) and url else f"file:{source}",
         partition=wanted,
         collected_at=_collected_at(meta.get("collected_at")),
         consume=records is document,
     )
+    if records is document:
+        return snapshot
+    # Only NITRO records: not the file's own keys (metadata, other partitions, mock settings).
+    raw = {key: value for key, value in records.items() if not key.startswith("_")}
+    return replace(snapshot, extra={**snapshot.extra, "raw": raw})
 
 
 def _collected_at(value: Any) -> datetime:

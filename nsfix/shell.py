@@ -256,7 +256,11 @@ def playbooks_for(refs: Sequence[PlaybookRef], warn: Callable[[str], None]) -> l
 
 
 def load_snapshot_file(
-    path: Path, partition: str | None, appliance: Mapping[str, Any] | None = None
+    path: Path,
+    partition: str | None,
+    appliance: Mapping[str, Any] | None = None,
+    *,
+    keep_raw: bool = False,
 ) -> Snapshot:
     """Audit offline from a file, whatever its name: NITRO records (JSON, as saved by
     `nsfix inventory --raw`, or a mock scenario) or a NetScaler configuration (`ns.conf`, the
@@ -295,7 +299,7 @@ def load_snapshot_file(
     wide = {key: document[key] for key in APPLIANCE_WIDE if key in document}
     try:
         snapshot = snapshot_from_document(
-            document, source=str(path), partition=partition, consume=True
+            document, source=str(path), partition=partition, consume=not keep_raw
         )
     except ValueError as exc:
         raise InputError(str(exc)) from None

@@ -293,7 +293,7 @@ def snapshot_of(source: Source, *, quiet: bool, keep_raw: bool = False) -> Snaps
     if source.from_file:
         if len(source.from_file) > 1:
             raise SettingsError("this command works on one partition: give one --from-file")
-        return load_snapshot_file(source.from_file[0], source.partition)
+        return load_snapshot_file(source.from_file[0], source.partition, keep_raw=keep_raw)
     connection = source.connection
     return read_one(connection.target(), source.partitions, connection.timeout, quiet, keep_raw)
 

@@ -60,3 +60,22 @@ def test_a_broken_records_file_is_a_clear_error(nsfix: Nsfix, tmp_path: Path) ->
     assert "not JSON" in run.err
     bad.write_text(json.dumps([1, 2]))
     assert "expected a JSON object" in nsfix("plan", "--from-file", str(bad)).err
+
+
+def test_records_saved_from_a_records_file_hold_the_records(nsfix: Nsfix, tmp_path: Path) -> None:
+    """`inventory --from-file X --raw Y` extracts one partition's records: Y reads like X."""
+    scenario = str(SCENARIOS / "mixed.json")
+    for partition in ("default", "p_apps"):
+        saved = tmp_path / f"{partition}.json"
+        run = nsfix(
+            "inventory", "--from-file", scenario, "--partition", partition, "--raw", str(saved)
+        )
+        assert run.code == 0, run.err
+        records = json.loads(saved.read_text())
+        assert "service" in records
+        assert "_partitions" not in records
+        assert records["_nsfix"]["partition"] == partition
+        given = nsfix("audit", "--json", "--from-file", scenario, "--partition", partition)
+        again = nsfix("audit", "--json", "--from-file", str(saved))
+        assert findings(again) == findings(given)
+        assert findings(again)
