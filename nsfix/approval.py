@@ -180,7 +180,9 @@ def _read_approval(path: Path, plan_digest: str) -> tuple[str | None, bytes]:
     """(the signer's fingerprint as the file states it, the signature) from an approval made
     by `nsfix approve` (JSON) or a raw 64-byte signature as `openssl pkeyutl -sign` writes it."""
     data = _read(path, "approval")
-    if len(data) == SIGNATURE_BYTES and not data.lstrip().startswith(b"{"):
+    # Exactly 64 bytes is a raw signature whatever its first byte (one in 256 starts with "{"):
+    # nsfix approve's JSON holds a 71-character digest, so it is never that short.
+    if len(data) == SIGNATURE_BYTES:
         return None, data
     try:
         document = json.loads(data)

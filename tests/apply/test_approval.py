@@ -318,3 +318,34 @@ def test_a_board_without_nsfix_signs_with_openssl(
         "--trusted-key", str(public),
     )  # fmt: skip
     assert check.code == 7, check.out + check.err  # verified; the change is in place already
+
+
+@pytest.mark.parametrize("first", [b"{", b" "])
+def test_a_raw_signature_verifies_whatever_byte_it_starts_with(
+    tmp_path: Path, first: bytes
+) -> None:
+    """One raw Ed25519 signature in 256 starts with "{" (and some with a blank): it is still a
+    signature, not a broken JSON approval (CI once refused one)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from nsfix.approval import RequiredApproval, signed_text
+
+    digest = "sha256:" + "ab" * 32
+    for _ in range(20_000):
+        key = Ed25519PrivateKey.generate()
+        signature = key.sign(signed_text(digest))
+        if signature.startswith(first):
+            break
+    else:
+        pytest.fail(f"no signature starting with {first!r}")
+    approval, public = tmp_path / "plan.sig", tmp_path / "cab.pub.pem"
+    approval.write_bytes(signature)
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    bound = RequiredApproval(approval_file=approval, trusted_keys=(public,)).check(digest)
+    assert bound is not None
+    assert bound.key is not None
